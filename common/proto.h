@@ -1,0 +1,204 @@
+/*
+ * proto.h - the wire protocol between libnvshare, nvsharectl and the
+ * scheduler, over a UNIX stream socket.
+ *
+ * Every message is a 16-byte header followed by a payload whose size is
+ * fixed per type (only CTL_REPLY carries a variable-length text after its
+ * fixed part). Fields have explicit widths; strings sit in fixed arrays and
+ * must be NUL-terminated inside them. Both ends run on one host, so fields
+ * are in host byte order. A receiver validates magic, version, type, length
+ * and every field before acting (nvs_msg_validate); a peer that sends
+ * anything invalid is disconnected.
+ *
+ * The lock protocol, per GPU (identified by its UUID string):
+ *   client                      scheduler
+ *   HELLO                  ->
+ *                          <-   WELCOME (client id, whether scheduling is on)
+ *   REGISTER_GPU           ->
+ *                          <-   GPU_ACCEPTED (memory capacity to honour)
+ *   REQ_LOCK               ->
+ *                          <-   LOCK_OK          the client may submit work
+ *                          <-   DROP_LOCK        someone waits, slice over
+ *   LOCK_RELEASED          ->                    work drained, lock returned
+ * A client may also send LOCK_RELEASED on its own (idle early release).
+ */
+#ifndef NVSHARE_PROTO_H
+#define NVSHARE_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NVS_PROTO_MAGIC 0x4853564eu /* "NVSH" in memory order */
+#define NVS_PROTO_VERSION 1
+/* Room for "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL. */
+#define NVS_UUID_SIZE 48
+/* Largest CTL_REPLY text. */
+#define NVS_CTL_TEXT_MAX (1u << 20)
+
+enum nvs_msg_type {
+	NVS_MSG_HELLO = 1,        /* client -> sched: struct nvs_hello */
+	NVS_MSG_WELCOME = 2,      /* sched -> client: struct nvs_welcome */
+	NVS_MSG_REGISTER_GPU = 3, /* client -> sched: struct nvs_gpu_register */
+	NVS_MSG_GPU_ACCEPTED = 4, /* sched -> client: struct nvs_gpu_accepted */
+	NVS_MSG_REQ_LOCK = 5,     /* client -> sched: struct nvs_gpu_ref */
+	NVS_MSG_LOCK_OK = 6,      /* sched -> client: struct nvs_gpu_ref */
+	NVS_MSG_DROP_LOCK = 7,    /* sched -> client: struct nvs_gpu_ref */
+	NVS_MSG_LOCK_RELEASED = 8, /* client -> sched: struct nvs_gpu_ref */
+	NVS_MSG_MEM_UPDATE = 9,    /* client -> sched: struct nvs_mem_update */
+	NVS_MSG_SET_MANAGED = 10,  /* sched -> client: struct nvs_set_managed */
+	NVS_MSG_CTL_STATUS = 64,   /* ctl -> sched: struct nvs_ctl_status */
+	NVS_MSG_CTL_SET = 65,      /* ctl -> sched: struct nvs_ctl_set */
+	NVS_MSG_CTL_REPLY = 66, /* sched -> ctl: struct nvs_ctl_reply + text */
+};
+
+struct nvs_msg_header {
+	uint32_t magic;    /* NVS_PROTO_MAGIC */
+	uint16_t version;  /* NVS_PROTO_VERSION */
+	uint16_t type;     /* enum nvs_msg_type */
+	uint32_t length;   /* payload bytes that follow the header */
+	uint32_t reserved; /* zero */
+};
+
+struct nvs_hello {
+	uint32_t pid;      /* informational; SO_PEERCRED is authoritative */
+	uint32_t reserved; /* zero */
+	char pod_namespace[64]; /* Kubernetes namespace, "" outside a pod */
+	char pod_name[256];     /* Kubernetes pod name, "" outside a pod */
+	char container[64];     /* container name, "" if unknown */
+	char comm[32];          /* program name, for status output */
+};
+
+struct nvs_welcome {
+	uint64_t client_id; /* scheduler-assigned, unique for its lifetime */
+	uint32_t managed;   /* 1: gate work behind the lock; 0: run ungated */
+	uint32_t reserved;  /* zero */
+};
+
+struct nvs_gpu_register {
+	char uuid[NVS_UUID_SIZE]; /* GPU the client is about to use */
+	uint64_t total_bytes;     /* memory the driver reports for it */
+};
+
+struct nvs_gpu_accepted {
+	char uuid[NVS_UUID_SIZE];
+	uint64_t capacity_bytes; /* memory to treat as the card's (may be an
+	                            operator override smaller than total) */
+};
+
+struct nvs_gpu_ref {
+	char uuid[NVS_UUID_SIZE];
+};
+
+struct nvs_mem_update {
+	char uuid[NVS_UUID_SIZE];
+	uint64_t allocated_bytes; /* the client's current total on this GPU */
+};
+
+struct nvs_set_managed {
+	uint32_t managed;  /* 1: gate work again; 0: stop gating */
+	uint32_t reserved; /* zero */
+};
+
+enum nvs_ctl_format { NVS_CTL_FORMAT_TEXT = 0, NVS_CTL_FORMAT_JSON = 1 };
+
+struct nvs_ctl_status {
+	uint32_t format;   /* enum nvs_ctl_format */
+	uint32_t reserved; /* zero */
+};
+
+enum nvs_ctl_key {
+	NVS_CTL_KEY_TIME_SLICE_MS = 1, /* value: slice in ms, 1..3600000 */
+	NVS_CTL_KEY_MANAGED = 2,       /* value: 1 on, 0 off */
+};
+
+struct nvs_ctl_set {
+	uint32_t key;      /* enum nvs_ctl_key */
+	uint32_t reserved; /* zero */
+	int64_t value;
+};
+
+struct nvs_ctl_reply {
+	int32_t status;    /* 0 ok, otherwise a positive errno value */
+	uint32_t text_len; /* bytes of text that follow (not NUL-terminated) */
+};
+
+/* Largest fixed payload; CTL_REPLY adds up to NVS_CTL_TEXT_MAX of text. */
+#define NVS_MSG_MAX_PAYLOAD (sizeof(struct nvs_ctl_reply) + NVS_CTL_TEXT_MAX)
+
+/* A received message: header plus payload, payload NUL-padded by one byte
+ * so that CTL_REPLY text can be printed safely. */
+struct nvs_msg {
+	struct nvs_msg_header hdr;
+	union {
+		struct nvs_hello hello;
+		struct nvs_welcome welcome;
+		struct nvs_gpu_register gpu_register;
+		struct nvs_gpu_accepted gpu_accepted;
+		struct nvs_gpu_ref gpu;
+		struct nvs_mem_update mem_update;
+		struct nvs_set_managed set_managed;
+		struct nvs_ctl_status ctl_status;
+		struct nvs_ctl_set ctl_set;
+		struct nvs_ctl_reply ctl_reply;
+		uint8_t
+		    bytes[512]; /* fixed payloads; CTL_REPLY text: see text */
+	} u;
+	char *text; /* CTL_REPLY only: heap copy of the text, NUL-terminated;
+	               free with nvs_msg_release */
+};
+
+/* Payload size a type must have (its fixed part), 0 for an unknown type. */
+size_t nvs_msg_fixed_size(uint16_t type);
+
+/* Human name of a type, for logs ("REQ_LOCK"); "UNKNOWN" otherwise. */
+const char *nvs_msg_type_name(uint16_t type);
+
+/* Validates a header and its payload: magic, version, known type, exact
+ * length, reserved fields zero, strings terminated, UUIDs well formed.
+ * Returns 0, or -1 with a reason in err. */
+int nvs_msg_validate(const struct nvs_msg_header *hdr, const void *payload,
+                     char *err, size_t errlen);
+
+/* Sends one message (blocking until written; EINTR and short writes are
+ * handled; SIGPIPE is not raised). text may be NULL unless type is
+ * CTL_REPLY. Returns 0 or -1 with errno set. */
+int nvs_msg_send(int fd, uint16_t type, const void *payload, size_t len);
+int nvs_msg_send_reply(int fd, int32_t status, const char *text, size_t len);
+
+/*
+ * Incremental reader for a non-blocking socket: nvs_reader_fill() reads what
+ * is available; nvs_reader_next() extracts complete, validated messages.
+ */
+struct nvs_reader {
+	uint8_t *buf; /* heap buffer of cap bytes */
+	size_t cap;   /* capacity: header + NVS_MSG_MAX_PAYLOAD */
+	size_t used;  /* bytes buffered, not yet consumed */
+};
+
+enum nvs_read_status {
+	NVS_READ_MORE = 0,  /* no complete message yet */
+	NVS_READ_MSG = 1,   /* *out holds a message */
+	NVS_READ_EOF = 2,   /* peer closed the connection */
+	NVS_READ_ERROR = 3, /* I/O error or invalid message (see err) */
+};
+
+int nvs_reader_init(struct nvs_reader *r);
+void nvs_reader_free(struct nvs_reader *r);
+/* Reads once from fd into the buffer. NVS_READ_MORE when bytes (or EAGAIN)
+ * came, NVS_READ_EOF on orderly close, NVS_READ_ERROR otherwise. */
+enum nvs_read_status nvs_reader_fill(struct nvs_reader *r, int fd);
+/* Takes the next complete message out of the buffer. */
+enum nvs_read_status nvs_reader_next(struct nvs_reader *r, struct nvs_msg *out,
+                                     char *err, size_t errlen);
+
+/* Blocking receive of one message with a timeout (ms, -1 = forever), for
+ * simple request/response users (nvsharectl). Uses its own buffer. */
+enum nvs_read_status nvs_msg_recv(int fd, struct nvs_msg *out, int timeout_ms,
+                                  char *err, size_t errlen);
+void nvs_msg_release(struct nvs_msg *m);
+
+/* GPU UUIDs as strings: "GPU-" and the 16 bytes in 8-4-4-4-12 hex groups. */
+void nvs_uuid_format(const char bytes[16], char out[NVS_UUID_SIZE]);
+int nvs_uuid_valid(const char *s);
+
+#endif /* NVSHARE_PROTO_H */

@@ -1,0 +1,23 @@
+/*
+ * sock.h - where the scheduler's socket lives and how to reach it.
+ */
+#ifndef NVSHARE_SOCK_H
+#define NVSHARE_SOCK_H
+
+#include <stddef.h>
+
+#define NVS_DEFAULT_SOCKET "/var/run/nvshare/scheduler.sock"
+
+/* The socket path: NVSHARE_SOCKET if set (and it fits a sockaddr_un),
+ * else NVS_DEFAULT_SOCKET. Returns 0, or -1 if the variable is invalid
+ * (then buf holds the default and the caller should say so). */
+int nvs_socket_path(char *buf, size_t len);
+
+/* Connects a close-on-exec stream socket to path. Returns the fd or -1
+ * with errno set. */
+int nvs_socket_connect(const char *path);
+
+/* Monotonic clock in nanoseconds. */
+long long nvs_now_ns(void);
+
+#endif /* NVSHARE_SOCK_H */

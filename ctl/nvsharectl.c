@@ -1,0 +1,529 @@
+/*
+ * nvsharectl.c - the operator's command-line tool: inspect the node's
+ * nvshare scheduler and change its settings at run time.
+ *
+ * Built as a git-style command table: each subcommand is one function with
+ * its own usage text and option parsing. Every request opens its own
+ * connection to the scheduler socket, sends one CTL_STATUS or CTL_SET
+ * message and prints the CTL_REPLY it gets back. Exit codes: 0 when the
+ * scheduler accepted the request, 1 when it could not be reached, did not
+ * answer or refused, 2 for a usage error.
+ */
+#include "parse.h"
+#include "proto.h"
+#include "sock.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAIL 1
+#define CTL_EXIT_USAGE 2
+
+#define CTL_REPLY_TIMEOUT_MS 10000
+#define CTL_TIME_SLICE_MIN 1ull
+#define CTL_TIME_SLICE_MAX 3600000ull /* one hour, as the protocol allows */
+#define CTL_WATCH_MAX 86400ull        /* one day between two refreshes */
+
+/* The longest socket path a sockaddr_un holds, with its NUL. */
+#define CTL_SOCKET_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/* State shared by every subcommand. */
+struct ctl_ctx {
+	char socket[CTL_SOCKET_MAX]; /* scheduler socket path */
+};
+
+/* A subcommand: argv[0] is its name, the rest its arguments. */
+typedef int (*ctl_run_fn)(struct ctl_ctx *ctx, int argc, char **argv);
+
+/* One entry of the command table. */
+struct ctl_cmd {
+	const char *name;    /* word typed after "nvsharectl" */
+	const char *summary; /* one line for the overall help */
+	const char *usage;   /* full help text of the subcommand */
+	ctl_run_fn run;      /* what it does */
+};
+
+static int ctl_cmd_status(struct ctl_ctx *ctx, int argc, char **argv);
+static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv);
+static int ctl_cmd_on(struct ctl_ctx *ctx, int argc, char **argv);
+static int ctl_cmd_off(struct ctl_ctx *ctx, int argc, char **argv);
+static int ctl_cmd_help(struct ctl_ctx *ctx, int argc, char **argv);
+
+static const struct ctl_cmd ctl_cmds[] = {
+    {
+        "status",
+        "show GPUs, lock holders, waiting clients and settings",
+        "usage: nvsharectl status [--json] [--watch SECONDS]\n"
+        "\n"
+        "Prints the scheduler's view of the node: the scheduling\n"
+        "settings, each GPU with its lock holder and queue, and each\n"
+        "connected client.\n"
+        "\n"
+        "  --json             machine-readable output (one JSON object)\n"
+        "  --watch SECONDS    repeat every SECONDS (1..86400), each\n"
+        "                     report preceded by a timestamp line\n",
+        ctl_cmd_status,
+    },
+    {
+        "set",
+        "change a scheduling setting",
+        "usage: nvsharectl set --time-slice MS\n"
+        "\n"
+        "  --time-slice MS    how long (1..3600000 ms) a client may hold a\n"
+        "                     GPU's lock while others wait for it\n",
+        ctl_cmd_set,
+    },
+    {
+        "on",
+        "turn scheduling on (gate GPU work behind the lock)",
+        "usage: nvsharectl on\n"
+        "\n"
+        "Turns scheduling on: every client gates its GPU work behind the\n"
+        "per-GPU lock again.\n",
+        ctl_cmd_on,
+    },
+    {
+        "off",
+        "turn scheduling off (clients run ungated)",
+        "usage: nvsharectl off\n"
+        "\n"
+        "Turns scheduling off: clients stay connected but submit GPU work\n"
+        "without waiting for the lock, as if nvshare were not there.\n",
+        ctl_cmd_off,
+    },
+    {
+        "help",
+        "show this help, or a command's help",
+        "usage: nvsharectl help [COMMAND]\n",
+        ctl_cmd_help,
+    },
+};
+
+#define CTL_NCMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+
+static void ctl_print_usage(FILE *f)
+{
+	fprintf(f, "usage: nvsharectl [--socket PATH] COMMAND [ARGS]\n"
+	           "\n"
+	           "Inspects and steers the nvshare scheduler of this node.\n"
+	           "\n"
+	           "Commands:\n");
+	for (size_t i = 0; i < CTL_NCMDS; i++)
+		fprintf(f, "  %-8s %s\n", ctl_cmds[i].name,
+		        ctl_cmds[i].summary);
+	fprintf(
+	    f,
+	    "\n"
+	    "Options:\n"
+	    "  --socket PATH   scheduler socket (default: $NVSHARE_SOCKET,\n"
+	    "                  else %s)\n"
+	    "  -h, --help      show this help\n"
+	    "\n"
+	    "'nvsharectl COMMAND --help' describes a command.\n"
+	    "Exit status: 0 ok, 1 failed (scheduler unreachable or request\n"
+	    "refused), 2 usage error.\n",
+	    NVS_DEFAULT_SOCKET);
+}
+
+static const struct ctl_cmd *ctl_find_cmd(const char *name)
+{
+	for (size_t i = 0; i < CTL_NCMDS; i++)
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return &ctl_cmds[i];
+	return NULL;
+}
+
+/* Reports a usage error of a subcommand and returns CTL_EXIT_USAGE. */
+static int ctl_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int ctl_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nvsharectl%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nsee 'nvsharectl %s%s--help'\n", cmd ? cmd : "",
+	        cmd ? " " : "");
+	return CTL_EXIT_USAGE;
+}
+
+static int ctl_is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/*
+ * Matches argv[*i] against an option that takes a value, given either as
+ * "--name VALUE" or "--name=VALUE". Returns 0 if it is another argument,
+ * 1 with *value set (and *i advanced past a separate value), -1 if the
+ * value is missing.
+ */
+static int ctl_opt_value(int argc, char **argv, int *i, const char *name,
+                         const char **value)
+{
+	const char *arg = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) != 0)
+		return 0;
+	if (arg[n] == '=') {
+		*value = arg + n + 1;
+		return 1;
+	}
+	if (arg[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*value = argv[++*i];
+	return 1;
+}
+
+/*
+ * Sends one request and waits for its CTL_REPLY. Returns CTL_EXIT_OK with
+ * *reply filled (release it with nvs_msg_release), or CTL_EXIT_FAIL after
+ * printing why. The reply's status is left to the caller.
+ */
+static int ctl_request(const struct ctl_ctx *ctx, uint16_t type,
+                       const void *payload, size_t len, struct nvs_msg *reply)
+{
+	char err[256];
+	enum nvs_read_status st;
+	int fd;
+
+	fd = nvs_socket_connect(ctx->socket);
+	if (fd < 0) {
+		fprintf(stderr,
+		        "nvsharectl: cannot reach the scheduler at %s: %s\n",
+		        ctx->socket, strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	if (nvs_msg_send(fd, type, payload, len) < 0) {
+		fprintf(stderr,
+		        "nvsharectl: cannot send to the scheduler at %s: %s\n",
+		        ctx->socket, strerror(errno));
+		close(fd);
+		return CTL_EXIT_FAIL;
+	}
+	err[0] = '\0';
+	st = nvs_msg_recv(fd, reply, CTL_REPLY_TIMEOUT_MS, err, sizeof(err));
+	close(fd);
+	if (st == NVS_READ_EOF) {
+		fprintf(stderr,
+		        "nvsharectl: the scheduler at %s closed the connection "
+		        "without replying\n",
+		        ctx->socket);
+		return CTL_EXIT_FAIL;
+	}
+	if (st != NVS_READ_MSG) {
+		fprintf(stderr,
+		        "nvsharectl: no valid reply from the scheduler at %s: "
+		        "%s\n",
+		        ctx->socket, err[0] ? err : "unknown error");
+		return CTL_EXIT_FAIL;
+	}
+	if (reply->hdr.type != NVS_MSG_CTL_REPLY) {
+		fprintf(stderr,
+		        "nvsharectl: the scheduler at %s answered with %s "
+		        "instead of CTL_REPLY\n",
+		        ctx->socket, nvs_msg_type_name(reply->hdr.type));
+		nvs_msg_release(reply);
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
+/* Prints reply text, adding a final newline if the text lacks one. */
+static void ctl_print_text(FILE *f, const char *text)
+{
+	size_t n = text ? strlen(text) : 0;
+
+	if (n == 0)
+		return;
+	fputs(text, f);
+	if (text[n - 1] != '\n')
+		fputc('\n', f);
+}
+
+/*
+ * Handles a reply's status: a refusal prints the scheduler's text (or the
+ * errno's description if it sent none) on stderr and yields CTL_EXIT_FAIL.
+ */
+static int ctl_check_reply(const struct nvs_msg *reply)
+{
+	int32_t status = reply->u.ctl_reply.status;
+
+	if (status == 0)
+		return CTL_EXIT_OK;
+	if (reply->text && reply->text[0]) {
+		fputs("nvsharectl: ", stderr);
+		ctl_print_text(stderr, reply->text);
+	} else {
+		fprintf(stderr, "nvsharectl: the scheduler refused: %s\n",
+		        status > 0 ? strerror(status) : "unknown error");
+	}
+	return CTL_EXIT_FAIL;
+}
+
+static int ctl_status_once(const struct ctl_ctx *ctx, uint32_t format)
+{
+	struct nvs_ctl_status req = {.format = format};
+	struct nvs_msg reply;
+	int rc;
+
+	rc = ctl_request(ctx, NVS_MSG_CTL_STATUS, &req, sizeof(req), &reply);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	rc = ctl_check_reply(&reply);
+	if (rc == CTL_EXIT_OK)
+		ctl_print_text(stdout, reply.text);
+	nvs_msg_release(&reply);
+	fflush(stdout);
+	return rc;
+}
+
+static void ctl_print_timestamp(void)
+{
+	char buf[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) &&
+	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %z", &tm) > 0)
+		printf("--- %s ---\n", buf);
+	else
+		printf("--- %lld ---\n", (long long)now);
+}
+
+static int ctl_cmd_status(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	uint32_t format = NVS_CTL_FORMAT_TEXT;
+	uint64_t watch = 0;
+	const char *value;
+
+	for (int i = 1; i < argc; i++) {
+		int m;
+
+		if (ctl_is_help(argv[i])) {
+			fputs(ctl_find_cmd("status")->usage, stdout);
+			return CTL_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			format = NVS_CTL_FORMAT_JSON;
+			continue;
+		}
+		m = ctl_opt_value(argc, argv, &i, "--watch", &value);
+		if (m < 0)
+			return ctl_usage_error(
+			    "status", "--watch needs a value in seconds");
+		if (m > 0) {
+			if (nvs_parse_u64(value, 1, CTL_WATCH_MAX, &watch))
+				return ctl_usage_error(
+				    "status",
+				    "invalid --watch '%s': expected whole "
+				    "seconds, 1..%llu",
+				    value, (unsigned long long)CTL_WATCH_MAX);
+			continue;
+		}
+		return ctl_usage_error("status", "unexpected argument '%s'",
+		                       argv[i]);
+	}
+	if (!watch)
+		return ctl_status_once(ctx, format);
+	for (;;) {
+		int rc;
+
+		ctl_print_timestamp();
+		rc = ctl_status_once(ctx, format);
+		if (rc != CTL_EXIT_OK)
+			return rc;
+		sleep((unsigned int)watch);
+	}
+}
+
+/* Sends CTL_SET; on success prints the scheduler's text, or done if none. */
+static int ctl_set(const struct ctl_ctx *ctx, uint32_t key, int64_t value,
+                   const char *done)
+{
+	struct nvs_ctl_set req = {.key = key, .value = value};
+	struct nvs_msg reply;
+	int rc;
+
+	rc = ctl_request(ctx, NVS_MSG_CTL_SET, &req, sizeof(req), &reply);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	rc = ctl_check_reply(&reply);
+	if (rc == CTL_EXIT_OK) {
+		if (reply.text && reply.text[0])
+			ctl_print_text(stdout, reply.text);
+		else
+			puts(done);
+	}
+	nvs_msg_release(&reply);
+	return rc;
+}
+
+static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	const char *value = NULL;
+	uint64_t ms = 0;
+	char done[64];
+
+	for (int i = 1; i < argc; i++) {
+		int m;
+
+		if (ctl_is_help(argv[i])) {
+			fputs(ctl_find_cmd("set")->usage, stdout);
+			return CTL_EXIT_OK;
+		}
+		m = ctl_opt_value(argc, argv, &i, "--time-slice", &value);
+		if (m < 0)
+			return ctl_usage_error("set", "--time-slice needs a "
+			                              "value in milliseconds");
+		if (m > 0)
+			continue;
+		return ctl_usage_error("set", "unexpected argument '%s'",
+		                       argv[i]);
+	}
+	if (!value)
+		return ctl_usage_error("set", "nothing to set: give "
+		                              "--time-slice MS");
+	if (nvs_parse_u64(value, CTL_TIME_SLICE_MIN, CTL_TIME_SLICE_MAX, &ms))
+		return ctl_usage_error("set",
+		                       "invalid --time-slice '%s': expected "
+		                       "whole milliseconds, %llu..%llu",
+		                       value,
+		                       (unsigned long long)CTL_TIME_SLICE_MIN,
+		                       (unsigned long long)CTL_TIME_SLICE_MAX);
+	snprintf(done, sizeof(done), "time slice set to %llu ms",
+	         (unsigned long long)ms);
+	return ctl_set(ctx, NVS_CTL_KEY_TIME_SLICE_MS, (int64_t)ms, done);
+}
+
+/* Shared body of "on" and "off": no arguments besides --help. */
+static int ctl_managed(struct ctl_ctx *ctx, int argc, char **argv, int on)
+{
+	const char *name = on ? "on" : "off";
+
+	for (int i = 1; i < argc; i++) {
+		if (ctl_is_help(argv[i])) {
+			fputs(ctl_find_cmd(name)->usage, stdout);
+			return CTL_EXIT_OK;
+		}
+		return ctl_usage_error(name, "unexpected argument '%s'",
+		                       argv[i]);
+	}
+	return ctl_set(ctx, NVS_CTL_KEY_MANAGED, on,
+	               on ? "scheduling is on" : "scheduling is off");
+}
+
+static int ctl_cmd_on(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	return ctl_managed(ctx, argc, argv, 1);
+}
+
+static int ctl_cmd_off(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	return ctl_managed(ctx, argc, argv, 0);
+}
+
+static int ctl_cmd_help(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	const struct ctl_cmd *cmd;
+
+	if (argc < 2) {
+		ctl_print_usage(stdout);
+		return CTL_EXIT_OK;
+	}
+	if (argc > 2)
+		return ctl_usage_error("help", "expected at most one command");
+	if (ctl_is_help(argv[1])) {
+		fputs(ctl_find_cmd("help")->usage, stdout);
+		return CTL_EXIT_OK;
+	}
+	cmd = ctl_find_cmd(argv[1]);
+	if (!cmd)
+		return ctl_usage_error("help", "unknown command '%s'", argv[1]);
+	fputs(cmd->usage, stdout);
+	return CTL_EXIT_OK;
+}
+
+/* Takes the scheduler socket from --socket, NVSHARE_SOCKET or the default. */
+static int ctl_set_socket(struct ctl_ctx *ctx, const char *path)
+{
+	if (path) {
+		if (!*path)
+			return ctl_usage_error(NULL, "--socket needs a path");
+		if (strlen(path) >= sizeof(ctx->socket))
+			return ctl_usage_error(
+			    NULL,
+			    "--socket path is too long (%zu bytes, "
+			    "at most %zu)",
+			    strlen(path), sizeof(ctx->socket) - 1);
+		snprintf(ctx->socket, sizeof(ctx->socket), "%s", path);
+		return CTL_EXIT_OK;
+	}
+	if (nvs_socket_path(ctx->socket, sizeof(ctx->socket)) < 0)
+		fprintf(stderr,
+		        "nvsharectl: ignoring NVSHARE_SOCKET (empty or longer "
+		        "than %zu bytes); using %s\n",
+		        sizeof(ctx->socket) - 1, ctx->socket);
+	return CTL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_ctx ctx;
+	const struct ctl_cmd *cmd;
+	const char *socket = NULL;
+	int i, rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	for (i = 1; i < argc; i++) {
+		int m;
+
+		if (ctl_is_help(argv[i])) {
+			ctl_print_usage(stdout);
+			return CTL_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		m = ctl_opt_value(argc, argv, &i, "--socket", &socket);
+		if (m < 0)
+			return ctl_usage_error(NULL, "--socket needs a path");
+		if (m > 0)
+			continue;
+		if (argv[i][0] == '-')
+			return ctl_usage_error(NULL, "unknown option '%s'",
+			                       argv[i]);
+		break;
+	}
+	if (i >= argc) {
+		ctl_print_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	cmd = ctl_find_cmd(argv[i]);
+	if (!cmd)
+		return ctl_usage_error(NULL, "unknown command '%s'", argv[i]);
+	rc = ctl_set_socket(&ctx, socket);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	rc = cmd->run(&ctx, argc - i, argv + i);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "nvsharectl: cannot write the output: %s\n",
+		        strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,548 @@
+/*
+ * client.c - the scheduler link thread (see client.h).
+ *
+ * The thread is the only user of the socket. Application threads talk to it
+ * through the todo bits of each gate_dev and an eventfd that wakes it. All
+ * waiting the thread does (connecting, draining) happens off the
+ * application's threads, and every failure path ends in "run unmanaged":
+ * the gates open and the program goes on as if nvshare were not there.
+ */
+#include "client.h"
+
+#include "gate.h"
+#include "log.h"
+#include "parse.h"
+#include "sock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RECONNECT_NS 1000000000ll /* retry an absent scheduler every 1 s */
+#define WELCOME_TIMEOUT_NS                                                     \
+	2000000000ll     /* a scheduler that does not answer                   \
+	                    HELLO in 2 s counts as absent */
+#define IDLE_CHECK_MS 20 /* idle-release check period */
+
+struct link {
+	pthread_t thread;          /* the link thread */
+	int wake_fd;               /* eventfd: application -> link thread */
+	atomic_int managed;        /* 1: gates follow the scheduler's lock */
+	int fd;                    /* socket, -1 when disconnected */
+	int welcomed;              /* WELCOME received on this connection */
+	long long connected_ns;    /* when fd was connected */
+	long long next_connect_ns; /* earliest next connection attempt */
+	int warned_unreachable;    /* said "running unmanaged" already */
+	int ever_connected;        /* for the "re-registered" message */
+	uint64_t client_id;        /* from WELCOME */
+	struct nvs_reader reader;  /* incoming bytes */
+	char path[108];            /* socket path */
+};
+
+static struct link lnk = {.wake_fd = -1, .fd = -1};
+/* Set once the first connection attempt has an outcome (WELCOME, refusal,
+ * error), so the first GPU use can wait for it: see client_start(). */
+static atomic_int link_settled;
+static pthread_once_t link_once = PTHREAD_ONCE_INIT;
+static struct client_config config = {.idle_release_ms = 100};
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void read_config(void)
+{
+	const char *v = getenv("NVSHARE_IDLE_RELEASE_MS");
+	uint64_t n;
+
+	nvs_log_init("lib", NVS_LOG_WARN);
+	if (v && *v) {
+		if (nvs_parse_u64(v, 1, 3600000, &n) == 0)
+			config.idle_release_ms = (unsigned)n;
+		else
+			NVS_WARN("event=bad_env var=NVSHARE_IDLE_RELEASE_MS "
+			         "value=\"%.32s\" msg=\"want 1..3600000 ms, "
+			         "keeping %u\"",
+			         v, config.idle_release_ms);
+	}
+	v = getenv("NVSHARE_SINGLE_OVERSUB");
+	if (v && *v) {
+		if (strcmp(v, "1") == 0 || strcmp(v, "0") == 0)
+			config.single_oversub = v[0] == '1';
+		else
+			NVS_WARN(
+			    "event=bad_env var=NVSHARE_SINGLE_OVERSUB "
+			    "value=\"%.32s\" msg=\"want 0 or 1, keeping 0\"",
+			    v);
+	}
+}
+
+const struct client_config *client_config(void)
+{
+	pthread_once(&config_once, read_config);
+	return &config;
+}
+
+int client_is_managed(void)
+{
+	return atomic_load(&lnk.managed);
+}
+
+/* --- sending ----------------------------------------------------------- */
+
+static void link_drop(const char *why);
+
+static int link_send(uint16_t type, const void *payload, size_t len)
+{
+	if (lnk.fd < 0)
+		return -1;
+	if (nvs_msg_send(lnk.fd, type, payload, len) == 0)
+		return 0;
+	link_drop(strerror(errno));
+	return -1;
+}
+
+static int send_gpu_ref(uint16_t type, const struct gate_dev *d)
+{
+	struct nvs_gpu_ref ref = {0};
+
+	memcpy(ref.uuid, d->uuid, sizeof(ref.uuid));
+	return link_send(type, &ref, sizeof(ref));
+}
+
+static void copy_env(char *dst, size_t size, const char *var)
+{
+	const char *v = getenv(var);
+
+	if (!v)
+		return;
+	if (strlen(v) >= size) {
+		NVS_WARN("event=bad_env var=%s msg=\"longer than %zu bytes, "
+		         "ignored\"",
+		         var, size - 1);
+		return;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+}
+
+static int send_hello(void)
+{
+	struct nvs_hello h = {0};
+	FILE *f;
+
+	h.pid = (uint32_t)getpid();
+	copy_env(h.pod_namespace, sizeof(h.pod_namespace),
+	         "NVSHARE_POD_NAMESPACE");
+	copy_env(h.pod_name, sizeof(h.pod_name), "NVSHARE_POD_NAME");
+	copy_env(h.container, sizeof(h.container), "NVSHARE_CONTAINER_NAME");
+	f = fopen("/proc/self/comm", "re");
+	if (f) {
+		if (fgets(h.comm, sizeof(h.comm), f))
+			h.comm[strcspn(h.comm, "\n")] = '\0';
+		fclose(f);
+	}
+	return link_send(NVS_MSG_HELLO, &h, sizeof(h));
+}
+
+/* --- state transitions --------------------------------------------------- */
+
+/* Every gate open, nothing held: the process runs as if alone. */
+static void go_unmanaged(void)
+{
+	int n;
+
+	pthread_mutex_lock(&gate_registry_mu);
+	atomic_store(&lnk.managed, 0);
+	n = atomic_load(&gate_ndevs);
+	for (int i = 0; i < n; i++) {
+		struct gate_dev *d = &gate_devs[i];
+		pthread_mutex_lock(&d->mu);
+		d->holding = d->requested = 0;
+		d->todo &= ~GATE_TODO_REQUEST;
+		atomic_store(&d->open, 1);
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+	}
+	pthread_mutex_unlock(&gate_registry_mu);
+}
+
+/* Gates closed and drained: from now on work waits for LOCK_OK. */
+static void go_managed(void)
+{
+	int n;
+
+	pthread_mutex_lock(&gate_registry_mu);
+	atomic_store(&lnk.managed, 1);
+	n = atomic_load(&gate_ndevs);
+	pthread_mutex_unlock(&gate_registry_mu);
+	for (int i = 0; i < n; i++) {
+		struct gate_dev *d = &gate_devs[i];
+		gate_close_and_drain(d);
+		pthread_mutex_lock(&d->mu);
+		d->holding = d->requested = 0;
+		/* Threads already waiting re-request when woken. */
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+	}
+}
+
+static void link_drop(const char *why)
+{
+	if (lnk.fd < 0)
+		return;
+	close(lnk.fd);
+	lnk.fd = -1;
+	lnk.welcomed = 0;
+	lnk.reader.used = 0;
+	lnk.next_connect_ns = nvs_now_ns() + RECONNECT_NS;
+	go_unmanaged();
+	atomic_store(&link_settled, 1);
+	NVS_WARN("event=scheduler_lost reason=\"%s\" msg=\"running unmanaged; "
+	         "reconnecting every second\"",
+	         why);
+	lnk.warned_unreachable = 1;
+}
+
+static void try_connect(void)
+{
+	int n;
+
+	lnk.fd = nvs_socket_connect(lnk.path);
+	if (lnk.fd < 0) {
+		if (!lnk.warned_unreachable)
+			NVS_WARN("event=scheduler_unreachable socket=%s "
+			         "reason=\"%s\" msg=\"running unmanaged; will "
+			         "retry every second\"",
+			         lnk.path, strerror(errno));
+		lnk.warned_unreachable = 1;
+		lnk.next_connect_ns = nvs_now_ns() + RECONNECT_NS;
+		atomic_store(&link_settled, 1);
+		return;
+	}
+	lnk.connected_ns = nvs_now_ns();
+	lnk.welcomed = 0;
+	lnk.reader.used = 0;
+	if (send_hello())
+		return;
+	/* Registration happens on WELCOME; mark every device for it. */
+	n = atomic_load(&gate_ndevs);
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&gate_devs[i].mu);
+		gate_devs[i].todo |= GATE_TODO_REGISTER | GATE_TODO_MEMORY;
+		gate_devs[i].accepted = 0;
+		pthread_mutex_unlock(&gate_devs[i].mu);
+	}
+}
+
+/* Returns the lock of d to the scheduler after draining its work. */
+static void release_lock(struct gate_dev *d, const char *why)
+{
+	gate_close_and_drain(d);
+	pthread_mutex_lock(&d->mu);
+	d->holding = 0;
+	pthread_mutex_unlock(&d->mu);
+	NVS_DEBUG("event=lock_released gpu=%s reason=%s", d->uuid, why);
+	send_gpu_ref(NVS_MSG_LOCK_RELEASED, d);
+}
+
+/* --- incoming messages ---------------------------------------------------- */
+
+static void on_welcome(const struct nvs_welcome *w)
+{
+	lnk.welcomed = 1;
+	lnk.client_id = w->client_id;
+	if (lnk.ever_connected || lnk.warned_unreachable)
+		NVS_WARN("event=scheduler_connected client_id=%llu managed=%u "
+		         "msg=\"registered with the scheduler\"",
+		         (unsigned long long)w->client_id, w->managed);
+	lnk.ever_connected = 1;
+	lnk.warned_unreachable = 0;
+	if (w->managed)
+		go_managed();
+	else
+		go_unmanaged();
+	atomic_store(&link_settled, 1);
+}
+
+static void on_gpu_message(const struct nvs_msg *m)
+{
+	struct gate_dev *d = gate_find_uuid(m->u.gpu.uuid);
+
+	if (!d) {
+		NVS_WARN("event=unknown_gpu type=%s gpu=%s",
+		         nvs_msg_type_name(m->hdr.type), m->u.gpu.uuid);
+		return;
+	}
+	switch (m->hdr.type) {
+	case NVS_MSG_GPU_ACCEPTED:
+		pthread_mutex_lock(&d->mu);
+		d->capacity_bytes = m->u.gpu_accepted.capacity_bytes;
+		d->accepted = 1;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		break;
+	case NVS_MSG_LOCK_OK:
+		pthread_mutex_lock(&d->mu);
+		d->requested = 0;
+		d->holding = 1;
+		d->idle_mark = atomic_load(&d->submits);
+		d->idle_since_ns = nvs_now_ns();
+		if (client_is_managed())
+			atomic_store(&d->open, 1);
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		NVS_DEBUG("event=lock_granted gpu=%s", d->uuid);
+		break;
+	case NVS_MSG_DROP_LOCK:
+		/* Not holding: we released on our own and the messages
+		 * crossed; the scheduler ignores nothing we owe it. */
+		if (d->holding)
+			release_lock(d, "drop_lock");
+		break;
+	}
+}
+
+static void on_message(const struct nvs_msg *m)
+{
+	switch (m->hdr.type) {
+	case NVS_MSG_WELCOME: on_welcome(&m->u.welcome); return;
+	case NVS_MSG_GPU_ACCEPTED:
+	case NVS_MSG_LOCK_OK:
+	case NVS_MSG_DROP_LOCK:
+		if (lnk.welcomed) {
+			on_gpu_message(m);
+			return;
+		}
+		break;
+	case NVS_MSG_SET_MANAGED:
+		if (!lnk.welcomed)
+			break;
+		NVS_WARN("event=set_managed managed=%u",
+		         m->u.set_managed.managed);
+		if (m->u.set_managed.managed)
+			go_managed();
+		else
+			go_unmanaged();
+		return;
+	}
+	NVS_WARN("event=protocol_error msg=\"unexpected %s from scheduler\"",
+	         nvs_msg_type_name(m->hdr.type));
+	link_drop("unexpected message");
+}
+
+static void read_socket(void)
+{
+	struct nvs_msg m;
+	char err[128];
+	enum nvs_read_status st = nvs_reader_fill(&lnk.reader, lnk.fd);
+
+	if (st == NVS_READ_EOF || st == NVS_READ_ERROR) {
+		link_drop(st == NVS_READ_EOF ? "connection closed"
+		                             : "read error");
+		return;
+	}
+	while (lnk.fd >= 0) {
+		st = nvs_reader_next(&lnk.reader, &m, err, sizeof(err));
+		if (st == NVS_READ_MORE)
+			return;
+		if (st != NVS_READ_MSG) {
+			link_drop(err);
+			return;
+		}
+		on_message(&m);
+		nvs_msg_release(&m);
+	}
+}
+
+/* --- work for the devices ---------------------------------------------------
+ */
+
+static void serve_device(struct gate_dev *d)
+{
+	unsigned todo;
+	uint64_t allocated;
+
+	pthread_mutex_lock(&d->mu);
+	todo = d->todo;
+	d->todo = 0;
+	allocated = d->allocated_bytes;
+	if ((todo & GATE_TODO_REQUEST) &&
+	    (d->holding || d->requested || !client_is_managed()))
+		todo &= ~GATE_TODO_REQUEST;
+	if (todo & GATE_TODO_REQUEST)
+		d->requested = 1;
+	pthread_mutex_unlock(&d->mu);
+
+	if (todo & GATE_TODO_REGISTER) {
+		struct nvs_gpu_register r = {0};
+		memcpy(r.uuid, d->uuid, sizeof(r.uuid));
+		r.total_bytes = d->total_bytes;
+		if (link_send(NVS_MSG_REGISTER_GPU, &r, sizeof(r)))
+			return;
+	}
+	if (todo & GATE_TODO_MEMORY) {
+		struct nvs_mem_update u = {0};
+		memcpy(u.uuid, d->uuid, sizeof(u.uuid));
+		u.allocated_bytes = allocated;
+		if (link_send(NVS_MSG_MEM_UPDATE, &u, sizeof(u)))
+			return;
+	}
+	if (todo & GATE_TODO_REQUEST)
+		send_gpu_ref(NVS_MSG_REQ_LOCK, d);
+}
+
+static void check_idle(struct gate_dev *d, long long now)
+{
+	unsigned long submits = atomic_load(&d->submits);
+
+	if (!d->holding)
+		return;
+	if (submits != d->idle_mark || atomic_load(&d->inflight) > 0) {
+		d->idle_mark = submits;
+		d->idle_since_ns = now;
+		return;
+	}
+	if (now - d->idle_since_ns >=
+	    (long long)config.idle_release_ms * 1000000)
+		release_lock(d, "idle");
+}
+
+static int poll_timeout_ms(long long now)
+{
+	int timeout = -1;
+
+	if (lnk.fd < 0) {
+		long long wait = (lnk.next_connect_ns - now) / 1000000 + 1;
+		timeout = wait < 0 ? 0 : (int)wait;
+	} else if (!lnk.welcomed) {
+		timeout = 100;
+	}
+	for (int i = 0; i < atomic_load(&gate_ndevs); i++)
+		if (gate_devs[i].holding &&
+		    (timeout < 0 || timeout > IDLE_CHECK_MS))
+			timeout = IDLE_CHECK_MS;
+	return timeout;
+}
+
+static void *link_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		long long now = nvs_now_ns();
+		struct pollfd fds[2] = {{.fd = lnk.wake_fd, .events = POLLIN},
+		                        {.fd = lnk.fd, .events = POLLIN}};
+		uint64_t count;
+
+		if (lnk.fd < 0 && now >= lnk.next_connect_ns)
+			try_connect();
+		if (lnk.fd >= 0 && !lnk.welcomed &&
+		    now - lnk.connected_ns > WELCOME_TIMEOUT_NS)
+			link_drop("no WELCOME from the scheduler");
+		fds[1].fd = lnk.fd;
+		if (poll(fds, lnk.fd >= 0 ? 2 : 1, poll_timeout_ms(now)) < 0 &&
+		    errno != EINTR)
+			NVS_WARN("event=poll_failed reason=\"%s\"",
+			         strerror(errno));
+		if (fds[0].revents & POLLIN) {
+			if (read(lnk.wake_fd, &count, sizeof(count)) < 0) {
+				/* Spurious wake-up: nothing to consume. */
+			}
+		}
+		if (lnk.fd >= 0 &&
+		    (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			read_socket();
+		if (lnk.fd < 0 || !lnk.welcomed)
+			continue;
+		now = nvs_now_ns();
+		for (int i = 0; i < atomic_load(&gate_ndevs) && lnk.fd >= 0;
+		     i++) {
+			serve_device(&gate_devs[i]);
+			if (client_is_managed())
+				check_idle(&gate_devs[i], now);
+		}
+	}
+	return NULL;
+}
+
+static void after_fork_child(void)
+{
+	/* The link thread does not exist in the child: start over, unmanaged,
+	 * with a fresh connection made on the child's first GPU use. */
+	if (lnk.fd >= 0)
+		close(lnk.fd);
+	if (lnk.wake_fd >= 0)
+		close(lnk.wake_fd);
+	lnk.fd = -1;
+	lnk.wake_fd = -1;
+	lnk.welcomed = 0;
+	atomic_store(&lnk.managed, 0);
+	atomic_store(&link_settled, 0);
+	gate_reset_after_fork();
+	link_once = (pthread_once_t)PTHREAD_ONCE_INIT;
+}
+
+static void start_link(void)
+{
+	sigset_t all, old;
+
+	client_config();
+	if (nvs_socket_path(lnk.path, sizeof(lnk.path)))
+		NVS_WARN(
+		    "event=bad_env var=NVSHARE_SOCKET msg=\"unusable path, "
+		    "using %s\"",
+		    lnk.path);
+	if (nvs_reader_init(&lnk.reader)) {
+		NVS_WARN("event=no_memory msg=\"running unmanaged\"");
+		atomic_store(&link_settled, 1);
+		return;
+	}
+	lnk.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (lnk.wake_fd < 0) {
+		NVS_WARN("event=eventfd_failed reason=\"%s\" msg=\"running "
+		         "unmanaged\"",
+		         strerror(errno));
+		atomic_store(&link_settled, 1);
+		return;
+	}
+	/* Connect once here so that the first kernel already waits for the
+	 * lock when a scheduler is present. */
+	try_connect();
+	static int atfork_done;
+	if (!atfork_done) {
+		pthread_atfork(NULL, NULL, after_fork_child);
+		atfork_done = 1;
+	}
+	/* The application's signal handlers must never run on our thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&lnk.thread, NULL, link_main, NULL)) {
+		NVS_WARN("event=thread_failed msg=\"running unmanaged\"");
+		link_drop("no link thread");
+	} else {
+		pthread_detach(lnk.thread);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void client_start(void)
+{
+	struct timespec ms = {.tv_nsec = 1000000};
+
+	pthread_once(&link_once, start_link);
+	/* Bounded by the link thread's own WELCOME timeout. */
+	for (int i = 0; i < 2500 && !atomic_load(&link_settled); i++)
+		nanosleep(&ms, NULL);
+}
+
+void client_notify(void)
+{
+	uint64_t one = 1;
+
+	pthread_once(&link_once, start_link);
+	if (lnk.wake_fd >= 0 && write(lnk.wake_fd, &one, sizeof(one)) < 0) {
+		/* The counter is saturated: the thread is awake anyway. */
+	}
+}

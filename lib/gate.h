@@ -1,0 +1,153 @@
+/*
+ * gate.h - the per-GPU gate every piece of GPU work passes.
+ *
+ * Each GPU the process touches has a struct gate_dev. `open` is 1 while the
+ * process may submit work there: it holds the scheduler's lock, or nvshare
+ * is not managing it (no scheduler, or scheduling switched off). A gated
+ * call increments `inflight`, reads `open` and, if open, goes straight to the
+ * driver: no mutex, no system call, no allocation. Closing the gate is the
+ * mirror image: the link thread clears `open`, then waits for `inflight` to
+ * reach zero. Both sides use sequentially consistent atomics, so either the
+ * caller sees the gate closed or the closer sees the caller in flight.
+ *
+ * A caller that finds the gate closed goes to the slow path (gate_wait): it
+ * asks the link thread to request the lock and sleeps on a condition
+ * variable until the gate opens.
+ */
+#ifndef NVSHARE_LIB_GATE_H
+#define NVSHARE_LIB_GATE_H
+
+#include "driver.h"
+#include "proto.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define GATE_MAX_DEVICES 32
+#define GATE_MAX_CONTEXTS 16
+
+/* What the link thread should do for a device; bits in gate_dev.todo. */
+enum gate_todo {
+	GATE_TODO_REGISTER = 1u << 0, /* send REGISTER_GPU */
+	GATE_TODO_REQUEST = 1u << 1,  /* send REQ_LOCK */
+	GATE_TODO_MEMORY = 1u << 2,   /* send MEM_UPDATE */
+};
+
+struct gate_dev {
+	/* Hot fields, read on every gated call. */
+	atomic_int open;      /* 1: submissions may proceed */
+	atomic_long inflight; /* gated calls currently inside the driver */
+	atomic_ulong submits; /* gated calls completed (idle detection) */
+	char pad[64];         /* keep the hot fields on their own line */
+
+	/* Identity, fixed once the device is known. */
+	int ordinal;              /* CUdevice */
+	char uuid[NVS_UUID_SIZE]; /* "GPU-..." */
+	uint64_t total_bytes;     /* what the driver reports */
+
+	/* Below: protected by mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* signalled when open or capacity changes */
+	unsigned todo;     /* enum gate_todo bits for the link thread */
+	int holding;       /* the scheduler granted us the lock */
+	int requested;     /* REQ_LOCK sent, LOCK_OK not yet seen */
+	int accepted;      /* GPU_ACCEPTED received since connecting */
+	uint64_t
+	    capacity_bytes; /* memory to honour (scheduler's or driver's) */
+	uint64_t allocated_bytes; /* this process's allocations on the device */
+	CUcontext
+	    ctxs[GATE_MAX_CONTEXTS]; /* contexts seen, drained on release */
+	int nctxs;
+	unsigned long idle_mark; /* submits value at the last idle check */
+	long long idle_since_ns; /* when submits last changed */
+};
+
+/* Devices known so far (index < gate_ndevs). */
+extern struct gate_dev gate_devs[GATE_MAX_DEVICES];
+extern atomic_int gate_ndevs;
+/* Bumped when a context is destroyed: invalidates per-thread caches. */
+extern atomic_uint gate_generation;
+/* Stream captures now running in this process: while any is, the link
+ * thread must not synchronize (that would invalidate the capture). */
+extern atomic_int gate_captures;
+
+/* Slow paths, in gate.c. */
+struct gate_dev *gate_lookup(CUcontext ctx);
+/* Waits until d is open. Returns 1 if the call may proceed ungated
+ * instead (its stream is capturing, so it submits no work now). */
+int gate_wait(struct gate_dev *d, CUstream stream);
+
+/* Per-thread cache of the last context -> device mapping. */
+extern __thread CUcontext gate_tls_ctx
+    __attribute__((tls_model("initial-exec")));
+extern __thread struct gate_dev *gate_tls_dev
+    __attribute__((tls_model("initial-exec")));
+extern __thread unsigned gate_tls_gen
+    __attribute__((tls_model("initial-exec")));
+
+#define NVS_NO_STREAM ((CUstream)(uintptr_t)-1)
+
+/* Enters the gate for a call on `stream` (NVS_NO_STREAM: synchronous).
+ * Returns the device to pass to gate_exit(), or NULL if the call was not
+ * counted (no context: the driver will reject it; or a capturing stream). */
+static inline struct gate_dev *gate_enter(CUstream stream)
+{
+	CUcontext ctx = NULL;
+	struct gate_dev *d;
+
+	if (nvs_unlikely(!nvs_real_cuCtxGetCurrent ||
+	                 nvs_real_cuCtxGetCurrent(&ctx) != CUDA_SUCCESS ||
+	                 !ctx))
+		return NULL;
+	if (nvs_likely(ctx == gate_tls_ctx &&
+	               gate_tls_gen ==
+	                   atomic_load_explicit(&gate_generation,
+	                                        memory_order_relaxed)))
+		d = gate_tls_dev;
+	else
+		d = gate_lookup(ctx);
+	if (nvs_unlikely(!d))
+		return NULL;
+	for (;;) {
+		atomic_fetch_add(&d->inflight, 1);
+		if (nvs_likely(atomic_load(&d->open)))
+			return d;
+		atomic_fetch_sub(&d->inflight, 1);
+		if (gate_wait(d, stream))
+			return NULL;
+	}
+}
+
+static inline void gate_exit(struct gate_dev *d)
+{
+	if (!d)
+		return;
+	/* A plain increment: an occasional lost count only delays idle
+	 * detection, and it keeps a locked instruction off the hot path. */
+	atomic_store_explicit(
+	    &d->submits,
+	    atomic_load_explicit(&d->submits, memory_order_relaxed) + 1,
+	    memory_order_relaxed);
+	atomic_fetch_sub_explicit(&d->inflight, 1, memory_order_release);
+}
+
+/* Used by the link thread (client.c). */
+void gate_set_open(struct gate_dev *d, int open);
+/* Closes the gate, waits for calls in flight, then synchronizes the
+ * device's contexts (postponed while a stream capture runs). */
+void gate_close_and_drain(struct gate_dev *d);
+/* Device whose UUID is uuid, or NULL. */
+struct gate_dev *gate_find_uuid(const char *uuid);
+/* Device for the calling thread's current context (registers it if new),
+ * or NULL if there is no current context. */
+struct gate_dev *gate_current(void);
+/* Drops a destroyed context from every device and invalidates caches. */
+void gate_forget_context(CUcontext ctx);
+/* In a forked child: fresh locks, no lock held, gates open. */
+void gate_reset_after_fork(void);
+/* Held while creating a device and while the link thread switches between
+ * managed and unmanaged, so a new device starts in the right state. */
+extern pthread_mutex_t gate_registry_mu;
+
+#endif /* NVSHARE_LIB_GATE_H */

@@ -1,0 +1,18 @@
+/*
+ * control.h - CTL_STATUS and CTL_SET from nvsharectl. Any connection may
+ * send them (no HELLO needed); the peer's credentials decide whether they
+ * are honoured (see perm.h), and every refusal is logged.
+ */
+#ifndef NVSHARE_CONTROL_H
+#define NVSHARE_CONTROL_H
+
+#include <stdint.h>
+
+#include "proto.h"
+#include "server.h"
+
+/* Handles one validated CTL_STATUS or CTL_SET from c and queues the reply. */
+void control_handle(struct server *s, struct sched_conn *c,
+                    const struct nvs_msg *m, int64_t now);
+
+#endif /* NVSHARE_CONTROL_H */

@@ -1,0 +1,334 @@
+/*
+ * lockproto.c - see lockproto.h. Each handler checks what the protocol
+ * requires of the sender (HELLO first, the GPU registered before use) and
+ * treats a violation as a protocol error: the sender is disconnected and
+ * nobody else notices. Decisions come from policy.c; here they become
+ * LOCK_OK / DROP_LOCK messages, counters and log lines.
+ */
+#include "lockproto.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parse.h"
+#include "policy.h"
+
+static void send_gpu_ref(struct server *s, struct sched_client *cl,
+                         uint16_t type, const struct sched_gpu *g)
+{
+	struct nvs_gpu_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	memcpy(ref.uuid, g->uuid, sizeof(ref.uuid));
+	server_send(s, cl->conn, type, &ref, sizeof(ref));
+}
+
+static long long ns_to_ms(int64_t ns)
+{
+	return (long long)(ns / 1000000);
+}
+
+static void apply_one(struct server *s, struct sched_gpu *g,
+                      const struct policy_action *a)
+{
+	struct sched_client *cl = registry_client_find(&s->reg, a->client);
+	struct sched_client_gpu *e;
+
+	if (!cl)
+		return; /* cannot happen: the policy only knows clients */
+	switch (a->kind) {
+	case POLICY_GRANT:
+		e = registry_client_gpu(cl, g);
+		if (e)
+			e->lock_grants++;
+		NVS_DEBUG("event=grant gpu=%s client=%llu waited_ms=%lld",
+		          g->uuid, (unsigned long long)cl->id,
+		          ns_to_ms(a->span_ns));
+		send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g);
+		return;
+	case POLICY_CONFIRM: send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g); return;
+	case POLICY_DROP:
+		NVS_DEBUG("event=drop_request gpu=%s client=%llu held_ms=%lld",
+		          g->uuid, (unsigned long long)cl->id,
+		          ns_to_ms(a->span_ns));
+		send_gpu_ref(s, cl, NVS_MSG_DROP_LOCK, g);
+		return;
+	case POLICY_REVOKE:
+		s->reg.forced_releases++;
+		NVS_WARN("event=force_release gpu=%s client=%llu pid=%d "
+		         "held_ms=%lld grace_ms=%u gpu_forced=%llu",
+		         g->uuid, (unsigned long long)cl->id, (int)cl->pid,
+		         ns_to_ms(a->span_ns), s->reg.release_grace_ms,
+		         (unsigned long long)g->policy.forced_releases);
+		return;
+	}
+}
+
+static void apply(struct server *s, struct sched_gpu *g,
+                  const struct policy_out *out)
+{
+	for (unsigned i = 0; i < out->n; i++)
+		apply_one(s, g, &out->act[i]);
+}
+
+/* Reads /proc/<pid>/comm when HELLO left comm empty. */
+static void comm_from_proc(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, out, len - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static void on_hello(struct server *s, struct sched_conn *c,
+                     const struct nvs_hello *h, int64_t now)
+{
+	struct sched_client *cl;
+	struct nvs_welcome w;
+	char comm[32], ns[64], pod[256];
+
+	if (c->client) {
+		server_protocol_error(s, c, "second HELLO");
+		return;
+	}
+	cl = registry_client_new(&s->reg);
+	if (!cl) {
+		server_protocol_error(s, c, "out of memory for a new client");
+		return;
+	}
+	cl->pid = c->pid;
+	cl->uid = c->uid;
+	cl->gid = c->gid;
+	cl->connected_ns = now;
+	/* The strings were checked to be terminated inside their fields. */
+	memcpy(cl->comm, h->comm, sizeof(cl->comm));
+	memcpy(cl->pod_namespace, h->pod_namespace, sizeof(cl->pod_namespace));
+	memcpy(cl->pod_name, h->pod_name, sizeof(cl->pod_name));
+	memcpy(cl->container, h->container, sizeof(cl->container));
+	if (!cl->comm[0])
+		comm_from_proc(cl->pid, cl->comm, sizeof(cl->comm));
+	cl->conn = c;
+	c->client = cl;
+	NVS_INFO("event=hello client=%llu pid=%d uid=%u comm=%s "
+	         "pod_namespace=%s pod=%s hello_pid=%u managed=%d",
+	         (unsigned long long)cl->id, (int)cl->pid, (unsigned)cl->uid,
+	         registry_printable(cl->comm, comm, sizeof(comm)),
+	         registry_printable(cl->pod_namespace, ns, sizeof(ns)),
+	         registry_printable(cl->pod_name, pod, sizeof(pod)), h->pid,
+	         s->reg.managed);
+	memset(&w, 0, sizeof(w));
+	w.client_id = cl->id;
+	w.managed = s->reg.managed ? 1 : 0;
+	server_send(s, c, NVS_MSG_WELCOME, &w, sizeof(w));
+}
+
+static uint64_t override_for(const struct server *s, const char *uuid)
+{
+	for (size_t i = 0; i < s->cfg->noverrides; i++)
+		if (strcmp(s->cfg->overrides[i].uuid, uuid) == 0)
+			return s->cfg->overrides[i].bytes;
+	return 0;
+}
+
+static struct sched_gpu *gpu_get(struct server *s, struct sched_conn *c,
+                                 const struct nvs_gpu_register *reg)
+{
+	struct sched_gpu *g = registry_gpu_find(&s->reg, reg->uuid);
+	uint64_t cap;
+	char size[32];
+
+	if (g)
+		return g;
+	cap = override_for(s, reg->uuid);
+	if (!cap)
+		cap = reg->total_bytes;
+	if (!cap) {
+		server_protocol_error(
+		    s, c, "REGISTER_GPU %s with total_bytes 0", reg->uuid);
+		return NULL;
+	}
+	g = registry_gpu_add(&s->reg, reg->uuid, cap);
+	if (!g) {
+		server_protocol_error(s, c, "cannot add GPU %s: %d GPUs in use",
+		                      reg->uuid, REGISTRY_MAX_GPUS);
+		return NULL;
+	}
+	nvs_format_size(cap, size, sizeof(size));
+	NVS_INFO("event=gpu_added gpu=%s capacity_bytes=%llu capacity=\"%s\" "
+	         "override=%d",
+	         g->uuid, (unsigned long long)cap, size,
+	         override_for(s, reg->uuid) != 0);
+	return g;
+}
+
+static void on_register(struct server *s, struct sched_conn *c,
+                        const struct nvs_gpu_register *reg)
+{
+	struct sched_gpu *g = gpu_get(s, c, reg);
+	struct nvs_gpu_accepted acc;
+
+	if (!g)
+		return;
+	if (!registry_client_attach(c->client, g)) {
+		server_protocol_error(s, c, "more than %d GPUs registered",
+		                      REGISTRY_CLIENT_MAX_GPUS);
+		return;
+	}
+	NVS_DEBUG("event=gpu_registered gpu=%s client=%llu total_bytes=%llu",
+	          g->uuid, (unsigned long long)c->client->id,
+	          (unsigned long long)reg->total_bytes);
+	memset(&acc, 0, sizeof(acc));
+	memcpy(acc.uuid, g->uuid, sizeof(acc.uuid));
+	acc.capacity_bytes = g->capacity_bytes;
+	server_send(s, c, NVS_MSG_GPU_ACCEPTED, &acc, sizeof(acc));
+}
+
+/* The registered GPU a message names, or NULL after a protocol error. */
+static struct sched_client_gpu *registered(struct server *s,
+                                           struct sched_conn *c,
+                                           const struct nvs_msg *m,
+                                           const char *uuid)
+{
+	struct sched_gpu *g = registry_gpu_find(&s->reg, uuid);
+	struct sched_client_gpu *e =
+	    g ? registry_client_gpu(c->client, g) : NULL;
+
+	if (!e)
+		server_protocol_error(s, c, "%s for unregistered GPU %s",
+		                      nvs_msg_type_name(m->hdr.type), uuid);
+	return e;
+}
+
+static void on_request(struct server *s, struct sched_conn *c,
+                       struct sched_client_gpu *e, int64_t now)
+{
+	struct policy_out out = {.n = 0};
+
+	if (!s->reg.managed) {
+		NVS_DEBUG("event=request_ignored reason=unmanaged client=%llu",
+		          (unsigned long long)c->client->id);
+		return;
+	}
+	if (policy_request(&e->gpu->policy, c->client->id, now, &out) < 0) {
+		server_protocol_error(s, c, "out of memory for the queue");
+		return;
+	}
+	apply(s, e->gpu, &out);
+}
+
+static void on_release(struct server *s, struct sched_conn *c,
+                       struct sched_client_gpu *e, int64_t now)
+{
+	struct policy_out out = {.n = 0};
+
+	if (!s->reg.managed)
+		return;
+	if (!policy_release(&e->gpu->policy, c->client->id, now, &out)) {
+		NVS_DEBUG("event=stale_release gpu=%s client=%llu",
+		          e->gpu->uuid, (unsigned long long)c->client->id);
+		return;
+	}
+	NVS_DEBUG("event=release gpu=%s client=%llu", e->gpu->uuid,
+	          (unsigned long long)c->client->id);
+	apply(s, e->gpu, &out);
+}
+
+void lockproto_handle(struct server *s, struct sched_conn *c,
+                      const struct nvs_msg *m, int64_t now)
+{
+	struct sched_client_gpu *e;
+
+	if (m->hdr.type == NVS_MSG_HELLO) {
+		on_hello(s, c, &m->u.hello, now);
+		return;
+	}
+	if (!c->client) {
+		server_protocol_error(s, c, "%s before HELLO",
+		                      nvs_msg_type_name(m->hdr.type));
+		return;
+	}
+	switch (m->hdr.type) {
+	case NVS_MSG_REGISTER_GPU:
+		on_register(s, c, &m->u.gpu_register);
+		return;
+	case NVS_MSG_REQ_LOCK:
+		e = registered(s, c, m, m->u.gpu.uuid);
+		if (e)
+			on_request(s, c, e, now);
+		return;
+	case NVS_MSG_LOCK_RELEASED:
+		e = registered(s, c, m, m->u.gpu.uuid);
+		if (e)
+			on_release(s, c, e, now);
+		return;
+	case NVS_MSG_MEM_UPDATE:
+		e = registered(s, c, m, m->u.mem_update.uuid);
+		if (e)
+			e->memory_bytes = m->u.mem_update.allocated_bytes;
+		return;
+	}
+	server_protocol_error(s, c, "unexpected %s",
+	                      nvs_msg_type_name(m->hdr.type));
+}
+
+void lockproto_client_gone(struct server *s, struct sched_client *cl,
+                           int64_t now)
+{
+	for (size_t i = 0; i < cl->ngpus; i++) {
+		struct sched_gpu *g = cl->gpus[i].gpu;
+		struct policy_out out = {.n = 0};
+
+		policy_disconnect(&g->policy, cl->id, now, &out);
+		apply(s, g, &out);
+	}
+}
+
+int64_t lockproto_tick(struct server *s, int64_t now)
+{
+	int64_t next = POLICY_NO_DEADLINE;
+
+	for (size_t i = 0; i < s->reg.ngpus; i++) {
+		struct sched_gpu *g = s->reg.gpus[i];
+		struct policy_out out = {.n = 0};
+		int64_t d = policy_tick(&g->policy, now, &out);
+
+		apply(s, g, &out);
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+void lockproto_set_time_slice(struct server *s, uint32_t ms)
+{
+	s->reg.time_slice_ms = ms;
+	for (size_t i = 0; i < s->reg.ngpus; i++)
+		policy_set_times(&s->reg.gpus[i]->policy, (int64_t)ms * 1000000,
+		                 (int64_t)s->reg.release_grace_ms * 1000000);
+}
+
+void lockproto_set_managed(struct server *s, int managed)
+{
+	struct nvs_set_managed sm = {.managed = managed ? 1 : 0};
+
+	s->reg.managed = managed ? 1 : 0;
+	if (!managed)
+		for (size_t i = 0; i < s->reg.ngpus; i++)
+			policy_clear(&s->reg.gpus[i]->policy);
+	for (size_t i = 0; i < s->reg.nclients; i++)
+		server_send(s, s->reg.clients[i]->conn, NVS_MSG_SET_MANAGED,
+		            &sm, sizeof(sm));
+}

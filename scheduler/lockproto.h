@@ -1,0 +1,36 @@
+/*
+ * lockproto.h - the client side of the protocol in the scheduler: HELLO,
+ * REGISTER_GPU, REQ_LOCK, LOCK_RELEASED, MEM_UPDATE, and the application
+ * of policy decisions (LOCK_OK, DROP_LOCK, forced releases) to clients.
+ *
+ * It turns messages into calls of the pure policy and the policy's actions
+ * into messages, logs and counters; it owns no sockets (server.c does).
+ */
+#ifndef NVSHARE_LOCKPROTO_H
+#define NVSHARE_LOCKPROTO_H
+
+#include <stdint.h>
+
+#include "proto.h"
+#include "server.h"
+
+/* Handles one validated lock-protocol message from c. */
+void lockproto_handle(struct server *s, struct sched_conn *c,
+                      const struct nvs_msg *m, int64_t now);
+
+/* A client is gone: its locks and queue places go to the others at once. */
+void lockproto_client_gone(struct server *s, struct sched_client *cl,
+                           int64_t now);
+
+/* Acts on the passage of time on every GPU; returns the earliest deadline
+ * (POLICY_NO_DEADLINE if none). */
+int64_t lockproto_tick(struct server *s, int64_t now);
+
+/* Applies a new time slice to every GPU (the next tick acts on it). */
+void lockproto_set_time_slice(struct server *s, uint32_t ms);
+
+/* Turns scheduling off (locks and queues cleared, clients told to run
+ * ungated) or on again (clients told to ask for locks again). */
+void lockproto_set_managed(struct server *s, int managed);
+
+#endif /* NVSHARE_LOCKPROTO_H */

@@ -1,0 +1,181 @@
+/*
+ * main.c - nvshare-scheduler: flags, then the event loop.
+ *
+ * The scheduler runs in the foreground and logs to stderr, so that a
+ * service manager or a container runtime supervises and collects it. Every
+ * flag is validated before anything starts; a bad one is named and the
+ * program exits with status 2.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "parse.h"
+#include "proto.h"
+#include "server.h"
+#include "sock.h"
+
+#define DEFAULT_TIME_SLICE_MS 2000
+#define DEFAULT_RELEASE_GRACE_MS 5000
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: nvshare-scheduler [--socket PATH] [--time-slice MS]\n"
+	    "                         [--release-grace MS]\n"
+	    "                         [--gpu-memory UUID=SIZE]... [--help]\n"
+	    "\n"
+	    "Grants each GPU of this node to one process at a time, in\n"
+	    "time slices, for processes running under libnvshare.so.\n"
+	    "\n"
+	    "  --socket PATH          listening socket (default: "
+	    "$NVSHARE_SOCKET,\n"
+	    "                         else %s)\n"
+	    "  --time-slice MS        how long a holder keeps a GPU while "
+	    "others\n"
+	    "                         wait, 1..3600000 (default %d)\n"
+	    "  --release-grace MS     time a holder has to release after "
+	    "being\n"
+	    "                         asked, 100..600000 (default %d)\n"
+	    "  --gpu-memory UUID=SIZE treat GPU UUID as having SIZE bytes of\n"
+	    "                         memory (e.g. GPU-...=4Gi); repeatable\n"
+	    "  --help                 show this text\n",
+	    NVS_DEFAULT_SOCKET, DEFAULT_TIME_SLICE_MS,
+	    DEFAULT_RELEASE_GRACE_MS);
+}
+
+static int bad_flag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int bad_flag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nvshare-scheduler: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'nvshare-scheduler --help'.\n");
+	return -1;
+}
+
+static int parse_ms(const char *s, uint64_t min, uint64_t max, uint32_t *out,
+                    const char *flag)
+{
+	uint64_t v;
+
+	if (nvs_parse_u64(s, min, max, &v) < 0)
+		return bad_flag("invalid %s \"%s\": want an integer number of "
+		                "milliseconds in %llu..%llu",
+		                flag, s, (unsigned long long)min,
+		                (unsigned long long)max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_override(const char *arg, struct server_config *cfg)
+{
+	const char *eq = strchr(arg, '=');
+	struct server_gpu_override *o;
+	char uuid[NVS_UUID_SIZE];
+	size_t len;
+
+	if (!eq)
+		return bad_flag("invalid --gpu-memory \"%s\": want UUID=SIZE",
+		                arg);
+	len = (size_t)(eq - arg);
+	if (len >= sizeof(uuid))
+		return bad_flag("invalid --gpu-memory \"%s\": UUID too long",
+		                arg);
+	memcpy(uuid, arg, len);
+	uuid[len] = '\0';
+	if (!nvs_uuid_valid(uuid))
+		return bad_flag("invalid --gpu-memory \"%s\": UUID must look "
+		                "like GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+		                arg);
+	for (size_t i = 0; i < cfg->noverrides; i++)
+		if (strcmp(cfg->overrides[i].uuid, uuid) == 0)
+			return bad_flag("duplicate --gpu-memory for %s", uuid);
+	if (cfg->noverrides == SERVER_MAX_OVERRIDES)
+		return bad_flag("too many --gpu-memory flags (at \"%s\")", arg);
+	o = &cfg->overrides[cfg->noverrides];
+	if (nvs_parse_size(eq + 1, &o->bytes) < 0 || o->bytes == 0)
+		return bad_flag("invalid --gpu-memory \"%s\": SIZE must be a "
+		                "nonzero size such as 4Gi, 512Mi or 1073741824",
+		                arg);
+	memcpy(o->uuid, uuid, sizeof(uuid));
+	cfg->noverrides++;
+	return 0;
+}
+
+static int parse_socket(const char *arg, struct server_config *cfg)
+{
+	if (!*arg || strlen(arg) >= sizeof(cfg->socket_path))
+		return bad_flag("invalid --socket \"%s\": empty or longer than "
+		                "a UNIX socket path may be",
+		                arg);
+	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", arg);
+	return 0;
+}
+
+/* Returns 0 to run, 1 after --help, -1 on a bad flag. */
+static int parse_args(int argc, char **argv, struct server_config *cfg)
+{
+	static const struct option opts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"time-slice", required_argument, NULL, 't'},
+	    {"release-grace", required_argument, NULL, 'g'},
+	    {"gpu-memory", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt, rc = 0;
+
+	while (rc == 0 &&
+	       (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': rc = parse_socket(optarg, cfg); break;
+		case 't':
+			rc = parse_ms(optarg, 1, 3600000, &cfg->time_slice_ms,
+			              "--time-slice");
+			break;
+		case 'g':
+			rc =
+			    parse_ms(optarg, 100, 600000,
+			             &cfg->release_grace_ms, "--release-grace");
+			break;
+		case 'm': rc = parse_override(optarg, cfg); break;
+		case 'h': usage(stdout); return 1;
+		default: return bad_flag("invalid flag");
+		}
+	}
+	if (rc == 0 && optind < argc)
+		rc = bad_flag("unexpected argument \"%s\"", argv[optind]);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct server_config cfg = {
+	    .time_slice_ms = DEFAULT_TIME_SLICE_MS,
+	    .release_grace_ms = DEFAULT_RELEASE_GRACE_MS,
+	};
+	int rc;
+
+	nvs_log_init("scheduler", NVS_LOG_INFO);
+	rc = parse_args(argc, argv, &cfg);
+	if (rc > 0)
+		return 0;
+	if (rc < 0)
+		return EXIT_USAGE;
+	if (!cfg.socket_path[0] &&
+	    nvs_socket_path(cfg.socket_path, sizeof(cfg.socket_path)) < 0)
+		NVS_WARN("event=bad_env var=NVSHARE_SOCKET reason=\"too long "
+		         "for a socket path\" using=%s",
+		         cfg.socket_path);
+	return server_run(&cfg);
+}

@@ -1,0 +1,97 @@
+/*
+ * registry.h - what the scheduler knows: GPU contexts by UUID, connected
+ * clients by id, and the settings that apply to all of them.
+ *
+ * This is plain data with lookup helpers and no I/O, shared by the event
+ * loop (which changes it) and the status renderer (which reads it). GPU
+ * contexts live as long as the scheduler so that their counters survive
+ * clients coming and going; only when the table is full are contexts that
+ * no client uses dropped, so that made-up UUIDs cannot crowd out real GPUs.
+ */
+#ifndef NVSHARE_REGISTRY_H
+#define NVSHARE_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy.h"
+#include "proto.h"
+
+#define REGISTRY_MAX_GPUS 256       /* GPU contexts kept at once */
+#define REGISTRY_CLIENT_MAX_GPUS 64 /* GPUs one client may register */
+
+struct sched_gpu {
+	char uuid[NVS_UUID_SIZE]; /* "GPU-..." as the driver names it */
+	uint64_t capacity_bytes;  /* memory to honour (override or reported) */
+	unsigned nclients;        /* clients that registered it now */
+	struct policy_gpu policy; /* lock state: holder, queue, counters */
+};
+
+struct sched_client_gpu {
+	struct sched_gpu *gpu; /* the GPU this entry is about */
+	uint64_t memory_bytes; /* the client's allocations (MEM_UPDATE) */
+	uint64_t lock_grants;  /* times the client was granted this GPU */
+};
+
+struct sched_conn; /* the connection, owned by the event loop */
+
+struct sched_client {
+	uint64_t id;            /* scheduler-assigned, from 1, never reused */
+	pid_t pid;              /* SO_PEERCRED pid (authoritative) */
+	uid_t uid;              /* SO_PEERCRED uid */
+	gid_t gid;              /* SO_PEERCRED gid */
+	int64_t connected_ns;   /* monotonic time of HELLO */
+	char comm[32];          /* program name (HELLO, else /proc) */
+	char pod_namespace[64]; /* Kubernetes namespace, "" outside a pod */
+	char pod_name[256];     /* Kubernetes pod name, "" outside a pod */
+	char container[64];     /* container name, "" if unknown */
+	struct sched_client_gpu gpus[REGISTRY_CLIENT_MAX_GPUS]; /* registered */
+	size_t ngpus;            /* entries used in gpus */
+	struct sched_conn *conn; /* where to send its messages */
+};
+
+struct sched_registry {
+	struct sched_gpu *gpus[REGISTRY_MAX_GPUS]; /* contexts, by arrival */
+	size_t ngpus;                              /* entries used in gpus */
+	struct sched_client **clients; /* connected clients, by id */
+	size_t nclients;               /* entries used in clients */
+	size_t clients_cap;            /* entries allocated in clients */
+	uint64_t next_client_id;       /* id the next HELLO gets */
+	int managed;                   /* 1: gate work; 0: run ungated */
+	uint32_t time_slice_ms;        /* current time slice */
+	uint32_t release_grace_ms;     /* current release grace */
+	uint64_t forced_releases;      /* total, all GPUs, ever */
+};
+
+void registry_init(struct sched_registry *r, uint32_t time_slice_ms,
+                   uint32_t release_grace_ms);
+void registry_destroy(struct sched_registry *r);
+
+struct sched_gpu *registry_gpu_find(struct sched_registry *r, const char *uuid);
+/* Creates a context. When the table is full, contexts without clients are
+ * dropped first. Returns NULL if it is still full or memory ran out. */
+struct sched_gpu *registry_gpu_add(struct sched_registry *r, const char *uuid,
+                                   uint64_t capacity_bytes);
+
+/* Adds a client with the next id (fields zeroed). NULL if out of memory. */
+struct sched_client *registry_client_new(struct sched_registry *r);
+struct sched_client *registry_client_find(struct sched_registry *r,
+                                          uint64_t id);
+/* Removes and frees a client (its GPU entries are released; the caller has
+ * already told the policy). */
+void registry_client_remove(struct sched_registry *r, struct sched_client *c);
+
+/* The client's entry for gpu, or NULL. */
+struct sched_client_gpu *registry_client_gpu(struct sched_client *c,
+                                             const struct sched_gpu *gpu);
+/* Registers gpu for the client (idempotent). NULL if it has too many. */
+struct sched_client_gpu *registry_client_attach(struct sched_client *c,
+                                                struct sched_gpu *gpu);
+
+/* Copies s into out (size n) with bytes other than printable, non-space
+ * ASCII replaced by '?', and "" shown as "-": safe inside a log line or a
+ * table cell. Returns out. */
+char *registry_printable(const char *s, char *out, size_t n);
+
+#endif /* NVSHARE_REGISTRY_H */

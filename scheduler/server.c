@@ -1,0 +1,681 @@
+/*
+ * server.c - see server.h. One turn of the loop: settle (tear down dead
+ * connections, let every GPU's policy act on the time, repeat until nothing
+ * dies), sleep in poll() until the earliest policy deadline, then handle a
+ * signal, every ready connection, and new connections.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* struct ucred, accept4 */
+#endif
+#include "server.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "lockproto.h"
+#include "log.h"
+#include "policy.h"
+#include "sock.h"
+
+#define LISTEN_BACKLOG 128
+#define ACCEPT_BATCH 64           /* connections accepted per turn */
+#define ACCEPT_PAUSE_NS 100000000 /* back-off when out of descriptors */
+#define DRAIN_LIMIT (256u << 10)  /* unread bytes discarded before close */
+
+static unsigned long long client_id(const struct sched_conn *c)
+{
+	return c->client ? (unsigned long long)c->client->id : 0;
+}
+
+void server_protocol_error(struct server *s, struct sched_conn *c,
+                           const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	if (c->dead)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	NVS_WARN("event=protocol_error client=%llu pid=%d uid=%u conn=%llu "
+	         "reason=\"%s\" action=disconnect",
+	         client_id(c), (int)c->pid, (unsigned)c->uid,
+	         (unsigned long long)c->seq, reason);
+	c->dead = 1;
+}
+
+/* Marks c dead after an ordinary end (EOF, socket error). */
+static void conn_close(struct sched_conn *c, const char *reason)
+{
+	if (c->dead)
+		return;
+	if (c->client)
+		NVS_INFO("event=disconnect client=%llu pid=%d conn=%llu "
+		         "reason=\"%s\"",
+		         client_id(c), (int)c->pid, (unsigned long long)c->seq,
+		         reason);
+	else
+		NVS_DEBUG("event=disconnect client=0 pid=%d conn=%llu "
+		          "reason=\"%s\"",
+		          (int)c->pid, (unsigned long long)c->seq, reason);
+	c->dead = 1;
+}
+
+static void flush(struct sched_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n =
+		    send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+		         MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			char reason[96];
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			snprintf(reason, sizeof(reason), "send: %s",
+			         strerror(errno));
+			conn_close(c, reason);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+}
+
+/* Makes room for more bytes at the end of c->out; 0 or -1. */
+static int out_reserve(struct sched_conn *c, size_t more)
+{
+	size_t pending = c->out_len - c->out_off, ncap;
+	uint8_t *p;
+
+	if (pending + more > SERVER_OUT_MAX)
+		return -1;
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, pending);
+		c->out_off = 0;
+		c->out_len = pending;
+	}
+	if (c->out_len + more <= c->out_cap)
+		return 0;
+	ncap = c->out_cap ? c->out_cap : 1024;
+	while (ncap < c->out_len + more)
+		ncap *= 2;
+	p = realloc(c->out, ncap);
+	if (!p)
+		return -1;
+	c->out = p;
+	c->out_cap = ncap;
+	return 0;
+}
+
+static void queue_frame(struct sched_conn *c, uint16_t type, const void *a,
+                        size_t alen, const void *b, size_t blen)
+{
+	struct nvs_msg_header hdr = {
+	    .magic = NVS_PROTO_MAGIC,
+	    .version = NVS_PROTO_VERSION,
+	    .type = type,
+	    .length = (uint32_t)(alen + blen),
+	};
+
+	if (c->dead)
+		return;
+	if (out_reserve(c, sizeof(hdr) + alen + blen)) {
+		NVS_WARN("event=send_overflow client=%llu pid=%d conn=%llu "
+		         "pending=%zu action=disconnect",
+		         client_id(c), (int)c->pid, (unsigned long long)c->seq,
+		         c->out_len - c->out_off);
+		c->dead = 1;
+		return;
+	}
+	memcpy(c->out + c->out_len, &hdr, sizeof(hdr));
+	c->out_len += sizeof(hdr);
+	if (alen)
+		memcpy(c->out + c->out_len, a, alen);
+	c->out_len += alen;
+	if (blen)
+		memcpy(c->out + c->out_len, b, blen);
+	c->out_len += blen;
+	flush(c);
+}
+
+void server_send(struct server *s, struct sched_conn *c, uint16_t type,
+                 const void *payload, size_t len)
+{
+	queue_frame(c, type, payload, len, NULL, 0);
+}
+
+void server_send_reply(struct server *s, struct sched_conn *c, int32_t status,
+                       const char *text, size_t len)
+{
+	struct nvs_ctl_reply r = {.status = status};
+
+	if (len > NVS_CTL_TEXT_MAX)
+		len = NVS_CTL_TEXT_MAX;
+	r.text_len = (uint32_t)len;
+	queue_frame(c, NVS_MSG_CTL_REPLY, &r, sizeof(r), text, len);
+}
+
+/* --- connections ---------------------------------------------------------- */
+
+/* Discards what the peer sent but we will not read, so that closing does
+ * not turn into a connection reset on its side. */
+static void drain_input(int fd)
+{
+	char buf[16384];
+	size_t total = 0;
+
+	while (total < DRAIN_LIMIT) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			return;
+		total += (size_t)n;
+	}
+}
+
+static void conn_destroy(struct server *s, struct sched_conn *c)
+{
+	if (c->client) {
+		lockproto_client_gone(s, c->client, nvs_now_ns());
+		registry_client_remove(&s->reg, c->client);
+		c->client = NULL;
+	}
+	drain_input(c->fd);
+	close(c->fd);
+	nvs_reader_free(&c->reader);
+	free(c->out);
+	free(c);
+}
+
+/* Tears down dead connections. Returns 1 if any was. */
+static int reap(struct server *s)
+{
+	size_t kept = 0, n = s->nconns;
+	int any = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sched_conn *c = s->conns[i];
+
+		if (!c->dead) {
+			s->conns[kept++] = c;
+			continue;
+		}
+		any = 1;
+		/* Its departure may mark others dead: the next pass sees them.
+		 * Nothing is appended to conns meanwhile. */
+		conn_destroy(s, c);
+	}
+	s->nconns = kept;
+	return any;
+}
+
+static int any_dead(const struct server *s)
+{
+	for (size_t i = 0; i < s->nconns; i++)
+		if (s->conns[i]->dead)
+			return 1;
+	return 0;
+}
+
+static int conns_reserve(struct server *s)
+{
+	size_t ncap;
+	void *p;
+
+	if (s->nconns < s->conns_cap)
+		return 0;
+	ncap = s->conns_cap ? s->conns_cap * 2 : 16;
+	p = realloc(s->conns, ncap * sizeof(s->conns[0]));
+	if (!p)
+		return -1;
+	s->conns = p;
+	s->conns_cap = ncap;
+	return 0;
+}
+
+static void conn_add(struct server *s, int fd)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct sched_conn *c = NULL;
+
+	if (s->nconns >= SERVER_MAX_CONNS) {
+		NVS_WARN("event=connection_refused reason=\"too many "
+		         "connections\" limit=%d",
+		         SERVER_MAX_CONNS);
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		NVS_WARN("event=connection_refused reason=\"SO_PEERCRED: %s\"",
+		         strerror(errno));
+		goto fail;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || conns_reserve(s) || nvs_reader_init(&c->reader))
+		goto oom;
+	c->fd = fd;
+	c->seq = ++s->next_conn_seq;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	s->conns[s->nconns++] = c;
+	NVS_DEBUG("event=connect conn=%llu pid=%d uid=%u gid=%u",
+	          (unsigned long long)c->seq, (int)c->pid, (unsigned)c->uid,
+	          (unsigned)c->gid);
+	return;
+oom:
+	NVS_WARN("event=connection_refused reason=\"out of memory\"");
+	if (c)
+		nvs_reader_free(&c->reader);
+	free(c);
+fail:
+	close(fd);
+}
+
+static void accept_all(struct server *s)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(s->listen_fd, NULL, NULL,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			conn_add(s, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			NVS_WARN(
+			    "event=accept_paused reason=\"%s\" pause_ms=%d",
+			    strerror(errno), ACCEPT_PAUSE_NS / 1000000);
+			s->accept_resume_ns = nvs_now_ns() + ACCEPT_PAUSE_NS;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			NVS_WARN("event=accept_failed reason=\"%s\"",
+			         strerror(errno));
+		}
+		return;
+	}
+}
+
+/* --- input ---------------------------------------------------------------- */
+
+/* Message types a peer may send to the scheduler. */
+static int inbound_type(uint16_t type)
+{
+	switch (type) {
+	case NVS_MSG_HELLO:
+	case NVS_MSG_REGISTER_GPU:
+	case NVS_MSG_REQ_LOCK:
+	case NVS_MSG_LOCK_RELEASED:
+	case NVS_MSG_MEM_UPDATE:
+	case NVS_MSG_CTL_STATUS:
+	case NVS_MSG_CTL_SET: return 1;
+	}
+	return 0;
+}
+
+static void dispatch(struct server *s, struct sched_conn *c,
+                     const struct nvs_msg *m)
+{
+	uint16_t type = m->hdr.type;
+
+	if (!inbound_type(type)) {
+		server_protocol_error(s, c,
+		                      "unexpected %s sent to the scheduler",
+		                      nvs_msg_type_name(type));
+		return;
+	}
+	if (type == NVS_MSG_CTL_STATUS || type == NVS_MSG_CTL_SET)
+		control_handle(s, c, m, nvs_now_ns());
+	else
+		lockproto_handle(s, c, m, nvs_now_ns());
+}
+
+/* A frame of a type we never accept is refused from its header, before a
+ * large payload (CTL_REPLY) is buffered. */
+static void check_pending_header(struct server *s, struct sched_conn *c)
+{
+	struct nvs_msg_header hdr;
+
+	if (c->reader.used < sizeof(hdr))
+		return;
+	memcpy(&hdr, c->reader.buf, sizeof(hdr));
+	if (!inbound_type(hdr.type))
+		server_protocol_error(s, c,
+		                      "unexpected %s sent to the scheduler",
+		                      nvs_msg_type_name(hdr.type));
+}
+
+static void read_conn(struct server *s, struct sched_conn *c)
+{
+	enum nvs_read_status st = nvs_reader_fill(&c->reader, c->fd);
+	struct nvs_msg m;
+	char err[160];
+
+	if (st == NVS_READ_EOF) {
+		if (c->reader.used)
+			server_protocol_error(
+			    s, c,
+			    "connection closed inside a frame (%zu bytes "
+			    "pending)",
+			    c->reader.used);
+		else
+			conn_close(c, "closed by peer");
+		return;
+	}
+	if (st == NVS_READ_ERROR) {
+		snprintf(err, sizeof(err), "recv: %s", strerror(errno));
+		conn_close(c, err);
+		return;
+	}
+	while (!c->dead) {
+		st = nvs_reader_next(&c->reader, &m, err, sizeof(err));
+		if (st == NVS_READ_MORE) {
+			check_pending_header(s, c);
+			return;
+		}
+		if (st != NVS_READ_MSG) {
+			server_protocol_error(s, c, "%s", err);
+			return;
+		}
+		dispatch(s, c, &m);
+		nvs_msg_release(&m);
+	}
+}
+
+static void conn_events(struct server *s, struct sched_conn *c, short revents)
+{
+	if (c->dead)
+		return;
+	if (revents & POLLOUT)
+		flush(c);
+	if (!c->dead && (revents & (POLLIN | POLLHUP | POLLERR)))
+		read_conn(s, c);
+}
+
+/* --- setup and teardown --------------------------------------------------- */
+
+/* mkdir -p of the socket's directory, mode 0755 for what it creates. */
+static int make_parent_dirs(const char *path)
+{
+	char dir[SERVER_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Makes path free for bind: absent, or a socket nobody answers on. */
+static int claim_path(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		NVS_ERROR("event=start_failed socket=%s reason=\"stat: %s\"",
+		          path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		NVS_ERROR("event=start_failed socket=%s reason=\"path exists "
+		          "and is not a socket; not replacing it\"",
+		          path);
+		return -1;
+	}
+	fd = nvs_socket_connect(path);
+	if (fd >= 0 || errno != ECONNREFUSED) {
+		NVS_ERROR("event=start_failed socket=%s reason=\"%s\"", path,
+		          fd >= 0
+		              ? "another scheduler is running on this socket"
+		              : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		NVS_ERROR("event=start_failed socket=%s reason=\"unlink stale "
+		          "socket: %s\"",
+		          path, strerror(errno));
+		return -1;
+	}
+	NVS_INFO("event=stale_socket_removed socket=%s", path);
+	return 0;
+}
+
+static int open_listener(struct server *s, const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct stat st;
+
+	if (make_parent_dirs(path) < 0) {
+		NVS_ERROR("event=start_failed socket=%s reason=\"mkdir: %s\"",
+		          path, strerror(errno));
+		return -1;
+	}
+	if (claim_path(path) < 0)
+		return -1;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	s->listen_fd =
+	    socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0 ||
+	    bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		NVS_ERROR("event=start_failed socket=%s reason=\"bind: %s\"",
+		          path, strerror(errno));
+		return -1;
+	}
+	/* From here on the file is ours: remove it if we cannot go on. */
+	if (chmod(path, 0666) < 0 || listen(s->listen_fd, LISTEN_BACKLOG) < 0 ||
+	    stat(path, &st) < 0) {
+		NVS_ERROR("event=start_failed socket=%s reason=\"%s\"", path,
+		          strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	s->sock_dev = st.st_dev;
+	s->sock_ino = st.st_ino;
+	s->sock_gid = st.st_gid;
+	return 0;
+}
+
+static int open_signals(struct server *s)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	s->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return s->signal_fd < 0 ? -1 : 0;
+}
+
+/* Removes the socket file if it is still the one we created. */
+static void remove_socket_file(const struct server *s)
+{
+	struct stat st;
+	const char *path = s->cfg->socket_path;
+
+	if (stat(path, &st) == 0 && st.st_dev == s->sock_dev &&
+	    st.st_ino == s->sock_ino)
+		unlink(path);
+}
+
+static void server_cleanup(struct server *s, int listening)
+{
+	for (size_t i = 0; i < s->nconns; i++)
+		s->conns[i]->dead = 1;
+	reap(s);
+	if (listening)
+		remove_socket_file(s);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->signal_fd >= 0)
+		close(s->signal_fd);
+	free(s->conns);
+	free(s->pfds);
+	registry_destroy(&s->reg);
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static int64_t settle(struct server *s)
+{
+	int64_t deadline;
+
+	do {
+		while (reap(s))
+			;
+		deadline = lockproto_tick(s, nvs_now_ns());
+	} while (any_dead(s));
+	if (s->accept_resume_ns && s->accept_resume_ns < deadline)
+		deadline = s->accept_resume_ns;
+	return deadline;
+}
+
+static int timeout_ms(int64_t deadline, int64_t now)
+{
+	int64_t ms;
+
+	if (deadline == POLICY_NO_DEADLINE)
+		return -1;
+	if (deadline <= now)
+		return 0;
+	ms = (deadline - now + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int build_pollset(struct server *s, int64_t now)
+{
+	size_t need = s->nconns + 2;
+
+	if (need > s->pfds_cap) {
+		void *p = realloc(s->pfds, need * sizeof(s->pfds[0]));
+		if (!p)
+			return -1;
+		s->pfds = p;
+		s->pfds_cap = need;
+	}
+	if (s->accept_resume_ns && now >= s->accept_resume_ns)
+		s->accept_resume_ns = 0;
+	s->pfds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
+	s->pfds[1] = (struct pollfd){
+	    .fd = s->accept_resume_ns ? -1 : s->listen_fd,
+	    .events = POLLIN,
+	};
+	for (size_t i = 0; i < s->nconns; i++) {
+		struct sched_conn *c = s->conns[i];
+		short ev = POLLIN;
+
+		if (c->out_off < c->out_len)
+			ev |= POLLOUT;
+		s->pfds[i + 2] = (struct pollfd){.fd = c->fd, .events = ev};
+	}
+	return 0;
+}
+
+static void handle_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+
+	if (read(s->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	NVS_INFO("event=shutdown signal=%s",
+	         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	s->stop = 1;
+}
+
+static int turn(struct server *s)
+{
+	int64_t deadline = settle(s), now = nvs_now_ns();
+	size_t n = s->nconns;
+	int rc;
+
+	if (build_pollset(s, now) < 0) {
+		NVS_ERROR("event=fatal reason=\"out of memory for poll set\"");
+		return -1;
+	}
+	rc = poll(s->pfds, n + 2, timeout_ms(deadline, now));
+	if (rc < 0) {
+		if (errno == EINTR)
+			return 0;
+		NVS_ERROR("event=fatal reason=\"poll: %s\"", strerror(errno));
+		return -1;
+	}
+	if (s->pfds[0].revents & POLLIN)
+		handle_signal(s);
+	for (size_t i = 0; i < n; i++)
+		if (s->pfds[i + 2].revents)
+			conn_events(s, s->conns[i], s->pfds[i + 2].revents);
+	if (s->pfds[1].revents & POLLIN)
+		accept_all(s);
+	return 0;
+}
+
+int server_run(const struct server_config *cfg)
+{
+	struct server s = {
+	    .cfg = cfg,
+	    .listen_fd = -1,
+	    .signal_fd = -1,
+	    .self_uid = geteuid(),
+	};
+	int listening = 0, rc = 0;
+
+	registry_init(&s.reg, cfg->time_slice_ms, cfg->release_grace_ms);
+	if (open_signals(&s) < 0) {
+		NVS_ERROR("event=start_failed reason=\"signals: %s\"",
+		          strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	if (open_listener(&s, cfg->socket_path) < 0) {
+		rc = 1;
+		goto out;
+	}
+	listening = 1;
+	NVS_INFO("event=start socket=%s time_slice_ms=%u release_grace_ms=%u "
+	         "gpu_overrides=%zu",
+	         cfg->socket_path, cfg->time_slice_ms, cfg->release_grace_ms,
+	         cfg->noverrides);
+	while (!s.stop) {
+		if (turn(&s) < 0) {
+			rc = 1;
+			break;
+		}
+	}
+	NVS_INFO("event=stopped clients=%zu forced_releases=%llu",
+	         s.reg.nclients, (unsigned long long)s.reg.forced_releases);
+out:
+	server_cleanup(&s, listening);
+	return rc;
+}

@@ -1,0 +1,335 @@
+/*
+ * status.c - see status.h. Both renderings walk the same registry: the GPUs
+ * (holder, queue, counters), then the clients with one entry per GPU they
+ * registered. Strings that came from clients are escaped for JSON and made
+ * printable for the table, so a hostile program name cannot break either.
+ */
+#include "status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+void status_buf_free(struct status_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static int buf_reserve(struct status_buf *b, size_t more)
+{
+	size_t ncap;
+	char *p;
+
+	if (b->failed)
+		return -1;
+	if (b->len + more + 1 <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 4096;
+	while (ncap < b->len + more + 1)
+		ncap *= 2;
+	p = realloc(b->p, ncap);
+	if (!p) {
+		b->failed = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = ncap;
+	return 0;
+}
+
+void status_buf_printf(struct status_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static void buf_putc(struct status_buf *b, char ch)
+{
+	if (buf_reserve(b, 1))
+		return;
+	b->p[b->len++] = ch;
+	b->p[b->len] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static int utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* Second-byte ranges that rule out overlongs and surrogates. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+void status_json_string(struct status_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	buf_putc(b, '"');
+	while (*p) {
+		int n = utf8_seq_len(p);
+
+		if (n == 0) {
+			status_buf_printf(b, "\\ufffd");
+			p++;
+		} else if (*p == '"' || *p == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)*p++);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			status_buf_printf(b, "\\u%04x", *p++);
+		} else {
+			for (int i = 0; i < n; i++)
+				buf_putc(b, (char)*p++);
+		}
+	}
+	buf_putc(b, '"');
+}
+
+static long long ms_since(int64_t now, int64_t since)
+{
+	return now > since ? (long long)((now - since) / 1000000) : 0;
+}
+
+static const struct policy_holder *holder_of(const struct sched_gpu *g)
+{
+	return g->policy.nrunning ? &g->policy.running[0] : NULL;
+}
+
+static void json_gpu(const struct sched_gpu *g, int64_t now,
+                     struct status_buf *b)
+{
+	const struct policy_holder *h = holder_of(g);
+
+	status_buf_printf(b, "{\"uuid\":");
+	status_json_string(b, g->uuid);
+	status_buf_printf(b, ",\"capacity_bytes\":%llu,\"holder\":",
+	                  (unsigned long long)g->capacity_bytes);
+	if (h)
+		status_buf_printf(b, "%llu", (unsigned long long)h->client);
+	else
+		status_buf_printf(b, "null");
+	status_buf_printf(b, ",\"holder_held_ms\":%lld,\"queue\":[",
+	                  h ? ms_since(now, h->granted_at_ns) : 0);
+	for (size_t i = 0; i < g->policy.nqueue; i++)
+		status_buf_printf(
+		    b, "%s%llu", i ? "," : "",
+		    (unsigned long long)g->policy.queue[i].client);
+	status_buf_printf(b, "],\"forced_releases\":%llu,\"lock_grants\":%llu}",
+	                  (unsigned long long)g->policy.forced_releases,
+	                  (unsigned long long)g->policy.lock_grants);
+}
+
+static const char *state_name(enum policy_state st)
+{
+	switch (st) {
+	case POLICY_HOLDING: return "holding";
+	case POLICY_WAITING: return "waiting";
+	case POLICY_IDLE: break;
+	}
+	return "idle";
+}
+
+static void json_client_gpu(const struct sched_client *c,
+                            const struct sched_client_gpu *e, int64_t now,
+                            struct status_buf *b)
+{
+	int64_t since;
+	enum policy_state st = policy_state_of(&e->gpu->policy, c->id, &since);
+
+	status_buf_printf(b, "{\"uuid\":");
+	status_json_string(b, e->gpu->uuid);
+	status_buf_printf(
+	    b,
+	    ",\"state\":\"%s\",\"held_ms\":%lld,\"memory_bytes\":%llu,"
+	    "\"lock_grants\":%llu,\"wait_ms\":%lld}",
+	    state_name(st), st == POLICY_HOLDING ? ms_since(now, since) : 0,
+	    (unsigned long long)e->memory_bytes,
+	    (unsigned long long)e->lock_grants,
+	    st == POLICY_WAITING ? ms_since(now, since) : 0);
+}
+
+static void json_client(const struct sched_client *c, int64_t now,
+                        struct status_buf *b)
+{
+	status_buf_printf(b, "{\"id\":%llu,\"pid\":%d,\"uid\":%u,\"comm\":",
+	                  (unsigned long long)c->id, (int)c->pid,
+	                  (unsigned)c->uid);
+	status_json_string(b, c->comm);
+	status_buf_printf(b, ",\"pod_namespace\":");
+	status_json_string(b, c->pod_namespace);
+	status_buf_printf(b, ",\"pod_name\":");
+	status_json_string(b, c->pod_name);
+	status_buf_printf(b, ",\"container\":");
+	status_json_string(b, c->container);
+	status_buf_printf(b, ",\"gpus\":[");
+	for (size_t i = 0; i < c->ngpus; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_client_gpu(c, &c->gpus[i], now, b);
+	}
+	status_buf_printf(b, "]}");
+}
+
+int status_render_json(const struct sched_registry *r, int64_t now,
+                       struct status_buf *b)
+{
+	status_buf_printf(b,
+	                  "{\"managed\":%s,\"time_slice_ms\":%u,"
+	                  "\"release_grace_ms\":%u,\"forced_releases\":%llu,"
+	                  "\"gpus\":[",
+	                  r->managed ? "true" : "false", r->time_slice_ms,
+	                  r->release_grace_ms,
+	                  (unsigned long long)r->forced_releases);
+	for (size_t i = 0; i < r->ngpus; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_gpu(r->gpus[i], now, b);
+	}
+	status_buf_printf(b, "],\"clients\":[");
+	for (size_t i = 0; i < r->nclients; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_client(r->clients[i], now, b);
+	}
+	status_buf_printf(b, "]}\n");
+	return b->failed ? -1 : 0;
+}
+
+static void text_gpu(const struct sched_gpu *g, int64_t now,
+                     struct status_buf *b)
+{
+	const struct policy_holder *h = holder_of(g);
+	char cap[32];
+
+	nvs_format_size(g->capacity_bytes, cap, sizeof(cap));
+	status_buf_printf(b,
+	                  "\nGPU %s  capacity %s  clients %u  grants %llu  "
+	                  "forced releases %llu\n",
+	                  g->uuid, cap, g->nclients,
+	                  (unsigned long long)g->policy.lock_grants,
+	                  (unsigned long long)g->policy.forced_releases);
+	if (h)
+		status_buf_printf(b, "  holder: client %llu, held %lld ms%s\n",
+		                  (unsigned long long)h->client,
+		                  ms_since(now, h->granted_at_ns),
+		                  h->drop_sent_at_ns != POLICY_NEVER
+		                      ? " (asked to release)"
+		                      : "");
+	else
+		status_buf_printf(b, "  holder: none\n");
+	status_buf_printf(b, "  queue: %s", g->policy.nqueue ? "" : "empty");
+	for (size_t i = 0; i < g->policy.nqueue; i++) {
+		const struct policy_waiter *w = &g->policy.queue[i];
+		status_buf_printf(b, "%sclient %llu (waiting %lld ms)",
+		                  i ? ", " : "", (unsigned long long)w->client,
+		                  ms_since(now, w->since_ns));
+	}
+	buf_putc(b, '\n');
+}
+
+static void text_client_row(const struct sched_client *c,
+                            const struct sched_client_gpu *e, int64_t now,
+                            struct status_buf *b)
+{
+	char comm[sizeof(c->comm)],
+	    pod[sizeof(c->pod_namespace) + sizeof(c->pod_name) + 1];
+	char mem[32] = "-", podraw[sizeof(pod)];
+	const char *uuid = "-", *state = "-";
+	long long held = 0, wait = 0, grants = 0;
+
+	registry_printable(c->comm, comm, sizeof(comm));
+	if (c->pod_name[0])
+		snprintf(podraw, sizeof(podraw), "%s/%s", c->pod_namespace,
+		         c->pod_name);
+	else
+		podraw[0] = '\0';
+	registry_printable(podraw, pod, sizeof(pod));
+	if (e) {
+		int64_t since;
+		enum policy_state st =
+		    policy_state_of(&e->gpu->policy, c->id, &since);
+		uuid = e->gpu->uuid;
+		state = state_name(st);
+		held = st == POLICY_HOLDING ? ms_since(now, since) : 0;
+		wait = st == POLICY_WAITING ? ms_since(now, since) : 0;
+		grants = (long long)e->lock_grants;
+		nvs_format_size(e->memory_bytes, mem, sizeof(mem));
+	}
+	status_buf_printf(b,
+	                  "%-6llu %-8d %-6u %-15s %-24s %-40s %-8s %8lld "
+	                  "%8lld %11s %7lld\n",
+	                  (unsigned long long)c->id, (int)c->pid,
+	                  (unsigned)c->uid, comm, pod, uuid, state, held, wait,
+	                  mem, grants);
+}
+
+int status_render_text(const struct sched_registry *r, int64_t now,
+                       struct status_buf *b)
+{
+	status_buf_printf(b,
+	                  "scheduling: %s   time slice: %u ms   release grace: "
+	                  "%u ms   forced releases: %llu   clients: %zu\n",
+	                  r->managed ? "on" : "off (clients run ungated)",
+	                  r->time_slice_ms, r->release_grace_ms,
+	                  (unsigned long long)r->forced_releases, r->nclients);
+	if (r->ngpus == 0)
+		status_buf_printf(b, "\nno GPUs registered\n");
+	for (size_t i = 0; i < r->ngpus; i++)
+		text_gpu(r->gpus[i], now, b);
+	if (r->nclients == 0) {
+		status_buf_printf(b, "\nno clients connected\n");
+		return b->failed ? -1 : 0;
+	}
+	status_buf_printf(b,
+	                  "\n%-6s %-8s %-6s %-15s %-24s %-40s %-8s %8s %8s "
+	                  "%11s %7s\n",
+	                  "CLIENT", "PID", "UID", "COMM", "POD", "GPU", "STATE",
+	                  "HELD_MS", "WAIT_MS", "MEMORY", "GRANTS");
+	for (size_t i = 0; i < r->nclients; i++) {
+		const struct sched_client *c = r->clients[i];
+
+		if (c->ngpus == 0)
+			text_client_row(c, NULL, now, b);
+		for (size_t k = 0; k < c->ngpus; k++)
+			text_client_row(c, &c->gpus[k], now, b);
+	}
+	return b->failed ? -1 : 0;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# scripts/gpu-suite.sh - nvshare on a real GPU: builds, then runs
+# tests/gpu/suite.py (native vs nvshare, one and two processes, gpuload and
+# PyTorch workloads) and prints the table that goes into docs/benchmarks.md.
+# Extra arguments go to suite.py (--time-slice MS, --capacity SIZE,
+# --repeat N, --json FILE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nvidia-smi -L >/dev/null || { echo "gpu-suite: no NVIDIA GPU here" >&2; exit 1; }
+build=${NVSHARE_GPU_BUILD:-build-gpu}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target nvshare nvshare-scheduler nvsharectl gpuload >/dev/null
+python3 tests/gpu/suite.py --build "$build" "$@"

@@ -1,0 +1,133 @@
+"""gpuload does what its flags say, and refuses what they do not allow.
+
+Runs gpuload straight on the simulated driver (no scheduler, no preload):
+  - bad usage exits 2 with a message, before touching any GPU;
+  - --seconds becomes ceil(S * 1000 / kernel_ms) kernels;
+  - at duty 100 the GPU is kept busy back to back (the trace shows no gaps
+    between its kernels); at duty 50 it is idle as long as busy;
+  - the JSON line's figures agree with each other and with the trace;
+  - --device picks the GPU, an absent one fails with the driver's error.
+"""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import DEFAULT_UUID, SECOND_UUID, finish, run  # noqa: E402
+
+MS = 1000000
+GPUS = "%s:16Gi,%s:8Gi" % (DEFAULT_UUID, SECOND_UUID)
+
+BAD_USAGE = [
+    [],                                      # no amount of work
+    ["--kernels", "1", "--seconds", "1"],   # both
+    ["--kernels", "0"],
+    ["--kernels", "1x"],
+    ["--kernels", "1", "--kernels", "2"],   # twice
+    ["--kernels", "1", "--duty", "0"],
+    ["--kernels", "1", "--duty", "101"],
+    ["--kernels", "1", "--kernel-ms", "-1"],
+    ["--kernels", "1", "--kernel-ms", "0"],
+    ["--kernels", "1", "--kernel-ms", "1e3"],
+    ["--kernels", "1", "--kernel-ms", "nan"],
+    ["--kernels", "1", "--mem", "1Q"],
+    ["--kernels", "1", "--mem"],             # missing value
+    ["--kernels", "1", "--inflight", "0"],
+    ["--kernels", "1", "--alloc-api", "malloc"],
+    ["--kernels", "1", "--device", "-1"],
+    ["--kernels", "1", "--frobnicate"],
+    ["--seconds", "0"],
+]
+
+
+def usage_errors(env, c):
+    for args in BAD_USAGE:
+        r = subprocess.run([env.path("bin", "gpuload")] + args,
+                           env=env.environ(preload=False),
+                           capture_output=True, text=True, timeout=30)
+        c.check(r.returncode == 2 and r.stdout == "" and
+                "gpuload:" in r.stderr,
+                "refused with exit 2: %s" % " ".join(args))
+    r = subprocess.run([env.path("bin", "gpuload"), "--help"],
+                       capture_output=True, text=True, timeout=30)
+    c.check(r.returncode == 0 and "--kernel-ms" in r.stdout,
+            "--help prints the usage and exits 0")
+
+
+def seconds_to_kernels(env, c):
+    for seconds, kernel_ms, want in (("0.2", "20", 10), ("0.25", "0.1", 2500),
+                                     ("0.05", "30", 2)):
+        rc, res, _ = finish(env.gpuload("--seconds", seconds, "--kernel-ms",
+                                        kernel_ms, "--device=1",
+                                        preload=False))
+        c.check(rc == 0 and res["kernels"] == want,
+                "--seconds %s --kernel-ms %s runs %d kernels (%s)"
+                % (seconds, kernel_ms, want, res and res["kernels"]))
+
+
+def full_duty(env, c):
+    rc, res, _ = finish(env.gpuload("--kernels", 15, "--kernel-ms", 10,
+                                    preload=False))
+    c.check(rc == 0 and res["error"] is None, "duty 100 run succeeded")
+    c.check(res["uuid"] == DEFAULT_UUID, "default device is GPU 0")
+    c.check(res["kernels"] == 15 and abs(res["gpu_ms"] - 150) < 1e-6,
+            "15 kernels, gpu_ms 150 (%s)" % res["gpu_ms"])
+    c.check(res["wall_ms"] >= 150, "wall %.1f ms >= 150 ms of GPU work"
+            % res["wall_ms"])
+    c.check(res["start_ms"] <= res["first_launch_ms"] <= res["end_ms"],
+            "start <= first launch <= end")
+    span = res["end_ms"] - res["start_ms"]
+    c.check(abs(span - res["wall_ms"]) < 5,
+            "end - start (%.1f) agrees with wall_ms (%.1f)"
+            % (span, res["wall_ms"]))
+    mine = sorted((r for r in env.trace() if r["pid"] == res["pid"]),
+                  key=lambda r: r["start_ns"])
+    gaps = [b["start_ns"] - a["end_ns"] for a, b in zip(mine, mine[1:])]
+    # A kernel queued behind another starts the moment it ends; only a
+    # gpuload descheduled for a whole kernel (noisy CI) could leave a gap.
+    c.check(len(mine) == 15 and sum(1 for g in gaps if g == 0) >= 10,
+            "two kernels in flight keep the GPU busy back to back "
+            "(%d of %d gaps are zero)" % (sum(1 for g in gaps if g == 0),
+                                          len(gaps)))
+
+
+def half_duty(env, c):
+    rc, res, _ = finish(env.gpuload("--kernels", 6, "--kernel-ms", 20,
+                                    "--duty", 50, "--device", 1,
+                                    preload=False))
+    c.check(rc == 0 and res["uuid"] == SECOND_UUID,
+            "duty 50 run on GPU 1 (%s)" % (res and res["uuid"]))
+    # 6 kernels of 20 ms and 5 rests of 20 ms between them.
+    c.check(220 <= res["wall_ms"] < 220 + 500,
+            "duty 50: wall %.1f ms ~ 6 x 20 ms busy + 5 x 20 ms idle"
+            % res["wall_ms"])
+    mine = sorted((r for r in env.trace() if r["pid"] == res["pid"]),
+                  key=lambda r: r["start_ns"])
+    gaps = [b["start_ns"] - a["end_ns"] for a, b in zip(mine, mine[1:])]
+    c.check(len(gaps) == 5 and min(gaps) >= 20 * MS,
+            "the GPU idles >= 20 ms between kernels (min %.1f ms)"
+            % (min(gaps) / MS if gaps else -1))
+
+
+def bad_device(env, c):
+    rc, res, err = finish(env.gpuload("--kernels", 1, "--device", 5,
+                                      preload=False))
+    c.check(rc == 1 and res["error"] == "cuDeviceGet: "
+            "CUDA_ERROR_INVALID_DEVICE", "an absent device fails (%r)"
+            % (res and res["error"]))
+    c.check(res["kernels"] == 0 and res["first_launch_ms"] is None and
+            res["uuid"] is None, "and reports that nothing ran")
+    c.check("cuDeviceGet" in err, "with the reason on stderr")
+
+
+def main(env, c):
+    usage_errors(env, c)
+    seconds_to_kernels(env, c)
+    full_duty(env, c)
+    half_duty(env, c)
+    bad_device(env, c)
+
+
+if __name__ == "__main__":
+    run(main, "fakecuda_gpuload", gpus=GPUS)

@@ -1,0 +1,397 @@
+/*
+ * api_memory.c - allocation, freeing, prefetching and advice.
+ *
+ * Every allocation is backed by an anonymous MAP_NORESERVE mapping, so an
+ * untouched 8 GiB buffer costs nothing, and the device pointer is the host
+ * address: copies really move bytes. Device memory is counted against the
+ * device's capacity (CUDA_ERROR_OUT_OF_MEMORY beyond it, after evicting
+ * managed memory if that helps); managed memory is never refused for
+ * capacity and only occupies the device while resident (memory.c).
+ * Stream-ordered allocation and freeing take effect at once. Which of
+ * these calls a stream capture forbids follows the real driver (see
+ * capture.c).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fakecuda.h"
+#include "log.h"
+
+#define FC_PITCH_ALIGN 512
+
+static size_t mem_map_len(uint64_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (size + page - 1) / page * page;
+}
+
+/* Puts the time of evictions forced by a device allocation on the
+ * device's compute timeline (the copy-out stalls the GPU). */
+static void mem_charge_eviction(int dev, const struct fc_move *m, int64_t now)
+{
+	struct fc_dev_state *d = &fc_rt.st->dev[dev];
+	int64_t ns = (int64_t)fc_move_evict_ns(m, &fc_rt.cfg.bw), start;
+
+	if (!ns)
+		return;
+	start = d->busy_until_ns > now ? d->busy_until_ns : now;
+	d->busy_until_ns = start + ns;
+	fc_trace_write(dev, start, start + ns, "evict");
+}
+
+/* Records an allocation in the shared state; retries once after looking
+ * for dead processes whose memory would make room. */
+static enum fc_mem_result mem_record(int dev, uint64_t addr, uint64_t size,
+                                     int managed)
+{
+	struct fc_state *st = fc_rt.st;
+	enum fc_mem_result res;
+	int64_t now = fc_now();
+	struct fc_move m = {0};
+
+	fc_state_lock(st);
+	fc_state_reap(st, now, 0);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (managed)
+			res =
+			    fc_mem_add_managed(st, fc_rt.slot, dev, addr, size);
+		else
+			res = fc_mem_add_device(st, fc_rt.slot, dev, addr, size,
+			                        now, &m);
+		if (res != FC_MEM_NO_ROOM)
+			break;
+		fc_state_reap(st, now, 1);
+	}
+	if (res == FC_MEM_OK)
+		mem_charge_eviction(dev, &m, now);
+	fc_state_unlock(st);
+	return res;
+}
+
+/* unsafe: the call is one of those a stream capture restricts. */
+static CUresult mem_alloc(CUdeviceptr *dptr, uint64_t size, int managed,
+                          int unsafe)
+{
+	struct fc_ctx *ctx;
+	enum fc_mem_result res;
+	void *p;
+	CUresult r = fc_require_ctx(&ctx);
+
+	if (r != CUDA_SUCCESS)
+		return r;
+	if (!dptr || size == 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (unsafe && (r = fc_capture_check_unsafe()) != CUDA_SUCCESS)
+		return r;
+	if (size > fc_rt.cfg.dev[ctx->dev].capacity && !managed)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	p = mmap(NULL, mem_map_len(size), PROT_READ | PROT_WRITE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		NVS_WARN(
+		    "msg=\"cannot map backing store\" bytes=%llu err=\"%s\"",
+		    (unsigned long long)size, strerror(errno));
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	res = mem_record(ctx->dev, (uint64_t)(uintptr_t)p, size, managed);
+	if (res != FC_MEM_OK) {
+		if (res == FC_MEM_TABLE_FULL)
+			NVS_ERROR("msg=\"fakecuda allocation table full\" "
+			          "max=%d",
+			          FC_MAX_ALLOCS);
+		munmap(p, mem_map_len(size));
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	*dptr = (CUdeviceptr)(uintptr_t)p;
+	return CUDA_SUCCESS;
+}
+
+static CUresult mem_free(CUdeviceptr dptr, int unsafe)
+{
+	struct fc_state *st = fc_rt.st;
+	uint64_t size = 0;
+	CUresult r;
+	int idx;
+
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!dptr)
+		return CUDA_SUCCESS;
+	if (unsafe && (r = fc_capture_check_unsafe()) != CUDA_SUCCESS)
+		return r;
+	fc_state_lock(st);
+	idx = fc_alloc_find(st, fc_rt.pid, dptr);
+	if (idx >= 0) {
+		size = st->alloc[idx].size;
+		fc_alloc_remove(st, idx);
+	}
+	fc_state_unlock(st);
+	if (idx < 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	munmap((void *)(uintptr_t)dptr, mem_map_len(size));
+	return CUDA_SUCCESS;
+}
+
+/* Validates the stream of a stream-ordered allocation or free: on a
+ * capturing stream it becomes part of the capture (here: happens at
+ * once); on any other it is a call the capture modes restrict. */
+static CUresult mem_check_stream(CUstream h, int ptsz)
+{
+	struct fc_stream *s;
+	CUresult r;
+
+	pthread_mutex_lock(&fc_rt.lock);
+	r = fc_stream_resolve(h, ptsz, &s);
+	if (r == CUDA_SUCCESS &&
+	    s->cap_status == CU_STREAM_CAPTURE_STATUS_INVALIDATED)
+		r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+	else if (r == CUDA_SUCCESS &&
+	         s->cap_status == CU_STREAM_CAPTURE_STATUS_NONE)
+		r = fc_capture_guard(s, NULL, 1);
+	pthread_mutex_unlock(&fc_rt.lock);
+	return r;
+}
+
+CUresult CUDAAPI cuMemGetInfo_v2(size_t *free, size_t *total)
+{
+	struct fc_ctx *ctx;
+	CUresult r = fc_require_ctx(&ctx);
+
+	if (r != CUDA_SUCCESS)
+		return r;
+	if (!free || !total)
+		return CUDA_SUCCESS; /* as the real driver: nothing written */
+	fc_state_lock(fc_rt.st);
+	fc_state_reap(fc_rt.st, fc_now(), 0);
+	*free = fc_mem_free_bytes(fc_rt.st, ctx->dev);
+	*total = fc_rt.st->dev[ctx->dev].capacity;
+	fc_state_unlock(fc_rt.st);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
+{
+	return mem_alloc(dptr, bytesize, 0, 1);
+}
+
+CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch,
+                                    size_t WidthInBytes, size_t Height,
+                                    unsigned int ElementSizeBytes)
+{
+	uint64_t pitch, size;
+	CUresult r;
+
+	if (!pPitch || !WidthInBytes || !Height ||
+	    (ElementSizeBytes != 4 && ElementSizeBytes != 8 &&
+	     ElementSizeBytes != 16))
+		return CUDA_ERROR_INVALID_VALUE;
+	pitch = ((uint64_t)WidthInBytes + FC_PITCH_ALIGN - 1) / FC_PITCH_ALIGN *
+	        FC_PITCH_ALIGN;
+	if (pitch < WidthInBytes || Height > UINT64_MAX / pitch)
+		return CUDA_ERROR_INVALID_VALUE;
+	size = pitch * Height;
+	r = mem_alloc(dptr, size, 0, 1);
+	if (r == CUDA_SUCCESS)
+		*pPitch = pitch;
+	return r;
+}
+
+CUresult CUDAAPI cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize,
+                                   unsigned int flags)
+{
+	if (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST)
+		return fc_ready() ? CUDA_ERROR_INVALID_VALUE
+		                  : CUDA_ERROR_NOT_INITIALIZED;
+	return mem_alloc(dptr, bytesize, 1, 0);
+}
+
+CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
+{
+	return mem_free(dptr, 1);
+}
+
+static CUresult mem_alloc_async(CUdeviceptr *dptr, size_t bytesize, CUstream h,
+                                int ptsz)
+{
+	CUresult r = fc_require_ctx(NULL);
+
+	if (r == CUDA_SUCCESS)
+		r = mem_check_stream(h, ptsz);
+	return r == CUDA_SUCCESS ? mem_alloc(dptr, bytesize, 0, 0) : r;
+}
+
+CUresult CUDAAPI cuMemAllocAsync(CUdeviceptr *dptr, size_t bytesize,
+                                 CUstream hStream)
+{
+	return mem_alloc_async(dptr, bytesize, hStream, 0);
+}
+
+CUresult CUDAAPI cuMemAllocAsync_ptsz(CUdeviceptr *dptr, size_t bytesize,
+                                      CUstream hStream)
+{
+	return mem_alloc_async(dptr, bytesize, hStream, 1);
+}
+
+CUresult CUDAAPI cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t bytesize,
+                                         CUmemoryPool pool, CUstream hStream)
+{
+	if (!pool)
+		return CUDA_ERROR_INVALID_VALUE;
+	return mem_alloc_async(dptr, bytesize, hStream, 0);
+}
+
+CUresult CUDAAPI cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr,
+                                              size_t bytesize,
+                                              CUmemoryPool pool,
+                                              CUstream hStream)
+{
+	if (!pool)
+		return CUDA_ERROR_INVALID_VALUE;
+	return mem_alloc_async(dptr, bytesize, hStream, 1);
+}
+
+static CUresult mem_free_async(CUdeviceptr dptr, CUstream h, int ptsz)
+{
+	CUresult r = fc_require_ctx(NULL);
+
+	if (r == CUDA_SUCCESS)
+		r = mem_check_stream(h, ptsz);
+	if (r == CUDA_SUCCESS && !dptr)
+		return CUDA_ERROR_INVALID_VALUE;
+	return r == CUDA_SUCCESS ? mem_free(dptr, 0) : r;
+}
+
+CUresult CUDAAPI cuMemFreeAsync(CUdeviceptr dptr, CUstream hStream)
+{
+	return mem_free_async(dptr, hStream, 0);
+}
+
+CUresult CUDAAPI cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream hStream)
+{
+	return mem_free_async(dptr, hStream, 1);
+}
+
+/* --- prefetch and advice -------------------------------------------------- */
+
+/* The location a CUmemLocation names: a device, FC_LOC_HOST, or -3 when
+ * invalid. */
+static int mem_location(CUmemLocation loc)
+{
+	switch (loc.type) {
+	case CU_MEM_LOCATION_TYPE_DEVICE:
+		return loc.id >= 0 && loc.id < fc_rt.cfg.ndev ? loc.id : -3;
+	case CU_MEM_LOCATION_TYPE_HOST:
+	case 3: /* CU_MEM_LOCATION_TYPE_HOST_NUMA */
+	case 4: /* CU_MEM_LOCATION_TYPE_HOST_NUMA_CURRENT */ return FC_LOC_HOST;
+	default: return -3;
+	}
+}
+
+static int mem_range_is_managed(CUdeviceptr p, size_t count)
+{
+	enum fc_mem_result res;
+
+	fc_state_lock(fc_rt.st);
+	res = fc_mem_advise(fc_rt.st, fc_rt.slot, p, count, FC_LOC_KEEP);
+	fc_state_unlock(fc_rt.st);
+	return res == FC_MEM_OK;
+}
+
+static CUresult mem_prefetch(CUdeviceptr p, size_t count, int loc, CUstream h,
+                             int ptsz)
+{
+	struct fc_op op = {.kind = FC_OP_PREFETCH};
+
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (loc == -3)
+		return CUDA_ERROR_INVALID_DEVICE;
+	if (!count || !mem_range_is_managed(p, count))
+		return CUDA_ERROR_INVALID_VALUE;
+	op.addr = p;
+	op.len = count;
+	op.loc = loc;
+	return fc_submit(h, ptsz, &op, 0);
+}
+
+static int mem_legacy_location(CUdevice dev)
+{
+	if (dev == NVS_CU_DEVICE_CPU)
+		return FC_LOC_HOST;
+	return dev >= 0 && dev < fc_rt.cfg.ndev ? dev : -3;
+}
+
+CUresult CUDAAPI cuMemPrefetchAsync(CUdeviceptr devPtr, size_t count,
+                                    CUdevice dstDevice, CUstream hStream)
+{
+	return mem_prefetch(devPtr, count, mem_legacy_location(dstDevice),
+	                    hStream, 0);
+}
+
+CUresult CUDAAPI cuMemPrefetchAsync_ptsz(CUdeviceptr devPtr, size_t count,
+                                         CUdevice dstDevice, CUstream hStream)
+{
+	return mem_prefetch(devPtr, count, mem_legacy_location(dstDevice),
+	                    hStream, 1);
+}
+
+CUresult CUDAAPI cuMemPrefetchAsync_v2(CUdeviceptr devPtr, size_t count,
+                                       CUmemLocation location,
+                                       unsigned int flags, CUstream hStream)
+{
+	if (flags)
+		return CUDA_ERROR_INVALID_VALUE;
+	return mem_prefetch(devPtr, count, mem_location(location), hStream, 0);
+}
+
+CUresult CUDAAPI cuMemPrefetchAsync_v2_ptsz(CUdeviceptr devPtr, size_t count,
+                                            CUmemLocation location,
+                                            unsigned int flags,
+                                            CUstream hStream)
+{
+	if (flags)
+		return CUDA_ERROR_INVALID_VALUE;
+	return mem_prefetch(devPtr, count, mem_location(location), hStream, 1);
+}
+
+static CUresult mem_advise(CUdeviceptr p, size_t count, CUmem_advise advice,
+                           int loc)
+{
+	enum fc_mem_result res;
+	int preferred = FC_LOC_KEEP;
+	CUresult r;
+
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (advice < 1 || advice > 6 || !count)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (loc == -3 && advice != CU_MEM_ADVISE_UNSET_PREFERRED_LOCATION &&
+	    advice != 1 && advice != 2) /* read-mostly takes no location */
+		return CUDA_ERROR_INVALID_DEVICE;
+	r = fc_capture_check_unsafe();
+	if (r != CUDA_SUCCESS)
+		return r;
+	if (advice == CU_MEM_ADVISE_SET_PREFERRED_LOCATION)
+		preferred = loc;
+	else if (advice == CU_MEM_ADVISE_UNSET_PREFERRED_LOCATION)
+		preferred = FC_LOC_NONE;
+	fc_state_lock(fc_rt.st);
+	res = fc_mem_advise(fc_rt.st, fc_rt.slot, p, count, preferred);
+	fc_state_unlock(fc_rt.st);
+	return res == FC_MEM_OK ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult CUDAAPI cuMemAdvise(CUdeviceptr devPtr, size_t count,
+                             CUmem_advise advice, CUdevice device)
+{
+	return mem_advise(devPtr, count, advice, mem_legacy_location(device));
+}
+
+CUresult CUDAAPI cuMemAdvise_v2(CUdeviceptr devPtr, size_t count,
+                                CUmem_advise advice, CUmemLocation location)
+{
+	return mem_advise(devPtr, count, advice, mem_location(location));
+}

@@ -1,0 +1,20 @@
+# Unit tests of the simulated driver (tests/fakecuda) and its model.
+#  - config: parsing of NVSHARE_FAKE_GPUS / NVSHARE_FAKE_BW and defaults
+#  - memory: capacity, LRU eviction, thrashing, dead-process reclaim
+#  - procaddr: cuGetProcAddress resolution, against the built library
+#  - driver: capture rules, graph replay timing, events, queue depth,
+#    copies, against the built library
+# The last two dlopen() build/fakecuda/libcuda.so.1 by absolute path.
+nvs_unit_test(test_fakecuda_config SOURCES test_fakecuda_config.c
+              LIBS fakecuda_core)
+nvs_unit_test(test_fakecuda_memory SOURCES test_fakecuda_memory.c
+              LIBS fakecuda_core)
+foreach(t test_fakecuda_procaddr test_fakecuda_driver)
+  nvs_unit_test(${t} SOURCES ${t}.c LIBS ${CMAKE_DL_LIBS})
+  add_dependencies(${t} fakecuda)
+  target_compile_definitions(${t} PRIVATE
+                             FAKECUDA_LIB="$<TARGET_FILE:fakecuda>")
+endforeach()
+set_tests_properties(unit_test_fakecuda_config unit_test_fakecuda_memory
+                     unit_test_fakecuda_procaddr unit_test_fakecuda_driver
+                     PROPERTIES TIMEOUT 120)

@@ -1,0 +1,8 @@
+# libnvshare: interposition checked against the simulated driver, with the
+# library preloaded. Labelled "preload": it cannot run in the sanitizer
+# build (the sanitizer runtime must be the first library loaded).
+nvs_unit_test(test_interpose SOURCES test_interpose.c LIBS ${CMAKE_DL_LIBS})
+add_dependencies(test_interpose nvshare fakecuda)
+set_tests_properties(unit_test_interpose PROPERTIES
+  LABELS preload
+  ENVIRONMENT "LD_PRELOAD=${CMAKE_BINARY_DIR}/lib/libnvshare.so;LD_LIBRARY_PATH=${CMAKE_BINARY_DIR}/fakecuda;NVSHARE_SOCKET=${CMAKE_BINARY_DIR}/tests/no-scheduler-here.sock;NVSHARE_FAKE_GPUS=GPU-00000000-0000-0000-0000-000000000001:16Gi;NVSHARE_FAKE_STATE=")

@@ -1,0 +1,257 @@
+/*
+ * test_status.c - the scheduler's pure helpers around the policy: status
+ * rendering (the JSON contract with nvsharectl, byte for byte, and the
+ * human table), JSON string escaping, the registry (client lookup, GPU
+ * context limits), and the control permission rules.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "perm.h"
+#include "registry.h"
+#include "status.h"
+
+#define MS(x) ((int64_t)(x)*1000000)
+#define UUID_A "GPU-00000000-0000-0000-0000-000000000001"
+#define UUID_B "GPU-00000000-0000-0000-0000-000000000002"
+
+static void check_escape(const char *in, const char *want)
+{
+	struct status_buf b = {0};
+
+	status_json_string(&b, in);
+	CHECK_STR(b.p, want);
+	status_buf_free(&b);
+}
+
+static void test_json_escape(void)
+{
+	check_escape("", "\"\"");
+	check_escape("plain", "\"plain\"");
+	check_escape("a\"b\\c", "\"a\\\"b\\\\c\"");
+	check_escape("tab\there\nnl\x01\x1f\x7f",
+	             "\"tab\\u0009here\\u000anl\\u0001\\u001f\\u007f\"");
+	/* Valid UTF-8 passes through. */
+	check_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	             "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	/* Invalid bytes become U+FFFD, one per byte. */
+	check_escape("a\xff"
+	             "b",
+	             "\"a\\ufffdb\"");
+	check_escape("\xc3", "\"\\ufffd\"");            /* truncated */
+	check_escape("\xc0\xaf", "\"\\ufffd\\ufffd\""); /* overlong */
+	check_escape("\xed\xa0\x80",
+	             "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
+	check_escape("\xf4\x90\x80\x80",
+	             "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
+}
+
+/* Two GPUs, three clients: 1 holds A with 2 waiting; 3 idle on B. */
+static void build(struct sched_registry *r)
+{
+	struct policy_out out = {.n = 0};
+	struct sched_gpu *a, *b;
+	struct sched_client *c1, *c2, *c3;
+
+	registry_init(r, 2000, 5000);
+	a = registry_gpu_add(r, UUID_A, 16ull << 30);
+	b = registry_gpu_add(r, UUID_B, 4ull << 30);
+	c1 = registry_client_new(r);
+	c2 = registry_client_new(r);
+	c3 = registry_client_new(r);
+	c1->pid = 100;
+	c1->uid = 1000;
+	snprintf(c1->comm, sizeof(c1->comm), "gpuload");
+	c2->pid = 200;
+	c2->uid = 1001;
+	snprintf(c2->comm, sizeof(c2->comm), "bad\"name\n");
+	snprintf(c2->pod_namespace, sizeof(c2->pod_namespace), "ml");
+	snprintf(c2->pod_name, sizeof(c2->pod_name), "trainer-0");
+	snprintf(c2->container, sizeof(c2->container), "main");
+	c3->pid = 300;
+	registry_client_attach(c1, a)->memory_bytes = 1ull << 30;
+	registry_client_attach(c2, a);
+	registry_client_attach(c3, b);
+	policy_request(&a->policy, 1, MS(1000), &out);
+	policy_request(&a->policy, 2, MS(1500), &out);
+	registry_client_gpu(c1, a)->lock_grants = 1;
+}
+
+static void test_json(void)
+{
+	struct sched_registry r;
+	struct status_buf b = {0};
+	const char *want =
+	    "{\"managed\":true,\"time_slice_ms\":2000,"
+	    "\"release_grace_ms\":5000,\"forced_releases\":0,\"gpus\":["
+	    "{\"uuid\":\"" UUID_A "\",\"capacity_bytes\":17179869184,"
+	    "\"holder\":1,\"holder_held_ms\":1250,\"queue\":[2],"
+	    "\"forced_releases\":0,\"lock_grants\":1},"
+	    "{\"uuid\":\"" UUID_B "\",\"capacity_bytes\":4294967296,"
+	    "\"holder\":null,\"holder_held_ms\":0,\"queue\":[],"
+	    "\"forced_releases\":0,\"lock_grants\":0}],"
+	    "\"clients\":["
+	    "{\"id\":1,\"pid\":100,\"uid\":1000,\"comm\":\"gpuload\","
+	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"holding\","
+	    "\"held_ms\":1250,\"memory_bytes\":1073741824,"
+	    "\"lock_grants\":1,\"wait_ms\":0}]},"
+	    "{\"id\":2,\"pid\":200,\"uid\":1001,"
+	    "\"comm\":\"bad\\\"name\\u000a\",\"pod_namespace\":\"ml\","
+	    "\"pod_name\":\"trainer-0\",\"container\":\"main\","
+	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"waiting\","
+	    "\"held_ms\":0,\"memory_bytes\":0,\"lock_grants\":0,"
+	    "\"wait_ms\":750}]},"
+	    "{\"id\":3,\"pid\":300,\"uid\":0,\"comm\":\"\","
+	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"gpus\":[{\"uuid\":\"" UUID_B "\",\"state\":\"idle\","
+	    "\"held_ms\":0,\"memory_bytes\":0,\"lock_grants\":0,"
+	    "\"wait_ms\":0}]}]}\n";
+
+	build(&r);
+	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
+	CHECK_STR(b.p, want);
+	status_buf_free(&b);
+	/* Unmanaged, empty. */
+	registry_destroy(&r);
+	registry_init(&r, 100, 300);
+	r.managed = 0;
+	r.forced_releases = 7;
+	CHECK_EQ(status_render_json(&r, 0, &b), 0);
+	CHECK_STR(b.p, "{\"managed\":false,\"time_slice_ms\":100,"
+	               "\"release_grace_ms\":300,\"forced_releases\":7,"
+	               "\"gpus\":[],\"clients\":[]}\n");
+	status_buf_free(&b);
+	registry_destroy(&r);
+}
+
+static void test_text(void)
+{
+	struct sched_registry r;
+	struct status_buf b = {0};
+
+	build(&r);
+	CHECK_EQ(status_render_text(&r, MS(2250), &b), 0);
+	CHECK(strstr(b.p, "scheduling: on   time slice: 2000 ms   release "
+	                  "grace: 5000 ms   forced releases: 0   clients: 3") !=
+	      NULL);
+	CHECK(strstr(b.p, "GPU " UUID_A "  capacity 16.0 GiB  clients 2  "
+	                  "grants 1  forced releases 0") != NULL);
+	CHECK(strstr(b.p, "  holder: client 1, held 1250 ms\n") != NULL);
+	CHECK(strstr(b.p, "  queue: client 2 (waiting 750 ms)\n") != NULL);
+	CHECK(strstr(b.p, "  holder: none\n  queue: empty\n") != NULL);
+	CHECK(strstr(b.p, "CLIENT") != NULL && strstr(b.p, "STATE") != NULL);
+	/* Client strings are made printable: no raw quote or newline. */
+	CHECK(strstr(b.p, "bad\"name? ") != NULL);
+	CHECK(strstr(b.p, "ml/trainer-0") != NULL);
+	CHECK(strstr(b.p, "holding") != NULL && strstr(b.p, "waiting") &&
+	      strstr(b.p, "idle"));
+	status_buf_free(&b);
+	registry_destroy(&r);
+	registry_init(&r, 2000, 5000);
+	CHECK_EQ(status_render_text(&r, 0, &b), 0);
+	CHECK(strstr(b.p, "no GPUs registered") != NULL);
+	CHECK(strstr(b.p, "no clients connected") != NULL);
+	status_buf_free(&b);
+	registry_destroy(&r);
+}
+
+static void test_registry(void)
+{
+	struct sched_registry r;
+	struct sched_client *c[5];
+	struct sched_gpu *g;
+	char name[NVS_UUID_SIZE], buf[16];
+
+	registry_init(&r, 2000, 5000);
+	for (int i = 0; i < 5; i++)
+		c[i] = registry_client_new(&r);
+	CHECK_EQ(c[0]->id, 1);
+	CHECK_EQ(c[4]->id, 5);
+	registry_client_remove(&r, c[1]);
+	registry_client_remove(&r, c[3]);
+	CHECK(registry_client_find(&r, 2) == NULL);
+	CHECK(registry_client_find(&r, 4) == NULL);
+	CHECK(registry_client_find(&r, 5) == c[4]);
+	CHECK(registry_client_find(&r, 1) == c[0]);
+	CHECK(registry_client_find(&r, 0) == NULL);
+	c[1] = registry_client_new(&r);
+	CHECK_EQ(c[1]->id, 6); /* ids are never reused */
+	CHECK(registry_client_find(&r, 6) == c[1]);
+
+	/* Filling the GPU table: unused contexts make room, used ones stay. */
+	g = registry_gpu_add(&r, UUID_A, 1);
+	registry_client_attach(c[0], g);
+	CHECK_EQ(g->nclients, 1);
+	CHECK(registry_client_attach(c[0], g) == registry_client_gpu(c[0], g));
+	CHECK_EQ(g->nclients, 1); /* idempotent */
+	for (int i = 1; i < REGISTRY_MAX_GPUS; i++) {
+		snprintf(name, sizeof(name),
+		         "GPU-00000000-0000-0000-0000-%012d", 1000 + i);
+		CHECK(registry_gpu_add(&r, name, 1) != NULL);
+	}
+	CHECK_EQ(r.ngpus, REGISTRY_MAX_GPUS);
+	CHECK(registry_gpu_add(&r, UUID_B, 1) != NULL);
+	CHECK_EQ(r.ngpus, 2);
+	CHECK(registry_gpu_find(&r, UUID_A) == g);
+
+	/* A client may register at most REGISTRY_CLIENT_MAX_GPUS. */
+	registry_destroy(&r);
+	registry_init(&r, 2000, 5000);
+	c[0] = registry_client_new(&r);
+	for (int i = 0; i < REGISTRY_CLIENT_MAX_GPUS; i++) {
+		snprintf(name, sizeof(name),
+		         "GPU-00000000-0000-0000-0000-%012d", i);
+		g = registry_gpu_add(&r, name, 1);
+		CHECK(registry_client_attach(c[0], g) != NULL);
+	}
+	g = registry_gpu_add(&r, UUID_B, 1);
+	CHECK(registry_client_attach(c[0], g) == NULL);
+	registry_client_remove(&r, c[0]);
+	CHECK_EQ(r.gpus[0]->nclients, 0);
+	registry_destroy(&r);
+
+	CHECK_STR(registry_printable("", buf, sizeof(buf)), "-");
+	CHECK_STR(registry_printable("a b\"c\n", buf, sizeof(buf)), "a?b\"c?");
+	CHECK_STR(registry_printable("0123456789abcdefXYZ", buf, sizeof(buf)),
+	          "0123456789abcde");
+}
+
+static void test_perm(void)
+{
+	const char *proc = "Name:\tgpuload\nUid:\t1000\t1000\t1000\t1000\n"
+	                   "Gid:\t1000\t1000\t1000\t1000\n"
+	                   "Groups:\t4 27 1001 \nNSpid:\t42\n";
+
+	CHECK_EQ(perm_groups_contain(proc, 27), 1);
+	CHECK_EQ(perm_groups_contain(proc, 1001), 1);
+	CHECK_EQ(perm_groups_contain(proc, 4), 1);
+	CHECK_EQ(perm_groups_contain(proc, 100), 0);
+	CHECK_EQ(perm_groups_contain(proc, 42), 0); /* not on that line */
+	CHECK_EQ(perm_groups_contain("Groups:\t\n", 0), 0);
+	CHECK_EQ(perm_groups_contain("Name:\tx\n", 0), 0);
+	CHECK_EQ(perm_groups_contain("Groups:\t12x 5\n", 5), 0);
+	CHECK_EQ(perm_groups_contain("Groups:\t99999999999999999999 5\n", 5),
+	         0);
+	CHECK_EQ(perm_groups_contain("Groups:\t5", 5), 1);
+
+	/* root, our own uid, the socket's group, a supplementary member. */
+	CHECK_EQ(perm_control_allowed(0, 50, 0, 1000, 7), 1);
+	CHECK_EQ(perm_control_allowed(1000, 50, 0, 1000, 7), 1);
+	CHECK_EQ(perm_control_allowed(2000, 7, 0, 1000, 7), 1);
+	CHECK_EQ(perm_control_allowed(2000, 50, 1, 1000, 7), 1);
+	CHECK_EQ(perm_control_allowed(2000, 50, 0, 1000, 7), 0);
+	CHECK_EQ(perm_control_allowed(65534, 65534, 0, 0, 0), 0);
+}
+
+int main(void)
+{
+	test_json_escape();
+	test_json();
+	test_text();
+	test_registry();
+	test_perm();
+	return check_summary("test_status");
+}

@@ -1,0 +1,226 @@
+/*
+ * args.c - parsing of gpuload's flags (see args.h).
+ *
+ * Flags take their value as the next argument or after "=". Each may be
+ * given once. Decimal fractions ("2.5") are parsed by hand-checked strtod:
+ * digits with at most one point, no sign, exponent, hex, inf or nan.
+ */
+#include "args.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+#define GL_MAX_KERNELS 1000000000ull
+#define GL_MAX_KERNEL_MS 3600000.0 /* one hour */
+#define GL_MAX_SECONDS 86400.0     /* one day */
+
+static const char *const gl_alloc_names[] = {"alloc", "managed", "pitch",
+                                             "async"};
+
+const char *gl_alloc_api_name(enum gl_alloc_api api)
+{
+	return gl_alloc_names[api];
+}
+
+void gl_args_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: gpuload [--device N] [--mem SIZE] [--kernel-ms MS]\n"
+	    "               (--kernels N | --seconds S) [--duty PCT]\n"
+	    "               [--inflight K] [--alloc-api NAME]\n"
+	    "\n"
+	    "Runs a fixed amount of GPU work through the CUDA driver API\n"
+	    "and prints one JSON line with what it did.\n"
+	    "\n"
+	    "  --device N       CUDA device ordinal (default 0)\n"
+	    "  --mem SIZE       buffer every kernel touches, e.g. 512Mi "
+	    "(default 0)\n"
+	    "  --kernel-ms MS   duration of each kernel (default 10)\n"
+	    "  --kernels N      number of kernels to run\n"
+	    "  --seconds S      or: enough kernels for S seconds of GPU "
+	    "time\n"
+	    "  --duty PCT       1..100: share of time the GPU is kept busy\n"
+	    "                   when alone (default 100)\n"
+	    "  --inflight K     kernels queued at most at duty 100 "
+	    "(default 2)\n"
+	    "  --alloc-api NAME alloc (cuMemAlloc, default), managed,\n"
+	    "                   pitch or async\n"
+	    "\n"
+	    "Exit status: 0 done, 1 a CUDA call failed (see \"error\"), "
+	    "2 bad usage.\n");
+}
+
+/* Strict positive decimal: digits, at most one '.', within (0, max]. */
+static int args_decimal(const char *s, double max, double *out)
+{
+	int digits = 0, points = 0;
+	char *end;
+	double v;
+
+	for (const char *p = s; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.' && !points)
+			points++;
+		else
+			return -1;
+	}
+	if (!digits)
+		return -1;
+	v = strtod(s, &end);
+	if (*end || !isfinite(v) || v <= 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int args_alloc_api(const char *s, enum gl_alloc_api *out)
+{
+	for (size_t i = 0; i < sizeof(gl_alloc_names) / sizeof(*gl_alloc_names);
+	     i++) {
+		if (strcmp(s, gl_alloc_names[i]) == 0) {
+			*out = (enum gl_alloc_api)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Flags, in the order of the seen[] bits. */
+enum args_flag {
+	ARG_DEVICE,
+	ARG_MEM,
+	ARG_KERNEL_MS,
+	ARG_KERNELS,
+	ARG_SECONDS,
+	ARG_DUTY,
+	ARG_INFLIGHT,
+	ARG_ALLOC_API,
+	ARG_COUNT,
+};
+
+static const char *const args_names[ARG_COUNT] = {
+    "--device",  "--mem",  "--kernel-ms", "--kernels",
+    "--seconds", "--duty", "--inflight",  "--alloc-api"};
+
+/* Working values while parsing. */
+struct args_state {
+	struct gl_args *a;   /* result being filled */
+	double seconds;      /* --seconds, 0 if not given */
+	int seen[ARG_COUNT]; /* flags given */
+};
+
+static int args_apply(struct args_state *st, enum args_flag f, const char *v)
+{
+	struct gl_args *a = st->a;
+	uint64_t x;
+
+	switch (f) {
+	case ARG_DEVICE:
+		if (nvs_parse_u64(v, 0, 1023, &x) < 0)
+			return -1;
+		a->device = (int)x;
+		return 0;
+	case ARG_MEM: return nvs_parse_size(v, &a->mem_bytes);
+	case ARG_KERNEL_MS:
+		return args_decimal(v, GL_MAX_KERNEL_MS, &a->kernel_ms);
+	case ARG_KERNELS:
+		return nvs_parse_u64(v, 1, GL_MAX_KERNELS, &a->kernels);
+	case ARG_SECONDS: return args_decimal(v, GL_MAX_SECONDS, &st->seconds);
+	case ARG_DUTY:
+		if (nvs_parse_u64(v, 1, 100, &x) < 0)
+			return -1;
+		a->duty = (int)x;
+		return 0;
+	case ARG_INFLIGHT:
+		if (nvs_parse_u64(v, 1, 1024, &x) < 0)
+			return -1;
+		a->inflight = (int)x;
+		return 0;
+	case ARG_ALLOC_API: return args_alloc_api(v, &a->alloc);
+	default: return -1;
+	}
+}
+
+static int args_flag(const char *arg, size_t len)
+{
+	for (int i = 0; i < ARG_COUNT; i++)
+		if (strlen(args_names[i]) == len &&
+		    strncmp(arg, args_names[i], len) == 0)
+			return i;
+	return -1;
+}
+
+/* Kernels for --seconds: ceil(S * 1000 / kernel_ms), forgiving the last
+ * bits of floating-point noise. */
+static int args_kernels_from_seconds(struct args_state *st, char *err,
+                                     size_t errlen)
+{
+	double n = ceil(st->seconds * 1000.0 / st->a->kernel_ms - 1e-9);
+
+	if (n < 1)
+		n = 1;
+	if (n > (double)GL_MAX_KERNELS) {
+		snprintf(err, errlen,
+		         "--seconds / --kernel-ms gives more than "
+		         "%llu kernels",
+		         GL_MAX_KERNELS);
+		return -1;
+	}
+	st->a->kernels = (uint64_t)n;
+	return 0;
+}
+
+static int args_finish(struct args_state *st, char *err, size_t errlen)
+{
+	if (st->seen[ARG_KERNELS] == st->seen[ARG_SECONDS]) {
+		snprintf(err, errlen,
+		         "give exactly one of --kernels and "
+		         "--seconds");
+		return -1;
+	}
+	if (st->seen[ARG_SECONDS])
+		return args_kernels_from_seconds(st, err, errlen);
+	return 0;
+}
+
+int gl_args_parse(int argc, char **argv, struct gl_args *a, char *err,
+                  size_t errlen)
+{
+	struct args_state st = {.a = a};
+
+	memset(a, 0, sizeof(*a));
+	a->kernel_ms = 10.0;
+	a->duty = 100;
+	a->inflight = 2;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *eq = strchr(arg, '='), *value;
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+		int f;
+
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+			return 1;
+		f = args_flag(arg, len);
+		if (f < 0) {
+			snprintf(err, errlen, "unknown argument \"%.40s\"",
+			         arg);
+			return -1;
+		}
+		if (st.seen[f]) {
+			snprintf(err, errlen, "%s given twice", args_names[f]);
+			return -1;
+		}
+		st.seen[f] = 1;
+		value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+		if (!value || args_apply(&st, (enum args_flag)f, value) < 0) {
+			snprintf(err, errlen, "invalid value for %s: \"%.40s\"",
+			         args_names[f], value ? value : "(missing)");
+			return -1;
+		}
+	}
+	return args_finish(&st, err, errlen);
+}

@@ -1,0 +1,38 @@
+/*
+ * args.h - gpuload's command line. Every flag is validated completely;
+ * anything doubtful is refused with a message (exit status 2) rather than
+ * guessed at, because tests read gpuload's figures as ground truth.
+ */
+#ifndef GPULOAD_ARGS_H
+#define GPULOAD_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum gl_alloc_api {
+	GL_ALLOC_DEVICE = 0,  /* cuMemAlloc */
+	GL_ALLOC_MANAGED = 1, /* cuMemAllocManaged */
+	GL_ALLOC_PITCH = 2,   /* cuMemAllocPitch */
+	GL_ALLOC_ASYNC = 3,   /* cuMemAllocAsync */
+};
+
+/* What to run. */
+struct gl_args {
+	int device;              /* CUDA device ordinal */
+	uint64_t mem_bytes;      /* buffer size, 0 = none */
+	double kernel_ms;        /* duration of one kernel */
+	uint64_t kernels;        /* kernels to run (from --kernels/--seconds) */
+	int duty;                /* percent of time the GPU is kept busy */
+	int inflight;            /* kernels queued at most (duty 100) */
+	enum gl_alloc_api alloc; /* allocation entry point */
+};
+
+/* Parses argv into a. Returns 0, 1 for --help (usage printed to stdout),
+ * or -1 with a message in err. */
+int gl_args_parse(int argc, char **argv, struct gl_args *a, char *err,
+                  size_t errlen);
+void gl_args_usage(FILE *out);
+const char *gl_alloc_api_name(enum gl_alloc_api api);
+
+#endif /* GPULOAD_ARGS_H */

@@ -1,0 +1,346 @@
+/*
+ * gpuload.c - a GPU workload of known size, for tests, the demo and the
+ * GPU suite.
+ *
+ * It runs a fixed number of "spin" kernels of a fixed duration (spin.ptx
+ * busy-waits on the GPU's clock, so a kernel lasts the same on any GPU),
+ * optionally touching a buffer so that memory residency matters. At duty
+ * 100 it keeps up to --inflight kernels queued, waiting on the oldest
+ * through a ring of events; below 100 it runs one kernel at a time and
+ * sleeps between them so that alone on a GPU it keeps it busy that share of
+ * the time. Whatever happens, it ends by printing one JSON line: what it
+ * ran, when (wall clock, so runs of several processes can be lined up),
+ * on which GPU, and the first failing call if any.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "driver.h"
+#include "proto.h"
+
+#define GL_PAGE 4096ull
+#define GL_MAX_BLOCKS 1024ull
+#define GL_MAX_INFLIGHT 1024
+
+extern const char gl_spin_ptx[]; /* spin.ptx, embedded at build time */
+
+/* Everything a run holds and reports. */
+struct gl_run {
+	struct gl_args args;             /* what to do */
+	struct gl_driver drv;            /* driver entry points */
+	CUdevice dev;                    /* the device */
+	CUcontext ctx;                   /* its primary context (0 if none) */
+	CUstream stream;                 /* non-blocking stream */
+	CUmodule mod;                    /* module holding spin */
+	CUfunction spin;                 /* the kernel */
+	CUdeviceptr buf;                 /* buffer, 0 if none */
+	uint64_t buf_bytes;              /* bytes allocated for it */
+	CUevent events[GL_MAX_INFLIGHT]; /* ring of in-flight markers */
+	int nevents;                     /* events created */
+	char uuid[NVS_UUID_SIZE];        /* GPU UUID, "" until known */
+	uint64_t launched;               /* kernels launched */
+	double start_ms, end_ms;    /* CLOCK_REALTIME, ms since the epoch */
+	double first_launch_ms;     /* when the first launch returned, or 0 */
+	long long start_ns, end_ns; /* CLOCK_MONOTONIC, for wall_ms */
+	char error[256];            /* "cuMemAlloc: CUDA_ERROR_...", "" */
+};
+
+static double gl_realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static long long gl_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static void gl_sleep_ms(double ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1e3),
+	                      .tv_nsec = (long)(fmod(ms, 1e3) * 1e6)};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
+/* Records the first failure; returns -1 for convenient chaining. */
+static int gl_fail(struct gl_run *run, const char *call, CUresult r)
+{
+	char buf[32];
+
+	if (!run->error[0])
+		snprintf(run->error, sizeof(run->error), "%s: %s", call,
+		         gl_driver_error_name(&run->drv, r, buf, sizeof(buf)));
+	return -1;
+}
+
+#define GL_CALL(run, name, expr)                                               \
+	do {                                                                   \
+		CUresult gl_r_ = (expr);                                       \
+		if (gl_r_ != CUDA_SUCCESS)                                     \
+			return gl_fail(run, name, gl_r_);                      \
+	} while (0)
+
+static int gl_open_device(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+	CUuuid uuid;
+
+	GL_CALL(run, "cuInit", d->init(0));
+	GL_CALL(run, "cuDeviceGet", d->device_get(&run->dev, run->args.device));
+	GL_CALL(run, "cuDevicePrimaryCtxRetain",
+	        d->primary_ctx_retain(&run->ctx, run->dev));
+	GL_CALL(run, "cuCtxSetCurrent", d->ctx_set_current(run->ctx));
+	GL_CALL(run, "cuDeviceGetUuid", d->device_get_uuid(&uuid, run->dev));
+	nvs_uuid_format(uuid.bytes, run->uuid);
+	GL_CALL(run, "cuStreamCreate",
+	        d->stream_create(&run->stream, CU_STREAM_NON_BLOCKING));
+	return 0;
+}
+
+static int gl_alloc(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+	uint64_t bytes = run->args.mem_bytes;
+	size_t pitch = 0;
+
+	if (!bytes)
+		return 0;
+	run->buf_bytes = bytes;
+	switch (run->args.alloc) {
+	case GL_ALLOC_MANAGED:
+		GL_CALL(run, "cuMemAllocManaged",
+		        d->mem_alloc_managed(&run->buf, bytes,
+		                             CU_MEM_ATTACH_GLOBAL));
+		return 0;
+	case GL_ALLOC_PITCH:
+		/* Rows of one page: the pitch equals the width. */
+		GL_CALL(run, "cuMemAllocPitch",
+		        d->mem_alloc_pitch(&run->buf, &pitch, GL_PAGE,
+		                           (bytes + GL_PAGE - 1) / GL_PAGE, 4));
+		run->buf_bytes =
+		    (uint64_t)pitch * ((bytes + GL_PAGE - 1) / GL_PAGE);
+		return 0;
+	case GL_ALLOC_ASYNC:
+		GL_CALL(run, "cuMemAllocAsync",
+		        d->mem_alloc_async(&run->buf, bytes, run->stream));
+		GL_CALL(run, "cuStreamSynchronize",
+		        d->stream_synchronize(run->stream));
+		return 0;
+	default:
+		GL_CALL(run, "cuMemAlloc", d->mem_alloc(&run->buf, bytes));
+		return 0;
+	}
+}
+
+static int gl_load_kernel(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+
+	GL_CALL(run, "cuModuleLoadData",
+	        d->module_load_data(&run->mod, gl_spin_ptx));
+	GL_CALL(run, "cuModuleGetFunction",
+	        d->module_get_function(&run->spin, run->mod, "spin"));
+	if (run->args.duty < 100)
+		return 0;
+	for (; run->nevents < run->args.inflight; run->nevents++)
+		GL_CALL(run, "cuEventCreate",
+		        d->event_create(&run->events[run->nevents],
+		                        CU_EVENT_DISABLE_TIMING));
+	return 0;
+}
+
+static int gl_launch(struct gl_run *run)
+{
+	uint64_t ns = (uint64_t)llround(run->args.kernel_ms * 1e6);
+	uint64_t bytes = run->args.mem_bytes, pages, blocks = 1;
+	unsigned int threads = 128;
+	void *params[3] = {&ns, &run->buf, &bytes};
+
+	if (bytes) {
+		pages = (bytes + GL_PAGE - 1) / GL_PAGE;
+		threads = 256;
+		blocks = (pages + threads - 1) / threads;
+		if (blocks > GL_MAX_BLOCKS)
+			blocks = GL_MAX_BLOCKS;
+	}
+	GL_CALL(run, "cuLaunchKernel",
+	        run->drv.launch_kernel(run->spin, (unsigned int)blocks, 1, 1,
+	                               threads, 1, 1, 0, run->stream, params,
+	                               NULL));
+	if (!run->launched++)
+		run->first_launch_ms = gl_realtime_ms();
+	return 0;
+}
+
+/* Duty 100: keep at most --inflight kernels queued. */
+static int gl_loop_full(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+
+	for (uint64_t i = 0; i < run->args.kernels; i++) {
+		CUevent ev = run->events[i % (uint64_t)run->nevents];
+
+		if (i >= (uint64_t)run->nevents)
+			GL_CALL(run, "cuEventSynchronize",
+			        d->event_synchronize(ev));
+		if (gl_launch(run) < 0)
+			return -1;
+		GL_CALL(run, "cuEventRecord", d->event_record(ev, run->stream));
+	}
+	return 0;
+}
+
+/* Duty below 100: one kernel, wait for it, rest (100-PCT)/PCT as long. */
+static int gl_loop_duty(struct gl_run *run)
+{
+	double rest =
+	    run->args.kernel_ms * (100 - run->args.duty) / run->args.duty;
+
+	for (uint64_t i = 0; i < run->args.kernels; i++) {
+		if (gl_launch(run) < 0)
+			return -1;
+		GL_CALL(run, "cuStreamSynchronize",
+		        run->drv.stream_synchronize(run->stream));
+		if (i + 1 < run->args.kernels)
+			gl_sleep_ms(rest);
+	}
+	return 0;
+}
+
+static int gl_work(struct gl_run *run)
+{
+	int rc = run->args.duty < 100 ? gl_loop_duty(run) : gl_loop_full(run);
+
+	if (rc < 0)
+		return -1;
+	GL_CALL(run, "cuStreamSynchronize",
+	        run->drv.stream_synchronize(run->stream));
+	return 0;
+}
+
+/* Gives everything back; a failure here is reported like any other. */
+static int gl_cleanup(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+
+	for (int i = 0; i < run->nevents; i++)
+		GL_CALL(run, "cuEventDestroy",
+		        d->event_destroy(run->events[i]));
+	if (run->buf && run->args.alloc == GL_ALLOC_ASYNC)
+		GL_CALL(run, "cuMemFreeAsync",
+		        d->mem_free_async(run->buf, run->stream));
+	else if (run->buf)
+		GL_CALL(run, "cuMemFree", d->mem_free(run->buf));
+	if (run->mod)
+		GL_CALL(run, "cuModuleUnload", d->module_unload(run->mod));
+	if (run->stream)
+		GL_CALL(run, "cuStreamDestroy", d->stream_destroy(run->stream));
+	if (run->ctx)
+		GL_CALL(run, "cuDevicePrimaryCtxRelease",
+		        d->primary_ctx_release(run->dev));
+	return 0;
+}
+
+static void gl_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void gl_report(const struct gl_run *run)
+{
+	double wall_ms = (double)(run->end_ns - run->start_ns) / 1e6;
+
+	printf("{\"kernels\":%llu,\"kernel_ms\":%.6g,\"gpu_ms\":%.3f,"
+	       "\"wall_ms\":%.3f,\"start_ms\":%.3f,\"end_ms\":%.3f,"
+	       "\"first_launch_ms\":",
+	       (unsigned long long)run->launched, run->args.kernel_ms,
+	       (double)run->launched * run->args.kernel_ms, wall_ms,
+	       run->start_ms, run->end_ms);
+	if (run->launched)
+		printf("%.3f", run->first_launch_ms);
+	else
+		printf("null");
+	printf(",\"uuid\":");
+	if (run->uuid[0])
+		gl_json_string(run->uuid);
+	else
+		printf("null");
+	printf(",\"mem_bytes\":%llu,\"alloc_api\":\"%s\",\"pid\":%d,"
+	       "\"error\":",
+	       (unsigned long long)run->buf_bytes,
+	       gl_alloc_api_name(run->args.alloc), (int)getpid());
+	if (run->error[0])
+		gl_json_string(run->error);
+	else
+		printf("null");
+	printf("}\n");
+	fflush(stdout);
+}
+
+static int gl_run(struct gl_run *run)
+{
+	if (gl_driver_load(&run->drv, run->error, sizeof(run->error)) < 0)
+		return -1;
+	if (gl_open_device(run) < 0 || gl_alloc(run) < 0 ||
+	    gl_load_kernel(run) < 0 || gl_work(run) < 0)
+		return -1;
+	run->end_ns = gl_monotonic_ns();
+	run->end_ms = gl_realtime_ms();
+	return gl_cleanup(run);
+}
+
+int main(int argc, char **argv)
+{
+	static struct gl_run run;
+	char err[256];
+	int rc;
+
+	rc = gl_args_parse(argc, argv, &run.args, err, sizeof(err));
+	if (rc != 0) {
+		if (rc > 0) {
+			gl_args_usage(stdout);
+			return 0;
+		}
+		fprintf(stderr, "gpuload: %s\n", err);
+		gl_args_usage(stderr);
+		return 2;
+	}
+	run.start_ns = gl_monotonic_ns();
+	run.start_ms = gl_realtime_ms();
+	rc = gl_run(&run);
+	if (!run.end_ns) {
+		run.end_ns = gl_monotonic_ns();
+		run.end_ms = gl_realtime_ms();
+	}
+	gl_report(&run);
+	if (rc < 0) {
+		fprintf(stderr, "gpuload: %s\n", run.error);
+		return 1;
+	}
+	return 0;
+}
