@@ -12,6 +12,8 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 	CUresult r;
 
 	driver_ensure();
+	if (!nvs_real_cuCtxDestroy_v2)
+		return CUDA_ERROR_NOT_INITIALIZED;
 	r = nvs_real_cuCtxDestroy_v2(ctx);
 	if (r == CUDA_SUCCESS)
 		gate_forget_context(ctx);
@@ -50,46 +52,33 @@ static void capture_ended(CUstream s)
 	pthread_mutex_unlock(&captures_mu);
 }
 
-NVS_EXPORT CUresult cuStreamBeginCapture_v2(CUstream s,
-                                            CUstreamCaptureMode mode)
-{
-	CUresult r;
+#define NVS_BEGIN_CAPTURE(name)                                                \
+	NVS_EXPORT CUresult name(CUstream s, CUstreamCaptureMode mode)         \
+	{                                                                      \
+		CUresult r;                                                    \
+		driver_ensure();                                               \
+		if (!nvs_real_##name)                                          \
+			return CUDA_ERROR_NOT_INITIALIZED;                     \
+		r = nvs_real_##name(s, mode);                                  \
+		if (r == CUDA_SUCCESS)                                         \
+			capture_began(s, mode);                                \
+		return r;                                                      \
+	}
 
-	driver_ensure();
-	r = nvs_real_cuStreamBeginCapture_v2(s, mode);
-	if (r == CUDA_SUCCESS)
-		capture_began(s, mode);
-	return r;
-}
+/* Counted as ended whatever the result: an invalidated capture is over. */
+#define NVS_END_CAPTURE(name)                                                  \
+	NVS_EXPORT CUresult name(CUstream s, CUgraph *g)                       \
+	{                                                                      \
+		CUresult r;                                                    \
+		driver_ensure();                                               \
+		if (!nvs_real_##name)                                          \
+			return CUDA_ERROR_NOT_INITIALIZED;                     \
+		r = nvs_real_##name(s, g);                                     \
+		capture_ended(s);                                              \
+		return r;                                                      \
+	}
 
-NVS_EXPORT CUresult cuStreamBeginCapture_v2_ptsz(CUstream s,
-                                                 CUstreamCaptureMode mode)
-{
-	CUresult r;
-
-	driver_ensure();
-	r = nvs_real_cuStreamBeginCapture_v2_ptsz(s, mode);
-	if (r == CUDA_SUCCESS)
-		capture_began(s, mode);
-	return r;
-}
-
-NVS_EXPORT CUresult cuStreamEndCapture(CUstream s, CUgraph *g)
-{
-	CUresult r;
-
-	driver_ensure();
-	r = nvs_real_cuStreamEndCapture(s, g);
-	capture_ended(s);
-	return r;
-}
-
-NVS_EXPORT CUresult cuStreamEndCapture_ptsz(CUstream s, CUgraph *g)
-{
-	CUresult r;
-
-	driver_ensure();
-	r = nvs_real_cuStreamEndCapture_ptsz(s, g);
-	capture_ended(s);
-	return r;
-}
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2)
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2_ptsz)
+NVS_END_CAPTURE(cuStreamEndCapture)
+NVS_END_CAPTURE(cuStreamEndCapture_ptsz)

@@ -168,86 +168,58 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 	return r;
 }
 
-NVS_EXPORT CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize,
-                                      unsigned int flags)
-{
-	struct gate_dev *d = gate_current();
-	CUresult r = nvs_real_cuMemAllocManaged(dptr, bytesize, flags);
-
-	if (r == CUDA_SUCCESS && d)
-		mem_track(d, *dptr, bytesize);
-	return r;
-}
-
-NVS_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch,
-                                       size_t width, size_t height,
-                                       unsigned int elementSize)
-{
-	struct gate_dev *d = gate_current();
-	CUresult r = nvs_real_cuMemAllocPitch_v2(dptr, pPitch, width, height,
-	                                         elementSize);
-
-	if (r == CUDA_SUCCESS && d)
-		mem_track(d, *dptr, (uint64_t)*pPitch * height);
-	return r;
-}
-
-#define NVS_ASYNC_ALLOC(name, params, args)                                    \
+/* Allocations made as the program asked, then accounted: bytes is what the
+ * driver really reserved (for pitched memory, pitch x height). */
+#define NVS_TRACKED_ALLOC(name, params, args, bytes)                           \
 	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
 		struct gate_dev *d = gate_current();                           \
-		CUresult r = nvs_real_##name args;                             \
+		CUresult r;                                                    \
+		if (!nvs_real_##name)                                          \
+			return CUDA_ERROR_NOT_INITIALIZED;                     \
+		r = nvs_real_##name args;                                      \
 		if (r == CUDA_SUCCESS && d)                                    \
-			mem_track(d, *dptr, bytesize);                         \
+			mem_track(d, *dptr, (bytes));                          \
 		return r;                                                      \
 	}
-NVS_ASYNC_ALLOC(cuMemAllocAsync,
-                (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                (dptr, bytesize, s))
-NVS_ASYNC_ALLOC(cuMemAllocAsync_ptsz,
-                (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                (dptr, bytesize, s))
-NVS_ASYNC_ALLOC(cuMemAllocFromPoolAsync,
-                (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
-                 CUstream s),
-                (dptr, bytesize, p, s))
-NVS_ASYNC_ALLOC(cuMemAllocFromPoolAsync_ptsz,
-                (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
-                 CUstream s),
-                (dptr, bytesize, p, s))
+NVS_TRACKED_ALLOC(cuMemAllocManaged,
+                  (CUdeviceptr * dptr, size_t bytesize, unsigned int flags),
+                  (dptr, bytesize, flags), bytesize)
+NVS_TRACKED_ALLOC(cuMemAllocPitch_v2,
+                  (CUdeviceptr * dptr, size_t *pitch, size_t width,
+                   size_t height, unsigned int elem),
+                  (dptr, pitch, width, height, elem), (uint64_t)*pitch *height)
+NVS_TRACKED_ALLOC(cuMemAllocAsync,
+                  (CUdeviceptr * dptr, size_t bytesize, CUstream s),
+                  (dptr, bytesize, s), bytesize)
+NVS_TRACKED_ALLOC(cuMemAllocAsync_ptsz,
+                  (CUdeviceptr * dptr, size_t bytesize, CUstream s),
+                  (dptr, bytesize, s), bytesize)
+NVS_TRACKED_ALLOC(cuMemAllocFromPoolAsync,
+                  (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
+                   CUstream s),
+                  (dptr, bytesize, p, s), bytesize)
+NVS_TRACKED_ALLOC(cuMemAllocFromPoolAsync_ptsz,
+                  (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
+                   CUstream s),
+                  (dptr, bytesize, p, s), bytesize)
 
-NVS_EXPORT CUresult cuMemFree_v2(CUdeviceptr dptr)
-{
-	CUresult r;
-
-	driver_ensure();
-	r = nvs_real_cuMemFree_v2(dptr);
-	if (r == CUDA_SUCCESS)
-		mem_untrack(dptr);
-	return r;
-}
-
-NVS_EXPORT CUresult cuMemFreeAsync(CUdeviceptr dptr, CUstream s)
-{
-	CUresult r;
-
-	driver_ensure();
-	r = nvs_real_cuMemFreeAsync(dptr, s);
-	if (r == CUDA_SUCCESS)
-		mem_untrack(dptr);
-	return r;
-}
-
-NVS_EXPORT CUresult cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream s)
-{
-	CUresult r;
-
-	driver_ensure();
-	r = nvs_real_cuMemFreeAsync_ptsz(dptr, s);
-	if (r == CUDA_SUCCESS)
-		mem_untrack(dptr);
-	return r;
-}
+/* Frees: the accounting follows only what the driver really freed. */
+#define NVS_FREE(name, params, args)                                           \
+	NVS_EXPORT CUresult name params                                        \
+	{                                                                      \
+		CUresult r;                                                    \
+		driver_ensure();                                               \
+		if (!nvs_real_##name)                                          \
+			return CUDA_ERROR_NOT_INITIALIZED;                     \
+		r = nvs_real_##name args;                                      \
+		if (r == CUDA_SUCCESS)                                         \
+			mem_untrack(dptr);                                     \
+		return r;                                                      \
+	}
+NVS_FREE(cuMemFree_v2, (CUdeviceptr dptr), (dptr))
+NVS_FREE(cuMemFreeAsync, (CUdeviceptr dptr, CUstream s), (dptr, s))
+NVS_FREE(cuMemFreeAsync_ptsz, (CUdeviceptr dptr, CUstream s), (dptr, s))
 
 NVS_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
 {
@@ -256,6 +228,8 @@ NVS_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
 	uint64_t cap, used;
 
 	driver_ensure();
+	if (!nvs_real_cuMemGetInfo_v2)
+		return CUDA_ERROR_NOT_INITIALIZED;
 	r = nvs_real_cuMemGetInfo_v2(free_bytes, total_bytes);
 	if (r != CUDA_SUCCESS)
 		return r;
@@ -281,6 +255,8 @@ NVS_EXPORT CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 	int n;
 
 	driver_ensure();
+	if (!nvs_real_cuDeviceTotalMem_v2)
+		return CUDA_ERROR_NOT_INITIALIZED;
 	r = nvs_real_cuDeviceTotalMem_v2(bytes, dev);
 	if (r != CUDA_SUCCESS || !bytes)
 		return r;
