@@ -19,6 +19,9 @@
 _Static_assert(sizeof(struct nvs_msg_header) == 16, "header layout");
 _Static_assert(sizeof(struct nvs_hello) == 424, "hello layout");
 _Static_assert(sizeof(struct nvs_gpu_register) == 56, "register layout");
+_Static_assert(sizeof(struct nvs_drop_lock) == 56, "drop layout");
+_Static_assert(sizeof(struct nvs_swap_report) == 72, "swap report layout");
+_Static_assert(sizeof(struct nvs_waiting) == 72, "waiting layout");
 
 size_t nvs_msg_fixed_size(uint16_t type)
 {
@@ -29,8 +32,11 @@ size_t nvs_msg_fixed_size(uint16_t type)
 	case NVS_MSG_GPU_ACCEPTED: return sizeof(struct nvs_gpu_accepted);
 	case NVS_MSG_REQ_LOCK:
 	case NVS_MSG_LOCK_OK:
-	case NVS_MSG_DROP_LOCK:
+	case NVS_MSG_EVICT:
 	case NVS_MSG_LOCK_RELEASED: return sizeof(struct nvs_gpu_ref);
+	case NVS_MSG_DROP_LOCK: return sizeof(struct nvs_drop_lock);
+	case NVS_MSG_SWAP_REPORT: return sizeof(struct nvs_swap_report);
+	case NVS_MSG_WAITING: return sizeof(struct nvs_waiting);
 	case NVS_MSG_MEM_UPDATE: return sizeof(struct nvs_mem_update);
 	case NVS_MSG_SET_MANAGED: return sizeof(struct nvs_set_managed);
 	case NVS_MSG_CTL_STATUS: return sizeof(struct nvs_ctl_status);
@@ -53,6 +59,9 @@ const char *nvs_msg_type_name(uint16_t type)
 	case NVS_MSG_LOCK_RELEASED: return "LOCK_RELEASED";
 	case NVS_MSG_MEM_UPDATE: return "MEM_UPDATE";
 	case NVS_MSG_SET_MANAGED: return "SET_MANAGED";
+	case NVS_MSG_EVICT: return "EVICT";
+	case NVS_MSG_SWAP_REPORT: return "SWAP_REPORT";
+	case NVS_MSG_WAITING: return "WAITING";
 	case NVS_MSG_CTL_STATUS: return "CTL_STATUS";
 	case NVS_MSG_CTL_SET: return "CTL_SET";
 	case NVS_MSG_CTL_REPLY: return "CTL_REPLY";
@@ -151,10 +160,34 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 	}
 	case NVS_MSG_REQ_LOCK:
 	case NVS_MSG_LOCK_OK:
-	case NVS_MSG_DROP_LOCK:
+	case NVS_MSG_EVICT:
 	case NVS_MSG_LOCK_RELEASED:
 		return check_uuid(((const struct nvs_gpu_ref *)p)->uuid, err,
 		                  errlen);
+	case NVS_MSG_DROP_LOCK: {
+		const struct nvs_drop_lock *d = p;
+		if (d->reserved)
+			FAIL("reserved field set");
+		if (d->flags & ~(uint32_t)NVS_DROP_SWAP_OUT)
+			FAIL("unknown DROP_LOCK flags 0x%x", d->flags);
+		return check_uuid(d->uuid, err, errlen);
+	}
+	case NVS_MSG_SWAP_REPORT: {
+		const struct nvs_swap_report *r = p;
+		if (r->reserved)
+			FAIL("reserved field set");
+		if (r->direction != NVS_SWAP_OUT && r->direction != NVS_SWAP_IN)
+			FAIL("unknown swap direction %u", r->direction);
+		return check_uuid(r->uuid, err, errlen);
+	}
+	case NVS_MSG_WAITING: {
+		const struct nvs_waiting *w = p;
+		if (w->reserved)
+			FAIL("reserved field set");
+		if (w->reason != NVS_WAIT_TURN && w->reason != NVS_WAIT_MEMORY)
+			FAIL("unknown wait reason %u", w->reason);
+		return check_uuid(w->uuid, err, errlen);
+	}
 	case NVS_MSG_MEM_UPDATE:
 		return check_uuid(((const struct nvs_mem_update *)p)->uuid, err,
 		                  errlen);
@@ -174,8 +207,8 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 		const struct nvs_ctl_set *s = p;
 		if (s->reserved)
 			FAIL("reserved field set");
-		if (s->key != NVS_CTL_KEY_TIME_SLICE_MS &&
-		    s->key != NVS_CTL_KEY_MANAGED)
+		if (s->key < NVS_CTL_KEY_TIME_SLICE_MS ||
+		    s->key > NVS_CTL_KEY_MAX_RUN_MS)
 			FAIL("unknown CTL_SET key %u", s->key);
 		return 0;
 	}

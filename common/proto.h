@@ -19,8 +19,16 @@
  *   REQ_LOCK               ->
  *                          <-   LOCK_OK          the client may submit work
  *                          <-   DROP_LOCK        someone waits, slice over
+ *                                                (flag SWAP_OUT: and needs
+ *                                                this client's memory)
+ *   SWAP_REPORT            ->                    memory moved to the host
  *   LOCK_RELEASED          ->                    work drained, lock returned
  * A client may also send LOCK_RELEASED on its own (idle early release).
+ * A client that does not hold the lock but keeps memory on the GPU may be
+ * sent EVICT; it moves its memory to the host and answers SWAP_REPORT. A
+ * client whose memory is on the host brings it back after LOCK_OK, before
+ * its work resumes, and reports that with SWAP_REPORT too. WAITING tells a
+ * queued client why it waits (for its turn, or for memory).
  */
 #ifndef NVSHARE_PROTO_H
 #define NVSHARE_PROTO_H
@@ -29,7 +37,7 @@
 #include <stdint.h>
 
 #define NVS_PROTO_MAGIC 0x4853564eu /* "NVSH" in memory order */
-#define NVS_PROTO_VERSION 1
+#define NVS_PROTO_VERSION 2
 /* Room for "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL. */
 #define NVS_UUID_SIZE 48
 /* Largest CTL_REPLY text. */
@@ -46,6 +54,9 @@ enum nvs_msg_type {
 	NVS_MSG_LOCK_RELEASED = 8, /* client -> sched: struct nvs_gpu_ref */
 	NVS_MSG_MEM_UPDATE = 9,    /* client -> sched: struct nvs_mem_update */
 	NVS_MSG_SET_MANAGED = 10,  /* sched -> client: struct nvs_set_managed */
+	NVS_MSG_EVICT = 11,        /* sched -> client: struct nvs_gpu_ref */
+	NVS_MSG_SWAP_REPORT = 12,  /* client -> sched: struct nvs_swap_report */
+	NVS_MSG_WAITING = 13,      /* sched -> client: struct nvs_waiting */
 	NVS_MSG_CTL_STATUS = 64,   /* ctl -> sched: struct nvs_ctl_status */
 	NVS_MSG_CTL_SET = 65,      /* ctl -> sched: struct nvs_ctl_set */
 	NVS_MSG_CTL_REPLY = 66, /* sched -> ctl: struct nvs_ctl_reply + text */
@@ -89,6 +100,43 @@ struct nvs_gpu_ref {
 	char uuid[NVS_UUID_SIZE];
 };
 
+enum nvs_drop_flags {
+	NVS_DROP_SWAP_OUT = 1u << 0, /* move this GPU's memory to the host
+	                                before answering LOCK_RELEASED */
+};
+
+struct nvs_drop_lock {
+	char uuid[NVS_UUID_SIZE];
+	uint32_t flags;    /* enum nvs_drop_flags */
+	uint32_t reserved; /* zero */
+};
+
+enum nvs_swap_direction {
+	NVS_SWAP_OUT = 0, /* GPU -> host */
+	NVS_SWAP_IN = 1,  /* host -> GPU */
+};
+
+struct nvs_swap_report {
+	char uuid[NVS_UUID_SIZE];
+	uint32_t direction; /* enum nvs_swap_direction */
+	uint32_t reserved;  /* zero */
+	uint64_t bytes;     /* bytes moved */
+	uint64_t ns; /* how long the move took (measured by the client) */
+};
+
+enum nvs_wait_reason {
+	NVS_WAIT_TURN = 1,   /* others run; this client's turn will come */
+	NVS_WAIT_MEMORY = 2, /* not enough GPU memory beside those running */
+};
+
+struct nvs_waiting {
+	char uuid[NVS_UUID_SIZE];
+	uint32_t reason;     /* enum nvs_wait_reason */
+	uint32_t reserved;   /* zero */
+	uint64_t need_bytes; /* this client's footprint */
+	uint64_t free_bytes; /* capacity left beside the resident clients */
+};
+
 struct nvs_mem_update {
 	char uuid[NVS_UUID_SIZE];
 	uint64_t allocated_bytes; /* the client's current total on this GPU */
@@ -107,8 +155,17 @@ struct nvs_ctl_status {
 };
 
 enum nvs_ctl_key {
-	NVS_CTL_KEY_TIME_SLICE_MS = 1, /* value: slice in ms, 1..3600000 */
+	NVS_CTL_KEY_TIME_SLICE_MS = 1, /* value: slice in ms, 1..3600000, or
+	                                  0 for auto (from swap cost) */
 	NVS_CTL_KEY_MANAGED = 2,       /* value: 1 on, 0 off */
+	NVS_CTL_KEY_MODE = 3,          /* value: enum nvs_gpu_mode */
+	NVS_CTL_KEY_MAX_RUN_MS = 4,    /* value: longest run with waiters, ms */
+};
+
+enum nvs_gpu_mode {
+	NVS_MODE_AUTO = 0,       /* run together what fits, take turns else */
+	NVS_MODE_SERIAL = 1,     /* one client at a time */
+	NVS_MODE_CONCURRENT = 2, /* no gating at all */
 };
 
 struct nvs_ctl_set {
@@ -135,6 +192,9 @@ struct nvs_msg {
 		struct nvs_gpu_register gpu_register;
 		struct nvs_gpu_accepted gpu_accepted;
 		struct nvs_gpu_ref gpu;
+		struct nvs_drop_lock drop_lock;
+		struct nvs_swap_report swap_report;
+		struct nvs_waiting waiting;
 		struct nvs_mem_update mem_update;
 		struct nvs_set_managed set_managed;
 		struct nvs_ctl_status ctl_status;

@@ -36,7 +36,10 @@ int nvs_socket_connect(const char *path)
 		return -1;
 	}
 	memcpy(addr.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: connecting to a UNIX socket whose listener is stuck
+	 * with a full backlog then fails at once (EAGAIN) instead of hanging
+	 * the caller, which may be an application's first CUDA call. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {

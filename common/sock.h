@@ -13,7 +13,8 @@
  * (then buf holds the default and the caller should say so). */
 int nvs_socket_path(char *buf, size_t len);
 
-/* Connects a close-on-exec stream socket to path. Returns the fd or -1
+/* Connects a close-on-exec, non-blocking stream socket to path; fails at
+ * once (EAGAIN) if the listener's backlog is full. Returns the fd or -1
  * with errno set. */
 int nvs_socket_connect(const char *path);
 

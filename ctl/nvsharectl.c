@@ -29,7 +29,9 @@
 #define CTL_REPLY_TIMEOUT_MS 10000
 #define CTL_TIME_SLICE_MIN 1ull
 #define CTL_TIME_SLICE_MAX 3600000ull /* one hour, as the protocol allows */
-#define CTL_WATCH_MAX 86400ull        /* one day between two refreshes */
+#define CTL_MAX_RUN_MIN 1ull
+#define CTL_MAX_RUN_MAX 3600000ull
+#define CTL_WATCH_MAX 86400ull /* one day between two refreshes */
 
 /* The longest socket path a sockaddr_un holds, with its NUL. */
 #define CTL_SOCKET_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
@@ -73,11 +75,24 @@ static const struct ctl_cmd ctl_cmds[] = {
     },
     {
         "set",
-        "change a scheduling setting",
-        "usage: nvsharectl set --time-slice MS\n"
+        "change scheduling settings (mode, time slice, max run)",
+        "usage: nvsharectl set [--mode MODE] [--time-slice auto|MS]\n"
+        "                      [--max-run MS]\n"
         "\n"
-        "  --time-slice MS    how long (1..3600000 ms) a client may hold a\n"
-        "                     GPU's lock while others wait for it\n",
+        "Changes settings of every GPU; they apply at once, to running\n"
+        "clients too. Several may be given: each is checked before any\n"
+        "is sent, and they are applied in the order given.\n"
+        "\n"
+        "  --mode MODE          auto: clients whose memory fits run\n"
+        "                       together, the others take turns with\n"
+        "                       their memory swapped out; serial: one\n"
+        "                       client at a time; concurrent: no gating\n"
+        "  --time-slice auto|MS how long a client may keep running while\n"
+        "                       others wait for it: auto (5 x the\n"
+        "                       estimated swap time, at least 1 s) or\n"
+        "                       1..3600000 ms\n"
+        "  --max-run MS         longest slice, whatever the setting\n"
+        "                       (1..3600000 ms)\n",
         ctl_cmd_set,
     },
     {
@@ -372,41 +387,123 @@ static int ctl_set(const struct ctl_ctx *ctx, uint32_t key, int64_t value,
 	return rc;
 }
 
+/* One setting of "nvsharectl set", parsed and ready to send. */
+struct ctl_setting {
+	uint32_t key;  /* enum nvs_ctl_key */
+	int64_t value; /* CTL_SET value */
+	char done[64]; /* what to print if the scheduler says nothing */
+};
+
+/* The options of "nvsharectl set", in the order of their keys below. */
+static const char *const ctl_set_opts[] = {"--mode", "--time-slice",
+                                           "--max-run"};
+static const uint32_t ctl_set_keys[] = {
+    NVS_CTL_KEY_MODE, NVS_CTL_KEY_TIME_SLICE_MS, NVS_CTL_KEY_MAX_RUN_MS};
+
+/* Parses the value of option k of "set" into st; CTL_EXIT_OK or a usage
+ * error. */
+static int ctl_parse_setting(size_t k, const char *value,
+                             struct ctl_setting *st)
+{
+	/* Names in the order of enum nvs_gpu_mode. */
+	static const char *const modes[] = {"auto", "serial", "concurrent"};
+	uint64_t ms;
+
+	st->key = ctl_set_keys[k];
+	switch (st->key) {
+	case NVS_CTL_KEY_MODE:
+		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			if (strcmp(value, modes[i]) != 0)
+				continue;
+			st->value = (int64_t)i;
+			snprintf(st->done, sizeof(st->done), "mode set to %s",
+			         modes[i]);
+			return CTL_EXIT_OK;
+		}
+		return ctl_usage_error("set",
+		                       "invalid --mode '%s': expected auto, "
+		                       "serial or concurrent",
+		                       value);
+	case NVS_CTL_KEY_TIME_SLICE_MS:
+		if (strcmp(value, "auto") == 0) {
+			st->value = 0; /* the protocol's "auto" */
+			snprintf(st->done, sizeof(st->done),
+			         "time slice set to auto");
+			return CTL_EXIT_OK;
+		}
+		if (nvs_parse_u64(value, CTL_TIME_SLICE_MIN, CTL_TIME_SLICE_MAX,
+		                  &ms))
+			return ctl_usage_error(
+			    "set",
+			    "invalid --time-slice '%s': expected auto or whole "
+			    "milliseconds, %llu..%llu",
+			    value, (unsigned long long)CTL_TIME_SLICE_MIN,
+			    (unsigned long long)CTL_TIME_SLICE_MAX);
+		st->value = (int64_t)ms;
+		snprintf(st->done, sizeof(st->done),
+		         "time slice set to %llu ms", (unsigned long long)ms);
+		return CTL_EXIT_OK;
+	default:
+		if (nvs_parse_u64(value, CTL_MAX_RUN_MIN, CTL_MAX_RUN_MAX, &ms))
+			return ctl_usage_error(
+			    "set",
+			    "invalid --max-run '%s': expected whole "
+			    "milliseconds, %llu..%llu",
+			    value, (unsigned long long)CTL_MAX_RUN_MIN,
+			    (unsigned long long)CTL_MAX_RUN_MAX);
+		st->value = (int64_t)ms;
+		snprintf(st->done, sizeof(st->done), "max run set to %llu ms",
+		         (unsigned long long)ms);
+		return CTL_EXIT_OK;
+	}
+}
+
 static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
 {
-	const char *value = NULL;
-	uint64_t ms = 0;
-	char done[64];
+	struct ctl_setting settings[3];
+	size_t n = 0;
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
-		int m;
+		const char *value = NULL;
+		size_t k;
+		int m = 0;
 
 		if (ctl_is_help(argv[i])) {
 			fputs(ctl_find_cmd("set")->usage, stdout);
 			return CTL_EXIT_OK;
 		}
-		m = ctl_opt_value(argc, argv, &i, "--time-slice", &value);
+		for (k = 0; k < 3; k++) {
+			m = ctl_opt_value(argc, argv, &i, ctl_set_opts[k],
+			                  &value);
+			if (m != 0)
+				break;
+		}
 		if (m < 0)
-			return ctl_usage_error("set", "--time-slice needs a "
-			                              "value in milliseconds");
-		if (m > 0)
-			continue;
-		return ctl_usage_error("set", "unexpected argument '%s'",
-		                       argv[i]);
+			return ctl_usage_error("set", "%s needs a value",
+			                       ctl_set_opts[k]);
+		if (m == 0)
+			return ctl_usage_error(
+			    "set", "unexpected argument '%s'", argv[i]);
+		for (size_t j = 0; j < n; j++)
+			if (settings[j].key == ctl_set_keys[k])
+				return ctl_usage_error("set", "%s given twice",
+				                       ctl_set_opts[k]);
+		rc = ctl_parse_setting(k, value, &settings[n]);
+		if (rc != CTL_EXIT_OK)
+			return rc;
+		n++;
 	}
-	if (!value)
-		return ctl_usage_error("set", "nothing to set: give "
-		                              "--time-slice MS");
-	if (nvs_parse_u64(value, CTL_TIME_SLICE_MIN, CTL_TIME_SLICE_MAX, &ms))
-		return ctl_usage_error("set",
-		                       "invalid --time-slice '%s': expected "
-		                       "whole milliseconds, %llu..%llu",
-		                       value,
-		                       (unsigned long long)CTL_TIME_SLICE_MIN,
-		                       (unsigned long long)CTL_TIME_SLICE_MAX);
-	snprintf(done, sizeof(done), "time slice set to %llu ms",
-	         (unsigned long long)ms);
-	return ctl_set(ctx, NVS_CTL_KEY_TIME_SLICE_MS, (int64_t)ms, done);
+	if (n == 0)
+		return ctl_usage_error("set", "nothing to set: give --mode, "
+		                              "--time-slice or --max-run");
+	for (size_t j = 0; j < n; j++) {
+		rc = ctl_set(ctx, settings[j].key, settings[j].value,
+		             settings[j].done);
+		if (rc != CTL_EXIT_OK)
+			return rc;
+	}
+	return CTL_EXIT_OK;
 }
 
 /* Shared body of "on" and "off": no arguments besides --help. */

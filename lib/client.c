@@ -13,6 +13,7 @@
 #include "log.h"
 #include "parse.h"
 #include "sock.h"
+#include "swap.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -167,6 +168,14 @@ static void go_unmanaged(void)
 		pthread_mutex_unlock(&d->mu);
 	}
 	pthread_mutex_unlock(&gate_registry_mu);
+	/* Nobody will ask for the GPU back now: memory we moved out returns,
+	 * or the program would run on host memory over the bus. */
+	for (int i = 0; i < n; i++) {
+		struct swap_stats st;
+		if (gate_devs[i].swapped_out &&
+		    swap_move(&gate_devs[i], NVS_SWAP_IN, &st) == 0)
+			gate_devs[i].swapped_out = 0;
+	}
 }
 
 /* Gates closed and drained: from now on work waits for LOCK_OK. */
@@ -237,14 +246,48 @@ static void try_connect(void)
 	}
 }
 
-/* Returns the lock of d to the scheduler after draining its work. */
-static void release_lock(struct gate_dev *d, const char *why)
+/* Moves d's memory and tells the scheduler what it cost. */
+static void swap_and_report(struct gate_dev *d, enum nvs_swap_direction dir)
 {
-	gate_close_and_drain(d);
+	struct swap_stats st;
+	struct nvs_swap_report rep = {0};
+
+	swap_move(d, dir, &st);
+	d->swapped_out = dir == NVS_SWAP_OUT;
+	memcpy(rep.uuid, d->uuid, sizeof(rep.uuid));
+	rep.direction = dir;
+	rep.bytes = st.bytes;
+	rep.ns = st.ns;
+	link_send(NVS_MSG_SWAP_REPORT, &rep, sizeof(rep));
+}
+
+/* Asked to move memory while a stream capture runs: say nothing moved
+ * (the scheduler then knows the room was not made). */
+static void report_unmoved(struct gate_dev *d)
+{
+	struct nvs_swap_report rep = {0};
+
+	memcpy(rep.uuid, d->uuid, sizeof(rep.uuid));
+	rep.direction = NVS_SWAP_OUT;
+	link_send(NVS_MSG_SWAP_REPORT, &rep, sizeof(rep));
+}
+
+/* Returns the lock of d to the scheduler after draining its work, first
+ * moving its memory to the host if the next holder needs the room. */
+static void release_lock(struct gate_dev *d, const char *why, int swap_out)
+{
+	int drained = gate_close_and_drain(d) == 0;
+
 	pthread_mutex_lock(&d->mu);
 	d->holding = 0;
 	pthread_mutex_unlock(&d->mu);
-	NVS_DEBUG("event=lock_released gpu=%s reason=%s", d->uuid, why);
+	/* Moving memory synchronizes: not while a capture runs. */
+	if (swap_out && drained)
+		swap_and_report(d, NVS_SWAP_OUT);
+	else if (swap_out)
+		report_unmoved(d);
+	NVS_DEBUG("event=lock_released gpu=%s reason=%s swap_out=%d", d->uuid,
+	          why, swap_out);
 	send_gpu_ref(NVS_MSG_LOCK_RELEASED, d);
 }
 
@@ -285,6 +328,9 @@ static void on_gpu_message(const struct nvs_msg *m)
 		pthread_mutex_unlock(&d->mu);
 		break;
 	case NVS_MSG_LOCK_OK:
+		/* Memory first, then work: no kernel crawls on page faults. */
+		if (d->swapped_out && client_is_managed())
+			swap_and_report(d, NVS_SWAP_IN);
 		pthread_mutex_lock(&d->mu);
 		d->requested = 0;
 		d->holding = 1;
@@ -300,7 +346,31 @@ static void on_gpu_message(const struct nvs_msg *m)
 		/* Not holding: we released on our own and the messages
 		 * crossed; the scheduler ignores nothing we owe it. */
 		if (d->holding)
-			release_lock(d, "drop_lock");
+			release_lock(d, "drop_lock",
+			             m->u.drop_lock.flags & NVS_DROP_SWAP_OUT);
+		break;
+	case NVS_MSG_EVICT:
+		/* Idle, but our memory is in someone's way. (Unmanaged, the
+		 * gate must stay open: nothing to do.) */
+		if (d->holding || !client_is_managed()) {
+			NVS_WARN("event=evict_ignored gpu=%s msg=\"holding the "
+			         "lock\"",
+			         d->uuid);
+			break;
+		}
+		if (gate_close_and_drain(d) == 0)
+			swap_and_report(d, NVS_SWAP_OUT);
+		else
+			report_unmoved(d);
+		break;
+	case NVS_MSG_WAITING:
+		NVS_INFO("event=waiting gpu=%s reason=%s need_bytes=%llu "
+		         "free_bytes=%llu",
+		         d->uuid,
+		         m->u.waiting.reason == NVS_WAIT_MEMORY ? "memory"
+		                                                : "turn",
+		         (unsigned long long)m->u.waiting.need_bytes,
+		         (unsigned long long)m->u.waiting.free_bytes);
 		break;
 	}
 }
@@ -312,6 +382,8 @@ static void on_message(const struct nvs_msg *m)
 	case NVS_MSG_GPU_ACCEPTED:
 	case NVS_MSG_LOCK_OK:
 	case NVS_MSG_DROP_LOCK:
+	case NVS_MSG_EVICT:
+	case NVS_MSG_WAITING:
 		if (lnk.welcomed) {
 			on_gpu_message(m);
 			return;
@@ -407,7 +479,7 @@ static void check_idle(struct gate_dev *d, long long now)
 	}
 	if (now - d->idle_since_ns >=
 	    (long long)config.idle_release_ms * 1000000)
-		release_lock(d, "idle");
+		release_lock(d, "idle", 0);
 }
 
 static int poll_timeout_ms(long long now)

@@ -6,6 +6,7 @@
  */
 #include "driver.h"
 #include "gate.h"
+#include "log.h"
 
 NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 {
@@ -14,37 +15,74 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 	driver_ensure();
 	if (!nvs_real_cuCtxDestroy_v2)
 		return CUDA_ERROR_NOT_INITIALIZED;
+	/* Exclusive: the link thread may be draining this very context. */
+	pthread_rwlock_wrlock(&gate_ctx_lock);
 	r = nvs_real_cuCtxDestroy_v2(ctx);
 	if (r == CUDA_SUCCESS)
 		gate_forget_context(ctx);
+	pthread_rwlock_unlock(&gate_ctx_lock);
 	return r;
 }
 
 /* Streams now capturing. cuStreamEndCapture does not say whether the
- * capture was ours to count, so the count is kept by stream. */
-#define MAX_CAPTURES 256
-static CUstream global_streams[MAX_CAPTURES];
-static int nglobal;
+ * capture was one we counted, so captures are kept by stream; the
+ * per-thread default stream is a different stream in every thread, so it is
+ * keyed by thread too. */
+#define MAX_CAPTURES 4096
+
+struct capture_key {
+	CUstream stream; /* as passed, NULL and CU_STREAM_PER_THREAD mapped */
+	pthread_t owner; /* the thread, for per-thread default streams */
+	int per_thread;  /* owner is meaningful */
+};
+
+static struct capture_key captures[MAX_CAPTURES];
+static int ncaptures;
 static pthread_mutex_t captures_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void capture_began(CUstream s, CUstreamCaptureMode mode)
+static struct capture_key key_of(CUstream s, int ptsz)
 {
-	(void)mode; /* cuCtxSynchronize breaks captures of every mode */
-	pthread_mutex_lock(&captures_mu);
-	/* Past the table's size the count still protects the capture; its
-	 * end then finds no entry and the count stays high (safe side). */
-	if (nglobal < MAX_CAPTURES)
-		global_streams[nglobal++] = s;
-	atomic_fetch_add(&gate_captures, 1);
-	pthread_mutex_unlock(&captures_mu);
+	struct capture_key k = {.stream = s};
+
+	if ((s == NULL && ptsz) || s == NVS_CU_STREAM_PER_THREAD) {
+		k.stream = NVS_CU_STREAM_PER_THREAD;
+		k.owner = pthread_self();
+		k.per_thread = 1;
+	}
+	return k;
 }
 
-static void capture_ended(CUstream s)
+static int same_key(const struct capture_key *a, const struct capture_key *b)
+{
+	return a->stream == b->stream && a->per_thread == b->per_thread &&
+	       (!a->per_thread || pthread_equal(a->owner, b->owner));
+}
+
+/* Counts a capture about to begin. Returns 0, or -1 if the table is full
+ * (the capture then goes uncounted, and a drain might invalidate it). */
+static int capture_began(struct capture_key k)
+{
+	int ok = 0;
+
+	pthread_mutex_lock(&captures_mu);
+	if (ncaptures < MAX_CAPTURES) {
+		captures[ncaptures++] = k;
+		atomic_fetch_add(&gate_captures, 1);
+	} else {
+		ok = -1;
+	}
+	pthread_mutex_unlock(&captures_mu);
+	if (ok)
+		NVS_WARN("event=too_many_captures max=%d", MAX_CAPTURES);
+	return ok;
+}
+
+static void capture_ended(struct capture_key k)
 {
 	pthread_mutex_lock(&captures_mu);
-	for (int i = 0; i < nglobal; i++) {
-		if (global_streams[i] == s) {
-			global_streams[i] = global_streams[--nglobal];
+	for (int i = 0; i < ncaptures; i++) {
+		if (same_key(&captures[i], &k)) {
+			captures[i] = captures[--ncaptures];
 			atomic_fetch_sub(&gate_captures, 1);
 			break;
 		}
@@ -52,21 +90,30 @@ static void capture_ended(CUstream s)
 	pthread_mutex_unlock(&captures_mu);
 }
 
-#define NVS_BEGIN_CAPTURE(name)                                                \
+/* Beginning a capture passes the gate: a drain then never sees "no
+ * capture" and has one begin before it synchronizes. It is counted before
+ * the driver starts it, and uncounted if the driver refuses. */
+#define NVS_BEGIN_CAPTURE(name, ptsz)                                          \
 	NVS_EXPORT CUresult name(CUstream s, CUstreamCaptureMode mode)         \
 	{                                                                      \
+		struct capture_key k = key_of(s, ptsz);                        \
+		struct gate_dev *g;                                            \
 		CUresult r;                                                    \
+		int counted;                                                   \
 		driver_ensure();                                               \
 		if (!nvs_real_##name)                                          \
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
+		g = gate_enter(NVS_NO_STREAM);                                 \
+		counted = capture_began(k) == 0;                               \
 		r = nvs_real_##name(s, mode);                                  \
-		if (r == CUDA_SUCCESS)                                         \
-			capture_began(s, mode);                                \
+		if (r != CUDA_SUCCESS && counted)                              \
+			capture_ended(k);                                      \
+		gate_exit(g, NVS_NO_STREAM);                                   \
 		return r;                                                      \
 	}
 
 /* Counted as ended whatever the result: an invalidated capture is over. */
-#define NVS_END_CAPTURE(name)                                                  \
+#define NVS_END_CAPTURE(name, ptsz)                                            \
 	NVS_EXPORT CUresult name(CUstream s, CUgraph *g)                       \
 	{                                                                      \
 		CUresult r;                                                    \
@@ -74,11 +121,11 @@ static void capture_ended(CUstream s)
 		if (!nvs_real_##name)                                          \
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
 		r = nvs_real_##name(s, g);                                     \
-		capture_ended(s);                                              \
+		capture_ended(key_of(s, ptsz));                                \
 		return r;                                                      \
 	}
 
-NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2)
-NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2_ptsz)
-NVS_END_CAPTURE(cuStreamEndCapture)
-NVS_END_CAPTURE(cuStreamEndCapture_ptsz)
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2, 0)
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2_ptsz, 1)
+NVS_END_CAPTURE(cuStreamEndCapture, 0)
+NVS_END_CAPTURE(cuStreamEndCapture_ptsz, 1)

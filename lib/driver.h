@@ -27,6 +27,15 @@
 	X(cuDeviceGetUuid)                                                     \
 	X(cuDeviceGetUuid_v2)                                                  \
 	X(cuStreamIsCapturing)                                                 \
+	X(cuStreamCreate)                                                      \
+	X(cuEventCreate)                                                       \
+	X(cuEventRecord)                                                       \
+	X(cuEventQuery)                                                        \
+	X(cuEventSynchronize)                                                  \
+	X(cuEventElapsedTime)                                                  \
+	X(cuStreamSynchronize)                                                 \
+	X(cuMemAdvise)                                                         \
+	X(cuMemAdvise_v2)                                                      \
 	X(cuGetErrorName)
 
 #define NVS_DECLARE_REAL(name) extern __typeof__(&name) nvs_real_##name;

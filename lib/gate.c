@@ -25,6 +25,31 @@ __thread unsigned gate_tls_gen __attribute__((tls_model("initial-exec")));
 /* Serialises device creation against the link thread's managed/unmanaged
  * transitions, so that a new device starts with the right gate state. */
 pthread_mutex_t gate_registry_mu = PTHREAD_MUTEX_INITIALIZER;
+pthread_rwlock_t gate_ctx_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* Condition variables wait on the monotonic clock, so that a change of the
+ * wall clock cannot stretch a wait. */
+static void init_dev_sync(struct gate_dev *d)
+{
+	pthread_condattr_t attr;
+
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cv, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+void gate_deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
 
 static void sleep_us(long us)
 {
@@ -84,8 +109,7 @@ static struct gate_dev *find_or_create(CUdevice dev)
 	}
 	d = &gate_devs[n];
 	d->ordinal = dev;
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
+	init_dev_sync(d);
 	read_identity(d, dev);
 	atomic_store(&d->open, client_is_managed() ? 0 : 1);
 	d->todo = GATE_TODO_REGISTER;
@@ -101,6 +125,8 @@ struct gate_dev *gate_lookup(CUcontext ctx)
 {
 	CUdevice dev;
 	struct gate_dev *d;
+	/* Read first: a destroy racing with us then invalidates our cache. */
+	unsigned gen = atomic_load(&gate_generation);
 
 	if (!nvs_real_cuCtxGetDevice ||
 	    nvs_real_cuCtxGetDevice(&dev) != CUDA_SUCCESS)
@@ -117,7 +143,7 @@ struct gate_dev *gate_lookup(CUcontext ctx)
 	pthread_mutex_unlock(&d->mu);
 	gate_tls_ctx = ctx;
 	gate_tls_dev = d;
-	gate_tls_gen = atomic_load(&gate_generation);
+	gate_tls_gen = gen;
 	return d;
 }
 
@@ -157,8 +183,7 @@ int gate_wait(struct gate_dev *d, CUstream stream)
 		}
 		/* Timed, so that a lost wake-up costs a second, not a hang. */
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
+		gate_deadline(&until, 1000);
 		pthread_cond_timedwait(&d->cv, &d->mu, &until);
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -173,25 +198,63 @@ void gate_set_open(struct gate_dev *d, int open)
 	pthread_mutex_unlock(&d->mu);
 }
 
-void gate_close_and_drain(struct gate_dev *d)
+/* Waits until no gated call of d is inside the driver: a few quick
+ * yields (the usual case is a launch returning), then short sleeps (a
+ * synchronous copy may wait on a long kernel). */
+static void wait_inflight(struct gate_dev *d)
+{
+	for (int spins = 0; atomic_load(&d->inflight) > 0; spins++) {
+		if (spins < 100)
+			sched_yield();
+		else
+			sleep_us(200);
+	}
+}
+
+/* How long a drain waits for the process's stream captures to end before
+ * it gives up synchronizing (the scheduler's grace period is 5 s by
+ * default; a drain that outlives it loses the lock anyway). */
+#define CAPTURE_WAIT_US 5000000
+
+int gate_close_and_drain(struct gate_dev *d)
 {
 	CUcontext ctxs[GATE_MAX_CONTEXTS];
 	int n;
+	long waited_us = 0;
 
-	atomic_store(&d->open, 0);
-	while (atomic_load(&d->inflight) > 0)
-		sched_yield();
-	/* Synchronizing now would invalidate a capture running in another
-	 * thread; captures are short, so wait for them to end. */
-	while (atomic_load(&gate_captures) > 0)
+	for (;;) {
+		atomic_store(&d->open, 0);
+		wait_inflight(d);
+		/* Beginning a capture is a gated call, so with the gate closed
+		 * and nothing in flight no capture can start until we reopen.
+		 */
+		if (atomic_load(&gate_captures) == 0)
+			break;
+		/* Synchronizing now would invalidate the running capture, and
+		 * keeping the gate closed could block the capturing thread on
+		 * a call it needs to finish the capture: reopen, wait, retry.
+		 */
+		if (waited_us >= CAPTURE_WAIT_US) {
+			NVS_WARN(
+			    "event=drain_skipped gpu=%s msg=\"a stream capture "
+			    "has run for %ld ms; releasing without "
+			    "synchronizing\"",
+			    d->uuid, waited_us / 1000);
+			return -1;
+		}
+		gate_set_open(d, 1);
 		sleep_us(1000);
+		waited_us += 1000;
+	}
+	if (gate_exiting() || !nvs_real_cuCtxPushCurrent_v2 ||
+	    !nvs_real_cuCtxPopCurrent_v2 || !nvs_real_cuCtxSynchronize)
+		return 0;
+	/* Held for reading: a context cannot be destroyed under us. */
+	pthread_rwlock_rdlock(&gate_ctx_lock);
 	pthread_mutex_lock(&d->mu);
 	n = d->nctxs;
 	memcpy(ctxs, d->ctxs, sizeof(ctxs[0]) * (size_t)n);
 	pthread_mutex_unlock(&d->mu);
-	if (!nvs_real_cuCtxPushCurrent_v2 || !nvs_real_cuCtxPopCurrent_v2 ||
-	    !nvs_real_cuCtxSynchronize)
-		return;
 	for (int i = 0; i < n; i++) {
 		CUcontext popped;
 		if (nvs_real_cuCtxPushCurrent_v2(ctxs[i]) != CUDA_SUCCESS)
@@ -199,6 +262,22 @@ void gate_close_and_drain(struct gate_dev *d)
 		nvs_real_cuCtxSynchronize();
 		nvs_real_cuCtxPopCurrent_v2(&popped);
 	}
+	pthread_rwlock_unlock(&gate_ctx_lock);
+	return 0;
+}
+
+/* Set when the process starts exiting: the driver may already be tearing
+ * down, so the link thread stops calling it. */
+static atomic_int exiting;
+
+__attribute__((destructor)) static void gate_on_exit(void)
+{
+	atomic_store(&exiting, 1);
+}
+
+int gate_exiting(void)
+{
+	return atomic_load(&exiting);
 }
 
 struct gate_dev *gate_find_uuid(const char *uuid)
@@ -234,11 +313,14 @@ void gate_reset_after_fork(void)
 	int n = atomic_load(&gate_ndevs);
 
 	pthread_mutex_init(&gate_registry_mu, NULL);
+	pthread_rwlock_init(&gate_ctx_lock, NULL);
+	atomic_store(&gate_captures, 0);
 	for (int i = 0; i < n; i++) {
 		struct gate_dev *d = &gate_devs[i];
-		pthread_mutex_init(&d->mu, NULL);
-		pthread_cond_init(&d->cv, NULL);
+		init_dev_sync(d);
 		d->holding = d->requested = d->accepted = 0;
+		d->swapped_out = 0;
+		d->swap_stream = NULL;
 		d->todo = GATE_TODO_REGISTER;
 		atomic_store(&d->inflight, 0);
 		atomic_store(&d->open, 1);

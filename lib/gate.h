@@ -18,11 +18,13 @@
 #define NVSHARE_LIB_GATE_H
 
 #include "driver.h"
+#include "flow.h"
 #include "proto.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #define GATE_MAX_DEVICES 32
 #define GATE_MAX_CONTEXTS 16
@@ -59,6 +61,8 @@ struct gate_dev {
 	CUcontext
 	    ctxs[GATE_MAX_CONTEXTS]; /* contexts seen, drained on release */
 	int nctxs;
+	int swapped_out;         /* our memory was moved to the host */
+	CUstream swap_stream;    /* link thread's stream for moving memory */
 	unsigned long idle_mark; /* submits value at the last idle check */
 	long long idle_since_ns; /* when submits last changed */
 };
@@ -87,6 +91,8 @@ extern __thread unsigned gate_tls_gen
     __attribute__((tls_model("initial-exec")));
 
 #define NVS_NO_STREAM ((CUstream)(uintptr_t)-1)
+/* The stream a _ptsz entry point means by s. */
+#define NVS_PT(s) ((s) ? (s) : NVS_CU_STREAM_PER_THREAD)
 
 /* Enters the gate for a call on `stream` (NVS_NO_STREAM: synchronous).
  * Returns the device to pass to gate_exit(), or NULL if the call was not
@@ -119,7 +125,7 @@ static inline struct gate_dev *gate_enter(CUstream stream)
 	}
 }
 
-static inline void gate_exit(struct gate_dev *d)
+static inline void gate_exit(struct gate_dev *d, CUstream stream)
 {
 	if (!d)
 		return;
@@ -130,13 +136,25 @@ static inline void gate_exit(struct gate_dev *d)
 	    atomic_load_explicit(&d->submits, memory_order_relaxed) + 1,
 	    memory_order_relaxed);
 	atomic_fetch_sub_explicit(&d->inflight, 1, memory_order_release);
+	/* Asynchronous work only: a synchronous call has already waited. */
+	if (nvs_unlikely(++flow_tls_since >= flow_tls_every) &&
+	    stream != NVS_NO_STREAM)
+		flow_checkpoint(stream);
 }
 
 /* Used by the link thread (client.c). */
 void gate_set_open(struct gate_dev *d, int open);
 /* Closes the gate, waits for calls in flight, then synchronizes the
- * device's contexts (postponed while a stream capture runs). */
-void gate_close_and_drain(struct gate_dev *d);
+ * device's contexts. While a stream capture runs it reopens the gate and
+ * waits; after 5 s it gives up synchronizing and returns -1 (gate closed,
+ * work perhaps still queued). Returns 0 when drained. */
+int gate_close_and_drain(struct gate_dev *d);
+/* 1 once the process has begun to exit (the driver may be going away). */
+int gate_exiting(void);
+/* An absolute CLOCK_MONOTONIC time ms from now, for the cv waits. */
+void gate_deadline(struct timespec *ts, long ms);
+/* Readers: code using recorded contexts; writer: cuCtxDestroy. */
+extern pthread_rwlock_t gate_ctx_lock;
 /* Device whose UUID is uuid, or NULL. */
 struct gate_dev *gate_find_uuid(const char *uuid);
 /* Device for the calling thread's current context (registers it if new),

@@ -18,7 +18,7 @@
 			return CUDA_ERROR_NOT_FOUND;                           \
 		g_ = gate_enter(stream);                                       \
 		r_ = nvs_real_##name args;                                     \
-		gate_exit(g_);                                                 \
+		gate_exit(g_, stream);                                         \
 		return r_;                                                     \
 	}
 #include "hooks.def"

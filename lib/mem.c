@@ -21,6 +21,7 @@ struct mem_slot {
 	CUdeviceptr ptr;      /* 0: empty; TOMBSTONE: deleted */
 	uint64_t bytes;       /* size accounted */
 	struct gate_dev *dev; /* device it was charged to */
+	int managed;          /* Unified Memory: the swap path can move it */
 };
 
 static struct {
@@ -28,6 +29,7 @@ static struct {
 	struct mem_slot *slots; /* cap entries */
 	size_t cap;             /* power of two */
 	size_t used;            /* live + tombstones */
+	size_t live;            /* live entries */
 } table = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static size_t slot_of(CUdeviceptr p, size_t cap)
@@ -36,14 +38,20 @@ static size_t slot_of(CUdeviceptr p, size_t cap)
 	return (size_t)(h >> 17) & (cap - 1);
 }
 
-static int grow(void)
+/* Rebuilds the table without tombstones: twice as large when it is
+ * mostly live, the same size when deletions filled it (so a program that
+ * allocates and frees at ever new addresses does not grow it forever). */
+static int rehash(void)
 {
-	size_t ncap = table.cap ? table.cap * 2 : 1024;
-	struct mem_slot *n = calloc(ncap, sizeof(*n));
+	size_t live = table.live, ncap;
+	struct mem_slot *n;
 
+	ncap = table.cap == 0          ? 1024
+	       : live * 4 >= table.cap ? table.cap * 2
+	                               : table.cap;
+	n = calloc(ncap, sizeof(*n));
 	if (!n)
 		return -1;
-	size_t live = 0;
 	for (size_t i = 0; i < table.cap; i++) {
 		struct mem_slot *s = &table.slots[i];
 		if (s->ptr == 0 || s->ptr == TOMBSTONE)
@@ -52,7 +60,6 @@ static int grow(void)
 		while (n[j].ptr)
 			j = (j + 1) & (ncap - 1);
 		n[j] = *s;
-		live++;
 	}
 	free(table.slots);
 	table.slots = n;
@@ -70,13 +77,39 @@ static void charge(struct gate_dev *d, int64_t delta)
 	client_notify();
 }
 
-int mem_track(struct gate_dev *d, CUdeviceptr ptr, uint64_t bytes)
+/* Removes ptr's entry if present (table.mu held); returns it, or a zero
+ * slot. */
+static struct mem_slot take(CUdeviceptr ptr)
 {
+	struct mem_slot found = {0};
+
+	if (!table.cap)
+		return found;
+	for (size_t i = slot_of(ptr, table.cap); table.slots[i].ptr;
+	     i = (i + 1) & (table.cap - 1)) {
+		if (table.slots[i].ptr == ptr) {
+			found = table.slots[i];
+			table.slots[i].ptr = TOMBSTONE;
+			table.live--;
+			break;
+		}
+	}
+	return found;
+}
+
+int mem_track(struct gate_dev *d, CUdeviceptr ptr, uint64_t bytes, int managed)
+{
+	struct mem_slot stale;
 	size_t i;
 
 	pthread_mutex_lock(&table.mu);
-	if ((table.used + 1) * 4 > table.cap * 3 && grow()) {
+	/* An address still listed was freed through a path we do not see
+	 * (and reused): forget the old entry rather than charge it twice. */
+	stale = take(ptr);
+	if ((table.used + 1) * 4 > table.cap * 3 && rehash()) {
 		pthread_mutex_unlock(&table.mu);
+		if (stale.ptr)
+			charge(stale.dev, -(int64_t)stale.bytes);
 		NVS_WARN("event=no_memory msg=\"allocation table full; "
 		         "allocation not accounted\"");
 		return -1;
@@ -86,34 +119,56 @@ int mem_track(struct gate_dev *d, CUdeviceptr ptr, uint64_t bytes)
 		i = (i + 1) & (table.cap - 1);
 	if (table.slots[i].ptr == 0)
 		table.used++;
-	table.slots[i] = (struct mem_slot){ptr, bytes, d};
+	table.slots[i] = (struct mem_slot){ptr, bytes, d, managed};
+	table.live++;
 	pthread_mutex_unlock(&table.mu);
+	if (stale.ptr)
+		charge(stale.dev, -(int64_t)stale.bytes);
 	charge(d, (int64_t)bytes);
 	return 0;
 }
 
 int mem_untrack(CUdeviceptr ptr)
 {
-	struct mem_slot found = {0};
-	size_t i;
+	struct mem_slot found;
 
 	pthread_mutex_lock(&table.mu);
-	if (table.cap) {
-		i = slot_of(ptr, table.cap);
-		while (table.slots[i].ptr) {
-			if (table.slots[i].ptr == ptr) {
-				found = table.slots[i];
-				table.slots[i].ptr = TOMBSTONE;
-				break;
-			}
-			i = (i + 1) & (table.cap - 1);
-		}
-	}
+	found = take(ptr);
 	pthread_mutex_unlock(&table.mu);
 	if (!found.ptr)
 		return 0;
 	charge(found.dev, -(int64_t)found.bytes);
 	return 1;
+}
+
+int mem_managed_of(struct gate_dev *d, struct mem_range **out, size_t *n)
+{
+	struct mem_range *r = NULL;
+	size_t count = 0, cap = 0;
+
+	pthread_mutex_lock(&table.mu);
+	for (size_t i = 0; i < table.cap; i++) {
+		struct mem_slot *s = &table.slots[i];
+		if (s->ptr == 0 || s->ptr == TOMBSTONE || s->dev != d ||
+		    !s->managed)
+			continue;
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct mem_range *nr = realloc(r, ncap * sizeof(*nr));
+			if (!nr) {
+				pthread_mutex_unlock(&table.mu);
+				free(r);
+				return -1;
+			}
+			r = nr;
+			cap = ncap;
+		}
+		r[count++] = (struct mem_range){s->ptr, s->bytes};
+	}
+	pthread_mutex_unlock(&table.mu);
+	*out = r;
+	*n = count;
+	return 0;
 }
 
 /* Waits briefly for the scheduler's GPU_ACCEPTED so that capacity checks
@@ -124,8 +179,7 @@ static uint64_t capacity_of(struct gate_dev *d)
 	struct timespec until;
 
 	pthread_mutex_lock(&d->mu);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 2;
+	gate_deadline(&until, 2000);
 	while (client_is_managed() && !d->accepted)
 		if (pthread_cond_timedwait(&d->cv, &d->mu, &until))
 			break;
@@ -161,16 +215,20 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	r = nvs_real_cuMemAllocManaged(dptr, bytesize, CU_MEM_ATTACH_GLOBAL);
-	if (r == CUDA_ERROR_NOT_SUPPORTED)
+	if (r == CUDA_SUCCESS) {
+		mem_track(d, *dptr, bytesize, 1);
+	} else if (r == CUDA_ERROR_NOT_SUPPORTED) {
+		/* No Unified Memory here: plain device memory, not movable. */
 		r = nvs_real_cuMemAlloc_v2(dptr, bytesize);
-	if (r == CUDA_SUCCESS)
-		mem_track(d, *dptr, bytesize);
+		if (r == CUDA_SUCCESS)
+			mem_track(d, *dptr, bytesize, 0);
+	}
 	return r;
 }
 
 /* Allocations made as the program asked, then accounted: bytes is what the
  * driver really reserved (for pitched memory, pitch x height). */
-#define NVS_TRACKED_ALLOC(name, params, args, bytes)                           \
+#define NVS_TRACKED_ALLOC(name, params, args, bytes, managed)                  \
 	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
 		struct gate_dev *d = gate_current();                           \
@@ -179,30 +237,31 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
 		r = nvs_real_##name args;                                      \
 		if (r == CUDA_SUCCESS && d)                                    \
-			mem_track(d, *dptr, (bytes));                          \
+			mem_track(d, *dptr, (bytes), (managed));               \
 		return r;                                                      \
 	}
 NVS_TRACKED_ALLOC(cuMemAllocManaged,
                   (CUdeviceptr * dptr, size_t bytesize, unsigned int flags),
-                  (dptr, bytesize, flags), bytesize)
+                  (dptr, bytesize, flags), bytesize, 1)
 NVS_TRACKED_ALLOC(cuMemAllocPitch_v2,
                   (CUdeviceptr * dptr, size_t *pitch, size_t width,
                    size_t height, unsigned int elem),
-                  (dptr, pitch, width, height, elem), (uint64_t)*pitch *height)
+                  (dptr, pitch, width, height, elem), (uint64_t)*pitch *height,
+                  0)
 NVS_TRACKED_ALLOC(cuMemAllocAsync,
                   (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), bytesize)
+                  (dptr, bytesize, s), bytesize, 0)
 NVS_TRACKED_ALLOC(cuMemAllocAsync_ptsz,
                   (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), bytesize)
+                  (dptr, bytesize, s), bytesize, 0)
 NVS_TRACKED_ALLOC(cuMemAllocFromPoolAsync,
                   (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
                    CUstream s),
-                  (dptr, bytesize, p, s), bytesize)
+                  (dptr, bytesize, p, s), bytesize, 0)
 NVS_TRACKED_ALLOC(cuMemAllocFromPoolAsync_ptsz,
                   (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
                    CUstream s),
-                  (dptr, bytesize, p, s), bytesize)
+                  (dptr, bytesize, p, s), bytesize, 0)
 
 /* Frees: the accounting follows only what the driver really freed. */
 #define NVS_FREE(name, params, args)                                           \

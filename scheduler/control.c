@@ -22,6 +22,8 @@
 
 #define CTL_SLICE_MIN_MS 1
 #define CTL_SLICE_MAX_MS 3600000
+#define CTL_MAX_RUN_MIN_MS 1
+#define CTL_MAX_RUN_MAX_MS 3600000
 #define PROC_STATUS_MAX 65536 /* enough for the "Groups:" line */
 
 /* 1 if /proc/<pid>/status lists gid among the supplementary groups. */
@@ -91,23 +93,77 @@ static void on_status(struct server *s, struct sched_conn *c,
 	status_buf_free(&b);
 }
 
+/* "auto" or the number of ms, for logs and replies. */
+static const char *slice_text(uint32_t ms, char *buf, size_t len)
+{
+	if (ms == REGISTRY_SLICE_AUTO)
+		snprintf(buf, len, "auto");
+	else
+		snprintf(buf, len, "%u", ms);
+	return buf;
+}
+
 static void set_time_slice(struct server *s, struct sched_conn *c,
                            int64_t value)
 {
-	char msg[96];
+	char msg[96], old[16], now[16];
 
-	if (value < CTL_SLICE_MIN_MS || value > CTL_SLICE_MAX_MS) {
+	if (value != REGISTRY_SLICE_AUTO &&
+	    (value < CTL_SLICE_MIN_MS || value > CTL_SLICE_MAX_MS)) {
 		snprintf(msg, sizeof(msg),
-		         "time slice must be %d..%d ms, got %lld",
+		         "time slice must be 0 (auto) or %d..%d ms, got %lld",
 		         CTL_SLICE_MIN_MS, CTL_SLICE_MAX_MS, (long long)value);
 		reply(s, c, EINVAL, msg);
 		return;
 	}
-	NVS_INFO("event=set key=time_slice_ms old=%u new=%lld pid=%d uid=%u",
-	         s->reg.time_slice_ms, (long long)value, (int)c->pid,
+	NVS_INFO("event=set key=time_slice_ms old=%s new=%s pid=%d uid=%u",
+	         slice_text(s->reg.time_slice_ms, old, sizeof(old)),
+	         slice_text((uint32_t)value, now, sizeof(now)), (int)c->pid,
 	         (unsigned)c->uid);
 	lockproto_set_time_slice(s, (uint32_t)value);
-	snprintf(msg, sizeof(msg), "ok time_slice_ms=%lld", (long long)value);
+	snprintf(msg, sizeof(msg), "ok time_slice_ms=%s", now);
+	reply(s, c, 0, msg);
+}
+
+static void set_max_run(struct server *s, struct sched_conn *c, int64_t value)
+{
+	char msg[96];
+
+	if (value < CTL_MAX_RUN_MIN_MS || value > CTL_MAX_RUN_MAX_MS) {
+		snprintf(
+		    msg, sizeof(msg), "max run must be %d..%d ms, got %lld",
+		    CTL_MAX_RUN_MIN_MS, CTL_MAX_RUN_MAX_MS, (long long)value);
+		reply(s, c, EINVAL, msg);
+		return;
+	}
+	NVS_INFO("event=set key=max_run_ms old=%u new=%lld pid=%d uid=%u",
+	         s->reg.max_run_ms, (long long)value, (int)c->pid,
+	         (unsigned)c->uid);
+	lockproto_set_max_run(s, (uint32_t)value);
+	snprintf(msg, sizeof(msg), "ok max_run_ms=%lld", (long long)value);
+	reply(s, c, 0, msg);
+}
+
+static void set_mode(struct server *s, struct sched_conn *c, int64_t value)
+{
+	char msg[96];
+
+	if (value != POLICY_MODE_AUTO && value != POLICY_MODE_SERIAL &&
+	    value != POLICY_MODE_CONCURRENT) {
+		snprintf(msg, sizeof(msg),
+		         "mode must be 0 (auto), 1 (serial) or 2 (concurrent), "
+		         "got %lld",
+		         (long long)value);
+		reply(s, c, EINVAL, msg);
+		return;
+	}
+	NVS_INFO("event=set key=mode old=%s new=%s pid=%d uid=%u",
+	         policy_mode_name(s->reg.mode),
+	         policy_mode_name((enum policy_mode)value), (int)c->pid,
+	         (unsigned)c->uid);
+	lockproto_set_mode(s, (enum policy_mode)value);
+	snprintf(msg, sizeof(msg), "ok mode=%s",
+	         policy_mode_name((enum policy_mode)value));
 	reply(s, c, 0, msg);
 }
 
@@ -159,8 +215,14 @@ void control_handle(struct server *s, struct sched_conn *c,
 		return;
 	}
 	/* CTL_SET: nvs_msg_validate already refused unknown keys. */
-	if (m->u.ctl_set.key == NVS_CTL_KEY_TIME_SLICE_MS)
+	switch (m->u.ctl_set.key) {
+	case NVS_CTL_KEY_TIME_SLICE_MS:
 		set_time_slice(s, c, m->u.ctl_set.value);
-	else
-		set_managed(s, c, m->u.ctl_set.value);
+		return;
+	case NVS_CTL_KEY_MAX_RUN_MS:
+		set_max_run(s, c, m->u.ctl_set.value);
+		return;
+	case NVS_CTL_KEY_MODE: set_mode(s, c, m->u.ctl_set.value); return;
+	default: set_managed(s, c, m->u.ctl_set.value); return;
+	}
 }

@@ -16,6 +16,20 @@
 #include "parse.h"
 #include "policy.h"
 
+/* The policy's enums travel on the wire as the protocol's. */
+#define SAME_VALUE(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME_VALUE(POLICY_WAIT_TURN, NVS_WAIT_TURN) &&
+                   SAME_VALUE(POLICY_WAIT_MEMORY, NVS_WAIT_MEMORY),
+               "wait reasons");
+_Static_assert(SAME_VALUE(POLICY_SWAP_OUT, NVS_SWAP_OUT) &&
+                   SAME_VALUE(POLICY_SWAP_IN, NVS_SWAP_IN),
+               "swap directions");
+_Static_assert(SAME_VALUE(POLICY_MODE_AUTO, NVS_MODE_AUTO) &&
+                   SAME_VALUE(POLICY_MODE_SERIAL, NVS_MODE_SERIAL) &&
+                   SAME_VALUE(POLICY_MODE_CONCURRENT, NVS_MODE_CONCURRENT),
+               "modes");
+_Static_assert(POLICY_DROP_SWAP_OUT == NVS_DROP_SWAP_OUT, "drop flags");
+
 static void send_gpu_ref(struct server *s, struct sched_client *cl,
                          uint16_t type, const struct sched_gpu *g)
 {
@@ -24,6 +38,31 @@ static void send_gpu_ref(struct server *s, struct sched_client *cl,
 	memset(&ref, 0, sizeof(ref));
 	memcpy(ref.uuid, g->uuid, sizeof(ref.uuid));
 	server_send(s, cl->conn, type, &ref, sizeof(ref));
+}
+
+static void send_drop(struct server *s, struct sched_client *cl,
+                      const struct sched_gpu *g, uint32_t flags)
+{
+	struct nvs_drop_lock d;
+
+	memset(&d, 0, sizeof(d));
+	memcpy(d.uuid, g->uuid, sizeof(d.uuid));
+	d.flags = flags;
+	server_send(s, cl->conn, NVS_MSG_DROP_LOCK, &d, sizeof(d));
+}
+
+static void send_waiting(struct server *s, struct sched_client *cl,
+                         const struct sched_gpu *g,
+                         const struct policy_action *a)
+{
+	struct nvs_waiting w;
+
+	memset(&w, 0, sizeof(w));
+	memcpy(w.uuid, g->uuid, sizeof(w.uuid));
+	w.reason = a->reason;
+	w.need_bytes = a->need_bytes;
+	w.free_bytes = a->free_bytes;
+	server_send(s, cl->conn, NVS_MSG_WAITING, &w, sizeof(w));
 }
 
 static long long ns_to_ms(int64_t ns)
@@ -44,17 +83,20 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 		e = registry_client_gpu(cl, g);
 		if (e)
 			e->lock_grants++;
-		NVS_DEBUG("event=grant gpu=%s client=%llu waited_ms=%lld",
+		NVS_DEBUG("event=grant gpu=%s client=%llu waited_ms=%lld "
+		          "running=%zu",
 		          g->uuid, (unsigned long long)cl->id,
-		          ns_to_ms(a->span_ns));
+		          ns_to_ms(a->span_ns), g->policy.nrunning);
 		send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g);
 		return;
 	case POLICY_CONFIRM: send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g); return;
 	case POLICY_DROP:
-		NVS_DEBUG("event=drop_request gpu=%s client=%llu held_ms=%lld",
+		NVS_DEBUG("event=drop_request gpu=%s client=%llu held_ms=%lld "
+		          "swap_out=%d",
 		          g->uuid, (unsigned long long)cl->id,
-		          ns_to_ms(a->span_ns));
-		send_gpu_ref(s, cl, NVS_MSG_DROP_LOCK, g);
+		          ns_to_ms(a->span_ns),
+		          (a->flags & POLICY_DROP_SWAP_OUT) != 0);
+		send_drop(s, cl, g, a->flags);
 		return;
 	case POLICY_REVOKE:
 		s->reg.forced_releases++;
@@ -63,6 +105,28 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 		         g->uuid, (unsigned long long)cl->id, (int)cl->pid,
 		         ns_to_ms(a->span_ns), s->reg.release_grace_ms,
 		         (unsigned long long)g->policy.forced_releases);
+		return;
+	case POLICY_EVICT:
+		NVS_DEBUG("event=evict gpu=%s client=%llu idle_ms=%lld",
+		          g->uuid, (unsigned long long)cl->id,
+		          ns_to_ms(a->span_ns));
+		send_gpu_ref(s, cl, NVS_MSG_EVICT, g);
+		return;
+	case POLICY_EVICT_TIMEOUT:
+		NVS_WARN("event=evict_timeout gpu=%s client=%llu pid=%d "
+		         "waited_ms=%lld grace_ms=%u msg=\"memory taken to be "
+		         "on the host\"",
+		         g->uuid, (unsigned long long)cl->id, (int)cl->pid,
+		         ns_to_ms(a->span_ns), s->reg.release_grace_ms);
+		return;
+	case POLICY_WAIT:
+		NVS_DEBUG("event=wait gpu=%s client=%llu reason=%s "
+		          "need_bytes=%llu free_bytes=%llu",
+		          g->uuid, (unsigned long long)cl->id,
+		          policy_wait_reason_name(a->reason),
+		          (unsigned long long)a->need_bytes,
+		          (unsigned long long)a->free_bytes);
+		send_waiting(s, cl, g, a);
 		return;
 	}
 }
@@ -175,7 +239,7 @@ static struct sched_gpu *gpu_get(struct server *s, struct sched_conn *c,
 }
 
 static void on_register(struct server *s, struct sched_conn *c,
-                        const struct nvs_gpu_register *reg)
+                        const struct nvs_gpu_register *reg, int64_t now)
 {
 	struct sched_gpu *g = gpu_get(s, c, reg);
 	struct nvs_gpu_accepted acc;
@@ -185,6 +249,11 @@ static void on_register(struct server *s, struct sched_conn *c,
 	if (!registry_client_attach(c->client, g)) {
 		server_protocol_error(s, c, "more than %d GPUs registered",
 		                      REGISTRY_CLIENT_MAX_GPUS);
+		return;
+	}
+	if (policy_register(&g->policy, c->client->id, now) < 0) {
+		server_protocol_error(s, c, "out of memory for GPU %s",
+		                      g->uuid);
 		return;
 	}
 	NVS_DEBUG("event=gpu_registered gpu=%s client=%llu total_bytes=%llu",
@@ -246,6 +315,44 @@ static void on_release(struct server *s, struct sched_conn *c,
 	apply(s, e->gpu, &out);
 }
 
+/* Memory is tracked whether or not scheduling is on, so that it is known
+ * when scheduling resumes; with scheduling off nobody waits, so nothing
+ * follows from it. */
+static void on_mem_update(struct server *s, struct sched_conn *c,
+                          struct sched_client_gpu *e, uint64_t bytes,
+                          int64_t now)
+{
+	struct policy_out out = {.n = 0};
+
+	if (policy_set_footprint(&e->gpu->policy, c->client->id, bytes, now,
+	                         &out) < 0) {
+		server_protocol_error(s, c, "out of memory for GPU %s",
+		                      e->gpu->uuid);
+		return;
+	}
+	apply(s, e->gpu, &out);
+}
+
+static void on_swap_report(struct server *s, struct sched_conn *c,
+                           struct sched_client_gpu *e,
+                           const struct nvs_swap_report *r, int64_t now)
+{
+	struct policy_out out = {.n = 0};
+
+	NVS_DEBUG("event=swap_report gpu=%s client=%llu direction=%s "
+	          "bytes=%llu ms=%.3f",
+	          e->gpu->uuid, (unsigned long long)c->client->id,
+	          r->direction == NVS_SWAP_OUT ? "out" : "in",
+	          (unsigned long long)r->bytes, (double)r->ns / 1e6);
+	if (policy_swap_report(&e->gpu->policy, c->client->id, r->direction,
+	                       r->bytes, r->ns, now, &out) < 0) {
+		server_protocol_error(s, c, "SWAP_REPORT for GPU %s refused",
+		                      e->gpu->uuid);
+		return;
+	}
+	apply(s, e->gpu, &out);
+}
+
 void lockproto_handle(struct server *s, struct sched_conn *c,
                       const struct nvs_msg *m, int64_t now)
 {
@@ -262,7 +369,7 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 	}
 	switch (m->hdr.type) {
 	case NVS_MSG_REGISTER_GPU:
-		on_register(s, c, &m->u.gpu_register);
+		on_register(s, c, &m->u.gpu_register, now);
 		return;
 	case NVS_MSG_REQ_LOCK:
 		e = registered(s, c, m, m->u.gpu.uuid);
@@ -277,7 +384,13 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 	case NVS_MSG_MEM_UPDATE:
 		e = registered(s, c, m, m->u.mem_update.uuid);
 		if (e)
-			e->memory_bytes = m->u.mem_update.allocated_bytes;
+			on_mem_update(s, c, e, m->u.mem_update.allocated_bytes,
+			              now);
+		return;
+	case NVS_MSG_SWAP_REPORT:
+		e = registered(s, c, m, m->u.swap_report.uuid);
+		if (e)
+			on_swap_report(s, c, e, &m->u.swap_report, now);
 		return;
 	}
 	server_protocol_error(s, c, "unexpected %s",
@@ -312,12 +425,32 @@ int64_t lockproto_tick(struct server *s, int64_t now)
 	return next;
 }
 
+/* Hands the registry's settings to every GPU's policy. */
+static void push_settings(struct server *s)
+{
+	struct policy_settings set;
+
+	registry_policy_settings(&s->reg, &set);
+	for (size_t i = 0; i < s->reg.ngpus; i++)
+		policy_set_settings(&s->reg.gpus[i]->policy, &set);
+}
+
 void lockproto_set_time_slice(struct server *s, uint32_t ms)
 {
 	s->reg.time_slice_ms = ms;
-	for (size_t i = 0; i < s->reg.ngpus; i++)
-		policy_set_times(&s->reg.gpus[i]->policy, (int64_t)ms * 1000000,
-		                 (int64_t)s->reg.release_grace_ms * 1000000);
+	push_settings(s);
+}
+
+void lockproto_set_max_run(struct server *s, uint32_t ms)
+{
+	s->reg.max_run_ms = ms;
+	push_settings(s);
+}
+
+void lockproto_set_mode(struct server *s, enum policy_mode mode)
+{
+	s->reg.mode = mode;
+	push_settings(s);
 }
 
 void lockproto_set_managed(struct server *s, int managed)

@@ -1,7 +1,8 @@
 /*
  * lockproto.h - the client side of the protocol in the scheduler: HELLO,
- * REGISTER_GPU, REQ_LOCK, LOCK_RELEASED, MEM_UPDATE, and the application
- * of policy decisions (LOCK_OK, DROP_LOCK, forced releases) to clients.
+ * REGISTER_GPU, REQ_LOCK, LOCK_RELEASED, MEM_UPDATE, SWAP_REPORT, and the
+ * application of policy decisions (LOCK_OK, DROP_LOCK, EVICT, WAITING,
+ * forced releases) to clients.
  *
  * It turns messages into calls of the pure policy and the policy's actions
  * into messages, logs and counters; it owns no sockets (server.c does).
@@ -11,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "policy.h"
 #include "proto.h"
 #include "server.h"
 
@@ -26,8 +28,11 @@ void lockproto_client_gone(struct server *s, struct sched_client *cl,
  * (POLICY_NO_DEADLINE if none). */
 int64_t lockproto_tick(struct server *s, int64_t now);
 
-/* Applies a new time slice to every GPU (the next tick acts on it). */
+/* Apply a new setting to every GPU (the next tick acts on it). A time
+ * slice of REGISTRY_SLICE_AUTO derives it from the swap cost. */
 void lockproto_set_time_slice(struct server *s, uint32_t ms);
+void lockproto_set_max_run(struct server *s, uint32_t ms);
+void lockproto_set_mode(struct server *s, enum policy_mode mode);
 
 /* Turns scheduling off (locks and queues cleared, clients told to run
  * ungated) or on again (clients told to ask for locks again). */

@@ -18,7 +18,6 @@
 #include "server.h"
 #include "sock.h"
 
-#define DEFAULT_TIME_SLICE_MS 2000
 #define DEFAULT_RELEASE_GRACE_MS 5000
 #define EXIT_USAGE 2
 
@@ -26,26 +25,35 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: nvshare-scheduler [--socket PATH] [--time-slice MS]\n"
+	    "usage: nvshare-scheduler [--socket PATH] [--mode MODE]\n"
+	    "                         [--time-slice auto|MS] [--max-run MS]\n"
 	    "                         [--release-grace MS]\n"
 	    "                         [--gpu-memory UUID=SIZE]... [--help]\n"
 	    "\n"
-	    "Grants each GPU of this node to one process at a time, in\n"
-	    "time slices, for processes running under libnvshare.so.\n"
+	    "Shares each GPU of this node among the processes running under\n"
+	    "libnvshare.so: together while their memory fits, in time\n"
+	    "slices (with their memory swapped out) when it does not.\n"
 	    "\n"
 	    "  --socket PATH          listening socket (default: "
 	    "$NVSHARE_SOCKET,\n"
 	    "                         else %s)\n"
-	    "  --time-slice MS        how long a holder keeps a GPU while "
-	    "others\n"
-	    "                         wait, 1..3600000 (default %d)\n"
-	    "  --release-grace MS     time a holder has to release after "
+	    "  --mode MODE            auto: run together what fits, take\n"
+	    "                         turns otherwise; serial: one process\n"
+	    "                         at a time; concurrent: no gating\n"
+	    "                         (default auto)\n"
+	    "  --time-slice auto|MS   how long a process keeps a GPU while\n"
+	    "                         others wait: auto (5 x the estimated\n"
+	    "                         swap time, at least 1 s) or 1..3600000\n"
+	    "                         ms (default auto)\n"
+	    "  --max-run MS           longest slice, whatever the setting,\n"
+	    "                         1..3600000 (default %d)\n"
+	    "  --release-grace MS     time a process has to release after "
 	    "being\n"
 	    "                         asked, 100..600000 (default %d)\n"
 	    "  --gpu-memory UUID=SIZE treat GPU UUID as having SIZE bytes of\n"
 	    "                         memory (e.g. GPU-...=4Gi); repeatable\n"
 	    "  --help                 show this text\n",
-	    NVS_DEFAULT_SOCKET, DEFAULT_TIME_SLICE_MS,
+	    NVS_DEFAULT_SOCKET, REGISTRY_DEFAULT_MAX_RUN_MS,
 	    DEFAULT_RELEASE_GRACE_MS);
 }
 
@@ -75,6 +83,38 @@ static int parse_ms(const char *s, uint64_t min, uint64_t max, uint32_t *out,
 		                (unsigned long long)max);
 	*out = (uint32_t)v;
 	return 0;
+}
+
+static int parse_slice(const char *s, struct server_config *cfg)
+{
+	uint64_t v;
+
+	if (strcmp(s, "auto") == 0) {
+		cfg->time_slice_ms = REGISTRY_SLICE_AUTO;
+		return 0;
+	}
+	if (nvs_parse_u64(s, 1, 3600000, &v) < 0)
+		return bad_flag("invalid --time-slice \"%s\": want auto or an "
+		                "integer number of milliseconds in 1..3600000",
+		                s);
+	cfg->time_slice_ms = (uint32_t)v;
+	return 0;
+}
+
+static int parse_mode(const char *s, struct server_config *cfg)
+{
+	static const enum policy_mode modes[] = {
+	    POLICY_MODE_AUTO, POLICY_MODE_SERIAL, POLICY_MODE_CONCURRENT};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(s, policy_mode_name(modes[i])) == 0) {
+			cfg->mode = modes[i];
+			return 0;
+		}
+	}
+	return bad_flag("invalid --mode \"%s\": want auto, serial or "
+	                "concurrent",
+	                s);
 }
 
 static int parse_override(const char *arg, struct server_config *cfg)
@@ -127,7 +167,9 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 {
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, 's'},
+	    {"mode", required_argument, NULL, 'o'},
 	    {"time-slice", required_argument, NULL, 't'},
+	    {"max-run", required_argument, NULL, 'r'},
 	    {"release-grace", required_argument, NULL, 'g'},
 	    {"gpu-memory", required_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},
@@ -139,9 +181,11 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 	       (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': rc = parse_socket(optarg, cfg); break;
-		case 't':
-			rc = parse_ms(optarg, 1, 3600000, &cfg->time_slice_ms,
-			              "--time-slice");
+		case 'o': rc = parse_mode(optarg, cfg); break;
+		case 't': rc = parse_slice(optarg, cfg); break;
+		case 'r':
+			rc = parse_ms(optarg, 1, 3600000, &cfg->max_run_ms,
+			              "--max-run");
 			break;
 		case 'g':
 			rc =
@@ -161,7 +205,9 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 int main(int argc, char **argv)
 {
 	static struct server_config cfg = {
-	    .time_slice_ms = DEFAULT_TIME_SLICE_MS,
+	    .mode = POLICY_MODE_AUTO,
+	    .time_slice_ms = REGISTRY_SLICE_AUTO,
+	    .max_run_ms = REGISTRY_DEFAULT_MAX_RUN_MS,
 	    .release_grace_ms = DEFAULT_RELEASE_GRACE_MS,
 	};
 	int rc;

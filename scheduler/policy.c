@@ -2,37 +2,55 @@
  * policy.c - see policy.h. Every entry point changes the state for its event
  * and then calls advance(), which applies the rules that depend only on the
  * state and the time, until none applies:
- *   1. admission: the lock is free and someone waits -> grant the oldest;
+ *   1. admission: the head of the queue fits (memory, and in serial mode
+ *      nobody runs) -> grant it, then look at the next head;
  *   2. revocation: a holder was asked to drop the lock, someone waits, and
  *      the grace period has passed -> take the lock away (counted);
- *   3. drop request: someone waits and a holder's slice is over -> ask it
- *      once to drop the lock.
- * Because the same rules run after every event and every tick, a change
- * (a new waiter, a shorter slice) takes effect at once.
+ *   3. eviction timeout: an idle client asked to move its memory out did
+ *      not report it within the grace -> its memory is taken to be gone;
+ *   4. making room for the head: idle resident clients are evicted, oldest
+ *      idle first, when that is enough; otherwise, once the time slice of
+ *      the longest-running client that must leave is over, running clients
+ *      are dropped (longest-running first, with their memory swapped out
+ *      where it is needed; in serial mode every running client is dropped);
+ *   5. every waiter is told why it waits, once per change of reason.
+ * The same rules run after every event and every tick, so a change (a new
+ * waiter, a shorter slice, memory freed) takes effect at once.
+ *
+ * Memory: a client "occupies" its footprint while it runs or while its
+ * memory is resident. The head H fits when the footprints occupied by the
+ * others plus H's own (at most the capacity, so that a client larger than
+ * the GPU can still run alone) do not exceed the capacity.
  */
 #include "policy.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void policy_gpu_init(struct policy_gpu *g, int64_t slice_ns, int64_t grace_ns)
+void policy_set_settings(struct policy_gpu *g, const struct policy_settings *s)
+{
+	g->mode = s->mode;
+	g->slice_ns = s->slice_ns;
+	g->max_run_ns = s->max_run_ns;
+	g->grace_ns = s->grace_ns;
+}
+
+void policy_gpu_init(struct policy_gpu *g, uint64_t capacity_bytes,
+                     const struct policy_settings *s)
 {
 	memset(g, 0, sizeof(*g));
-	g->slice_ns = slice_ns;
-	g->grace_ns = grace_ns;
+	g->capacity_bytes = capacity_bytes;
+	g->bw_out = POLICY_BW_OUT_DEFAULT;
+	g->bw_in = POLICY_BW_IN_DEFAULT;
+	policy_set_settings(g, s);
 }
 
 void policy_gpu_destroy(struct policy_gpu *g)
 {
 	free(g->running);
 	free(g->queue);
+	free(g->members);
 	memset(g, 0, sizeof(*g));
-}
-
-void policy_set_times(struct policy_gpu *g, int64_t slice_ns, int64_t grace_ns)
-{
-	g->slice_ns = slice_ns;
-	g->grace_ns = grace_ns;
 }
 
 const char *policy_kind_name(enum policy_kind kind)
@@ -42,8 +60,44 @@ const char *policy_kind_name(enum policy_kind kind)
 	case POLICY_CONFIRM: return "CONFIRM";
 	case POLICY_DROP: return "DROP";
 	case POLICY_REVOKE: return "REVOKE";
+	case POLICY_EVICT: return "EVICT";
+	case POLICY_WAIT: return "WAIT";
+	case POLICY_EVICT_TIMEOUT: return "EVICT_TIMEOUT";
 	}
 	return "UNKNOWN";
+}
+
+const char *policy_mode_name(enum policy_mode mode)
+{
+	switch (mode) {
+	case POLICY_MODE_AUTO: return "auto";
+	case POLICY_MODE_SERIAL: return "serial";
+	case POLICY_MODE_CONCURRENT: return "concurrent";
+	}
+	return "unknown";
+}
+
+const char *policy_wait_reason_name(enum policy_wait_reason reason)
+{
+	switch (reason) {
+	case POLICY_WAIT_TURN: return "turn";
+	case POLICY_WAIT_MEMORY: return "memory";
+	case POLICY_WAIT_NONE: break;
+	}
+	return "none";
+}
+
+/* --- small helpers --------------------------------------------------------
+ */
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+static int64_t sat_add_ns(int64_t t, int64_t d)
+{
+	return t > INT64_MAX - d ? INT64_MAX : t + d;
 }
 
 static int out_room(const struct policy_out *out)
@@ -51,14 +105,17 @@ static int out_room(const struct policy_out *out)
 	return out->n < POLICY_OUT_MAX;
 }
 
-static void out_push(struct policy_out *out, enum policy_kind kind,
-                     uint64_t client, int64_t span_ns)
+static struct policy_action *out_push(struct policy_out *out,
+                                      enum policy_kind kind, uint64_t client,
+                                      int64_t span_ns)
 {
 	struct policy_action *a = &out->act[out->n++];
 
+	memset(a, 0, sizeof(*a));
 	a->kind = kind;
 	a->client = client;
 	a->span_ns = span_ns;
+	return a;
 }
 
 static long find_holder(const struct policy_gpu *g, uint64_t client)
@@ -77,6 +134,26 @@ static long find_waiter(const struct policy_gpu *g, uint64_t client)
 	return -1;
 }
 
+static long find_member(const struct policy_gpu *g, uint64_t client)
+{
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (g->members[i].client == client)
+			return (long)i;
+	return -1;
+}
+
+/* Every holder and waiter is a member (policy_request registers). */
+static struct policy_member *member(struct policy_gpu *g, uint64_t client)
+{
+	return &g->members[find_member(g, client)];
+}
+
+static const struct policy_member *cmember(const struct policy_gpu *g,
+                                           uint64_t client)
+{
+	return &g->members[find_member(g, client)];
+}
+
 static void remove_holder(struct policy_gpu *g, size_t i)
 {
 	memmove(&g->running[i], &g->running[i + 1],
@@ -89,6 +166,13 @@ static void remove_waiter(struct policy_gpu *g, size_t i)
 	memmove(&g->queue[i], &g->queue[i + 1],
 	        (g->nqueue - i - 1) * sizeof(g->queue[0]));
 	g->nqueue--;
+}
+
+static void remove_member(struct policy_gpu *g, size_t i)
+{
+	memmove(&g->members[i], &g->members[i + 1],
+	        (g->nmembers - i - 1) * sizeof(g->members[0]));
+	g->nmembers--;
 }
 
 /* Grows an array to hold one more element; 0 or -1. */
@@ -108,30 +192,256 @@ static int reserve(void **arr, size_t *cap, size_t used, size_t elem)
 	return 0;
 }
 
-/* Rule 1. The exclusive rule: admit only into an empty running set. This
- * is the one place memory-aware admission will change. */
-static int admit(struct policy_gpu *g, int64_t now, struct policy_out *out)
+/* The member entry of client, added (resident, no memory) if new; -1 if
+ * memory ran out. */
+static long member_get(struct policy_gpu *g, uint64_t client, int64_t now)
 {
-	struct policy_waiter w;
+	long i = find_member(g, client);
 
-	if (g->nrunning > 0 || g->nqueue == 0 || !out_room(out))
-		return 0;
-	if (reserve((void **)&g->running, &g->running_cap, g->nrunning,
-	            sizeof(g->running[0])))
-		return 0; /* retried on the next tick */
-	w = g->queue[0];
+	if (i >= 0)
+		return i;
+	if (reserve((void **)&g->members, &g->members_cap, g->nmembers,
+	            sizeof(g->members[0])))
+		return -1;
+	g->members[g->nmembers] = (struct policy_member){
+	    .client = client,
+	    .resident = 1,
+	    .idle_since_ns = now,
+	};
+	return (long)g->nmembers++;
+}
+
+/* The holder at index i leaves the running set; its member becomes the
+ * most recently idle (members stay ordered by idle_since_ns). */
+static void stop_running(struct policy_gpu *g, size_t i, int64_t now)
+{
+	long mi = find_member(g, g->running[i].client);
+	struct policy_member m;
+
+	remove_holder(g, i);
+	m = g->members[mi];
+	m.running = 0;
+	m.idle_since_ns = now;
+	remove_member(g, (size_t)mi);
+	g->members[g->nmembers++] = m;
+}
+
+static uint64_t need_of(const struct policy_gpu *g,
+                        const struct policy_member *m)
+{
+	return m->footprint_bytes < g->capacity_bytes ? m->footprint_bytes
+	                                              : g->capacity_bytes;
+}
+
+static int occupies(const struct policy_member *m)
+{
+	return m->running || m->resident;
+}
+
+static uint64_t used_bytes(const struct policy_gpu *g)
+{
+	uint64_t used = 0;
+
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (occupies(&g->members[i]))
+			used = sat_add(used, g->members[i].footprint_bytes);
+	return used;
+}
+
+/* Bytes the others occupy beside m, given the total. */
+static uint64_t others_of(const struct policy_member *m, uint64_t used)
+{
+	if (!occupies(m) || used == UINT64_MAX)
+		return used;
+	return used - m->footprint_bytes;
+}
+
+static enum policy_wait_reason reason_for(const struct policy_gpu *g,
+                                          const struct policy_member *m,
+                                          uint64_t used)
+{
+	return others_of(m, used) > g->capacity_bytes - need_of(g, m)
+	           ? POLICY_WAIT_MEMORY
+	           : POLICY_WAIT_TURN;
+}
+
+/* --- the slice ------------------------------------------------------------
+ */
+
+/* The slice for a switch that moves bytes_out to the host and bytes_in
+ * back to the GPU. */
+static void slice_for(const struct policy_gpu *g, uint64_t bytes_out,
+                      uint64_t bytes_in, struct policy_slice *s)
+{
+	double swap = (double)bytes_out / g->bw_out +
+	              (double)bytes_in / g->bw_in; /* ns */
+	double v;
+
+	s->swap_ns = swap >= 9e18 ? INT64_MAX : (int64_t)swap;
+	if (g->slice_ns != POLICY_SLICE_AUTO) {
+		v = (double)g->slice_ns;
+		s->why = POLICY_SLICE_FIXED;
+	} else {
+		v = POLICY_AUTO_SLICE_FACTOR * swap;
+		s->why = POLICY_SLICE_AUTO_SWAP;
+		if (v < (double)POLICY_AUTO_SLICE_FLOOR_NS) {
+			v = (double)POLICY_AUTO_SLICE_FLOOR_NS;
+			s->why = POLICY_SLICE_AUTO_FLOOR;
+		}
+	}
+	if (v > (double)g->max_run_ns) {
+		s->ns = g->max_run_ns;
+		s->why = POLICY_SLICE_MAX_RUN;
+	} else {
+		s->ns = (int64_t)v;
+	}
+}
+
+/* --- the plan for the head of the queue -----------------------------------
+ */
+
+struct plan {
+	const struct policy_member *head; /* the head's member entry */
+	int fits;                         /* the head may be granted now */
+	uint64_t evict_need;       /* idle bytes to evict now (rule 4, first
+	                              part), 0 if none */
+	uint64_t drop_need;        /* bytes running clients must give up; all
+	                              idle ones are evicted along with them */
+	int serial;                /* drop every running client (turn) */
+	size_t ndrops;             /* running clients the drops would concern */
+	int64_t drop_at;           /* when they go out, or POLICY_NO_DEADLINE */
+	struct policy_slice slice; /* slice in effect for this switch */
+};
+
+/* Decides for the next drop candidate, in running order: returns 1 if it
+ * is dropped and sets *flags; *cover accumulates the bytes freed. */
+static int drop_decision(const struct plan *p, const struct policy_member *m,
+                         uint64_t *cover, uint32_t *flags)
+{
+	int helps = m->footprint_bytes > 0 && *cover < p->drop_need;
+
+	*flags = helps ? POLICY_DROP_SWAP_OUT : 0;
+	if (helps)
+		*cover = sat_add(*cover, m->footprint_bytes);
+	return helps || p->serial;
+}
+
+/* An idle member whose memory an EVICT would free. */
+static int evictable(const struct policy_member *m,
+                     const struct policy_member *head)
+{
+	return m != head && !m->running && m->resident && !m->evicting &&
+	       m->footprint_bytes > 0;
+}
+
+static void make_plan(const struct policy_gpu *g, struct plan *p)
+{
+	const struct policy_member *h = cmember(g, g->queue[0].client);
+	uint64_t need = need_of(g, h), others = 0, pending = 0, idle = 0;
+	uint64_t deficit, rem, cover = 0, bytes_out = 0;
+	const struct policy_holder *first = NULL;
+	int turn = g->mode == POLICY_MODE_SERIAL && g->nrunning > 0;
+
+	memset(p, 0, sizeof(*p));
+	p->head = h;
+	p->drop_at = POLICY_NO_DEADLINE;
+	for (size_t i = 0; i < g->nmembers; i++) {
+		const struct policy_member *m = &g->members[i];
+
+		if (m == h)
+			continue;
+		if (occupies(m))
+			others = sat_add(others, m->footprint_bytes);
+		if (m->evicting)
+			pending = sat_add(pending, m->footprint_bytes);
+		else if (evictable(m, h))
+			idle = sat_add(idle, m->footprint_bytes);
+	}
+	for (size_t i = 0; i < g->nrunning; i++)
+		if (g->running[i].drop_sent_at_ns != POLICY_NEVER &&
+		    (g->running[i].drop_flags & POLICY_DROP_SWAP_OUT))
+			pending = sat_add(
+			    pending,
+			    cmember(g, g->running[i].client)->footprint_bytes);
+	deficit = others > g->capacity_bytes - need
+	              ? others - (g->capacity_bytes - need)
+	              : 0;
+	p->fits = !turn && deficit == 0;
+	rem = deficit > pending ? deficit - pending : 0;
+	if (rem <= idle)
+		p->evict_need = rem;
+	else
+		p->drop_need = rem - idle;
+	p->serial = turn;
+	if (!p->fits && (turn || p->drop_need > 0)) {
+		for (size_t i = 0; i < g->nrunning; i++) {
+			const struct policy_holder *r = &g->running[i];
+			const struct policy_member *m;
+			uint32_t flags;
+
+			if (r->drop_sent_at_ns != POLICY_NEVER)
+				continue;
+			m = cmember(g, r->client);
+			if (!drop_decision(p, m, &cover, &flags))
+				continue;
+			if (!first)
+				first = r;
+			p->ndrops++;
+			if ((flags & POLICY_DROP_SWAP_OUT) && m->resident)
+				bytes_out =
+				    sat_add(bytes_out, m->footprint_bytes);
+		}
+	}
+	slice_for(g, bytes_out, h->resident ? 0 : h->footprint_bytes,
+	          &p->slice);
+	if (first)
+		p->drop_at = sat_add_ns(first->granted_at_ns, p->slice.ns);
+}
+
+/* --- the rules ------------------------------------------------------------
+ */
+
+static void grant_head(struct policy_gpu *g, int64_t now,
+                       struct policy_out *out)
+{
+	struct policy_waiter w = g->queue[0];
+	struct policy_member *m = member(g, w.client);
+
 	remove_waiter(g, 0);
 	g->running[g->nrunning++] = (struct policy_holder){
 	    .client = w.client,
 	    .granted_at_ns = now,
 	    .drop_sent_at_ns = POLICY_NEVER,
 	};
+	/* The library brings its memory back before it runs. */
+	m->running = 1;
+	m->resident = 1;
+	m->evicting = 0;
 	g->lock_grants++;
 	out_push(out, POLICY_GRANT, w.client, now - w.since_ns);
+}
+
+/* Rule 1. */
+static int admit(struct policy_gpu *g, int64_t now, struct policy_out *out)
+{
+	struct plan p;
+
+	if (g->nqueue == 0 || !out_room(out))
+		return 0;
+	if (g->mode != POLICY_MODE_CONCURRENT) {
+		make_plan(g, &p);
+		if (!p.fits)
+			return 0;
+	}
+	if (reserve((void **)&g->running, &g->running_cap, g->nrunning,
+	            sizeof(g->running[0])))
+		return 0; /* retried on the next tick */
+	grant_head(g, now, out);
 	return 1;
 }
 
-/* Rule 2: a holder that was asked and did not answer within the grace. */
+/* Rule 2: a holder that was asked and did not answer within the grace.
+ * As far as we know its memory is still on the GPU. */
 static int revoke_overdue(struct policy_gpu *g, int64_t now,
                           struct policy_out *out)
 {
@@ -145,7 +455,7 @@ static int revoke_overdue(struct policy_gpu *g, int64_t now,
 			continue;
 		if (!out_room(out))
 			return 0;
-		remove_holder(g, i);
+		stop_running(g, i, now);
 		g->forced_releases++;
 		out_push(out, POLICY_REVOKE, h.client, now - h.granted_at_ns);
 		return 1;
@@ -153,22 +463,108 @@ static int revoke_overdue(struct policy_gpu *g, int64_t now,
 	return 0;
 }
 
-/* Rule 3: ask holders whose slice is over, once, while someone waits. */
-static void request_drops(struct policy_gpu *g, int64_t now,
-                          struct policy_out *out)
+/* Rule 3: an eviction not reported within the grace. */
+static int expire_evictions(struct policy_gpu *g, int64_t now,
+                            struct policy_out *out)
 {
-	if (g->nqueue == 0)
-		return;
-	for (size_t i = 0; i < g->nrunning; i++) {
-		struct policy_holder *h = &g->running[i];
+	for (size_t i = 0; i < g->nmembers; i++) {
+		struct policy_member *m = &g->members[i];
 
-		if (h->drop_sent_at_ns != POLICY_NEVER ||
-		    now - h->granted_at_ns < g->slice_ns)
+		if (!m->evicting || now - m->evict_sent_at_ns < g->grace_ns)
+			continue;
+		if (!out_room(out))
+			return 0;
+		m->evicting = 0;
+		m->resident = 0;
+		g->evict_timeouts++;
+		out_push(out, POLICY_EVICT_TIMEOUT, m->client,
+		         now - m->evict_sent_at_ns);
+		return 1;
+	}
+	return 0;
+}
+
+/* Evicts idle members, oldest idle first, until need bytes are covered. */
+static void evict(struct policy_gpu *g, const struct policy_member *head,
+                  uint64_t need, int64_t now, struct policy_out *out)
+{
+	uint64_t cover = 0;
+
+	for (size_t i = 0; i < g->nmembers && cover < need; i++) {
+		struct policy_member *m = &g->members[i];
+
+		if (!evictable(m, head))
 			continue;
 		if (!out_room(out))
 			return;
-		h->drop_sent_at_ns = now;
-		out_push(out, POLICY_DROP, h->client, now - h->granted_at_ns);
+		m->evicting = 1;
+		m->evict_sent_at_ns = now;
+		cover = sat_add(cover, m->footprint_bytes);
+		g->evictions++;
+		out_push(out, POLICY_EVICT, m->client, now - m->idle_since_ns);
+	}
+}
+
+/* Rule 4. */
+static void make_room(struct policy_gpu *g, int64_t now, struct policy_out *out)
+{
+	uint64_t cover = 0;
+	struct plan p;
+
+	if (g->nqueue == 0 || g->mode == POLICY_MODE_CONCURRENT)
+		return;
+	make_plan(g, &p);
+	if (p.fits)
+		return;
+	if (p.evict_need > 0)
+		evict(g, p.head, p.evict_need, now, out);
+	if (p.ndrops == 0 || now < p.drop_at)
+		return;
+	if (p.drop_need > 0)
+		evict(g, p.head, UINT64_MAX, now, out);
+	for (size_t i = 0; i < g->nrunning; i++) {
+		struct policy_holder *r = &g->running[i];
+		uint32_t flags;
+
+		if (r->drop_sent_at_ns != POLICY_NEVER)
+			continue;
+		if (!drop_decision(&p, cmember(g, r->client), &cover, &flags))
+			continue;
+		if (!out_room(out))
+			return;
+		r->drop_sent_at_ns = now;
+		r->drop_flags = flags;
+		out_push(out, POLICY_DROP, r->client, now - r->granted_at_ns)
+		    ->flags = flags;
+	}
+}
+
+/* Rule 5. */
+static void notify_waiters(struct policy_gpu *g, int64_t now,
+                           struct policy_out *out)
+{
+	uint64_t used;
+
+	if (g->mode == POLICY_MODE_CONCURRENT)
+		return; /* nobody waits but for room in an out */
+	used = used_bytes(g);
+	for (size_t i = 0; i < g->nqueue; i++) {
+		struct policy_waiter *w = &g->queue[i];
+		const struct policy_member *m = cmember(g, w->client);
+		enum policy_wait_reason r = reason_for(g, m, used);
+		uint64_t others = others_of(m, used);
+		struct policy_action *a;
+
+		if (r == w->told)
+			continue;
+		if (!out_room(out))
+			return;
+		w->told = r;
+		a = out_push(out, POLICY_WAIT, w->client, now - w->since_ns);
+		a->reason = r;
+		a->need_bytes = m->footprint_bytes;
+		a->free_bytes =
+		    others < g->capacity_bytes ? g->capacity_bytes - others : 0;
 	}
 }
 
@@ -179,9 +575,20 @@ static void advance(struct policy_gpu *g, int64_t now, struct policy_out *out)
 			continue;
 		if (revoke_overdue(g, now, out))
 			continue;
-		request_drops(g, now, out);
+		if (expire_evictions(g, now, out))
+			continue;
+		make_room(g, now, out);
+		notify_waiters(g, now, out);
 		return;
 	}
+}
+
+/* --- events ---------------------------------------------------------------
+ */
+
+int policy_register(struct policy_gpu *g, uint64_t client, int64_t now)
+{
+	return member_get(g, client, now) < 0 ? -1 : 0;
 }
 
 int policy_request(struct policy_gpu *g, uint64_t client, int64_t now,
@@ -198,11 +605,13 @@ int policy_request(struct policy_gpu *g, uint64_t client, int64_t now,
 	}
 	if (find_waiter(g, client) < 0) {
 		if (reserve((void **)&g->queue, &g->queue_cap, g->nqueue,
-		            sizeof(g->queue[0])))
+		            sizeof(g->queue[0])) ||
+		    member_get(g, client, now) < 0)
 			return -1;
 		g->queue[g->nqueue++] = (struct policy_waiter){
 		    .client = client,
 		    .since_ns = now,
+		    .told = POLICY_WAIT_NONE,
 		};
 	}
 	advance(g, now, out);
@@ -216,7 +625,7 @@ int policy_release(struct policy_gpu *g, uint64_t client, int64_t now,
 
 	if (i < 0)
 		return 0;
-	remove_holder(g, (size_t)i);
+	stop_running(g, (size_t)i, now);
 	advance(g, now, out);
 	return 1;
 }
@@ -231,25 +640,111 @@ void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
 	i = find_waiter(g, client);
 	if (i >= 0)
 		remove_waiter(g, (size_t)i);
+	i = find_member(g, client);
+	if (i >= 0)
+		remove_member(g, (size_t)i);
 	advance(g, now, out);
 }
+
+int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
+                         int64_t now, struct policy_out *out)
+{
+	long i = member_get(g, client, now);
+
+	if (i < 0)
+		return -1;
+	g->members[i].footprint_bytes = bytes;
+	advance(g, now, out);
+	return 0;
+}
+
+/* Folds a sample into an average (the first sample replaces the default). */
+static void bw_sample(double *avg, int *measured, uint64_t bytes, uint64_t ns)
+{
+	double s;
+
+	if (bytes < POLICY_BW_MIN_SAMPLE_BYTES || ns == 0)
+		return;
+	s = (double)bytes / (double)ns;
+	if (s < POLICY_BW_MIN)
+		s = POLICY_BW_MIN;
+	if (s > POLICY_BW_MAX)
+		s = POLICY_BW_MAX;
+	*avg = *measured ? *avg + POLICY_BW_WEIGHT * (s - *avg) : s;
+	*measured = 1;
+}
+
+int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
+                       uint64_t bytes, uint64_t ns, int64_t now,
+                       struct policy_out *out)
+{
+	struct policy_member *m;
+	long i;
+
+	if (dir != POLICY_SWAP_OUT && dir != POLICY_SWAP_IN)
+		return -1;
+	i = member_get(g, client, now);
+	if (i < 0)
+		return -1;
+	m = &g->members[i];
+	g->swaps++;
+	if (dir == POLICY_SWAP_OUT) {
+		m->resident = 0;
+		m->evicting = 0;
+		m->swap_outs++;
+		bw_sample(&g->bw_out, &g->bw_out_measured, bytes, ns);
+	} else {
+		/* Only a grant brings memory back as far as admission is
+		 * concerned; a running client reporting it confirms that. */
+		if (m->running)
+			m->resident = 1;
+		m->swap_ins++;
+		bw_sample(&g->bw_in, &g->bw_in_measured, bytes, ns);
+	}
+	advance(g, now, out);
+	return 0;
+}
+
+/* --- time -----------------------------------------------------------------
+ */
 
 int64_t policy_next_deadline(const struct policy_gpu *g)
 {
 	int64_t next = POLICY_NO_DEADLINE;
+	uint64_t used;
+	struct plan p;
 
+	for (size_t i = 0; i < g->nmembers; i++) {
+		const struct policy_member *m = &g->members[i];
+		int64_t t = sat_add_ns(m->evict_sent_at_ns, g->grace_ns);
+
+		if (m->evicting && t < next)
+			next = t;
+	}
 	if (g->nqueue == 0)
 		return next;
-	if (g->nrunning == 0)
+	if (g->mode == POLICY_MODE_CONCURRENT)
 		return INT64_MIN; /* admission pending (an out was full) */
+	make_plan(g, &p);
+	if (p.fits || p.evict_need > 0)
+		return INT64_MIN; /* likewise */
+	if (p.ndrops > 0 && p.drop_at < next)
+		next = p.drop_at;
 	for (size_t i = 0; i < g->nrunning; i++) {
 		const struct policy_holder *h = &g->running[i];
-		int64_t t = h->drop_sent_at_ns == POLICY_NEVER
-		                ? h->granted_at_ns + g->slice_ns
-		                : h->drop_sent_at_ns + g->grace_ns;
+		int64_t t;
+
+		if (h->drop_sent_at_ns == POLICY_NEVER)
+			continue;
+		t = sat_add_ns(h->drop_sent_at_ns, g->grace_ns);
 		if (t < next)
 			next = t;
 	}
+	used = used_bytes(g);
+	for (size_t i = 0; i < g->nqueue; i++)
+		if (reason_for(g, cmember(g, g->queue[i].client), used) !=
+		    g->queue[i].told)
+			return INT64_MIN; /* a WAITING left unsent */
 	return next;
 }
 
@@ -267,7 +762,14 @@ void policy_clear(struct policy_gpu *g)
 {
 	g->nrunning = 0;
 	g->nqueue = 0;
+	for (size_t i = 0; i < g->nmembers; i++) {
+		g->members[i].running = 0;
+		g->members[i].evicting = 0;
+	}
 }
+
+/* --- queries --------------------------------------------------------------
+ */
 
 enum policy_state policy_state_of(const struct policy_gpu *g, uint64_t client,
                                   int64_t *since_ns)
@@ -285,4 +787,42 @@ enum policy_state policy_state_of(const struct policy_gpu *g, uint64_t client,
 	}
 	*since_ns = 0;
 	return POLICY_IDLE;
+}
+
+const struct policy_member *policy_member_of(const struct policy_gpu *g,
+                                             uint64_t client)
+{
+	long i = find_member(g, client);
+
+	return i < 0 ? NULL : &g->members[i];
+}
+
+enum policy_wait_reason policy_wait_reason_of(const struct policy_gpu *g,
+                                              uint64_t client)
+{
+	if (find_waiter(g, client) < 0)
+		return POLICY_WAIT_NONE;
+	return reason_for(g, cmember(g, client), used_bytes(g));
+}
+
+uint64_t policy_resident_bytes(const struct policy_gpu *g)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (g->members[i].resident)
+			sum = sat_add(sum, g->members[i].footprint_bytes);
+	return sum;
+}
+
+void policy_slice_of(const struct policy_gpu *g, struct policy_slice *s)
+{
+	struct plan p;
+
+	if (g->nqueue == 0 || g->mode == POLICY_MODE_CONCURRENT) {
+		slice_for(g, 0, 0, s);
+		return;
+	}
+	make_plan(g, &p);
+	*s = p.slice;
 }

@@ -1,18 +1,29 @@
 /*
  * policy.h - the scheduling decisions for one GPU, as pure functions.
  *
- * A struct policy_gpu holds the lock state of one GPU: who may submit work
- * now (the "running" set), who waits (a FIFO queue), the time slice and the
- * release grace period. Every entry point takes the current time and
- * appends to a struct policy_out the actions the caller must carry out:
- * grant the lock (LOCK_OK), ask for it back (DROP_LOCK), or take it away
- * from a holder that did not answer in time. Nothing here touches a socket,
- * a clock, a thread or a log, so every transition can be unit-tested with
- * exact times.
+ * A struct policy_gpu holds what the scheduler knows about one GPU: its
+ * memory capacity, the clients registered on it with their memory
+ * footprint and whether that memory is on the GPU ("resident"), who may
+ * submit work now (the "running" set), who waits (a FIFO queue), the mode,
+ * the time slice setting and the swap bandwidths measured so far. Every
+ * entry point takes the current time and appends to a struct policy_out the
+ * actions the caller must carry out: grant the lock (LOCK_OK), ask for it
+ * back (DROP_LOCK, perhaps with the memory moved out), take it from a
+ * holder that did not answer, ask an idle client to move its memory out
+ * (EVICT), tell a waiter why it waits (WAITING). Nothing here touches a
+ * socket, a clock, a thread or a log, so every transition can be
+ * unit-tested with exact times.
  *
- * The running set is an array so that memory-aware admission (several
- * clients running together when their memory fits) only needs a different
- * admission rule; today the rule is exclusive: at most one holder.
+ * Modes:
+ *   auto        clients whose memory fits beside the resident ones run
+ *               together; when the next one does not fit, idle clients are
+ *               evicted, or running ones are dropped with their memory
+ *               swapped out once their time slice is over;
+ *   serial      one client runs at a time, with the same memory handling;
+ *   concurrent  every request is granted at once; nothing is dropped.
+ *
+ * Admission is strict FIFO on the head of the queue: nobody is granted
+ * ahead of a waiter, so a large client cannot be starved by small ones.
  */
 #ifndef NVSHARE_POLICY_H
 #define NVSHARE_POLICY_H
@@ -24,21 +35,69 @@
 #define POLICY_NO_DEADLINE INT64_MAX
 /* drop_sent_at_ns of a holder that has not been asked to release. */
 #define POLICY_NEVER INT64_MIN
-/* Room for actions in one call: a call yields at most a revoke, a grant
- * and a drop today; an out that fills up is continued by the next tick. */
-#define POLICY_OUT_MAX 8
+/* Room for actions in one call; an out that fills up is continued by the
+ * next tick, which is then due at once. */
+#define POLICY_OUT_MAX 32
+
+/* slice_ns setting meaning "derive the slice from the swap cost". */
+#define POLICY_SLICE_AUTO 0
+/* The automatic slice is this many times the estimated swap time ... */
+#define POLICY_AUTO_SLICE_FACTOR 5
+/* ... and at least this long. */
+#define POLICY_AUTO_SLICE_FLOOR_NS 1000000000LL
+/* Swap bandwidths (bytes per ns, i.e. GB/s) assumed before any report:
+ * field-measured magnitudes of an H100 (host to and from its memory). */
+#define POLICY_BW_OUT_DEFAULT 8.0
+#define POLICY_BW_IN_DEFAULT 40.0
+/* Weight of a new sample in the exponentially weighted average. */
+#define POLICY_BW_WEIGHT 0.25
+/* Smaller moves are dominated by fixed costs: not used as samples. */
+#define POLICY_BW_MIN_SAMPLE_BYTES (1ull << 20)
+/* Samples are clamped to this range (bytes per ns). */
+#define POLICY_BW_MIN 0.001
+#define POLICY_BW_MAX 10000.0
+
+enum policy_mode {
+	POLICY_MODE_AUTO = 0,       /* run together what fits, else turns */
+	POLICY_MODE_SERIAL = 1,     /* one running client at a time */
+	POLICY_MODE_CONCURRENT = 2, /* everyone runs, nobody is dropped */
+};
 
 enum policy_kind {
-	POLICY_GRANT = 1,   /* send LOCK_OK: the client now holds the lock */
+	POLICY_GRANT = 1,   /* send LOCK_OK: the client now runs */
 	POLICY_CONFIRM = 2, /* send LOCK_OK again: a holder asked again */
-	POLICY_DROP = 3,    /* send DROP_LOCK: slice over and someone waits */
+	POLICY_DROP = 3,    /* send DROP_LOCK (flags: POLICY_DROP_SWAP_OUT) */
 	POLICY_REVOKE = 4,  /* the holder ignored DROP_LOCK past the grace */
+	POLICY_EVICT = 5,   /* send EVICT: move idle memory to the host */
+	POLICY_WAIT = 6,    /* send WAITING: why the client waits */
+	POLICY_EVICT_TIMEOUT = 7, /* EVICT unanswered past the grace: its
+	                             memory is taken to be gone */
+};
+
+/* DROP flag: the client must move its memory out before releasing. */
+#define POLICY_DROP_SWAP_OUT 1u
+
+enum policy_wait_reason {
+	POLICY_WAIT_NONE = 0,   /* not waiting (or not told yet) */
+	POLICY_WAIT_TURN = 1,   /* its memory fits; others are ahead */
+	POLICY_WAIT_MEMORY = 2, /* its memory does not fit beside the others */
+};
+
+enum policy_swap_dir {
+	POLICY_SWAP_OUT = 0, /* GPU -> host */
+	POLICY_SWAP_IN = 1,  /* host -> GPU */
 };
 
 struct policy_action {
 	enum policy_kind kind; /* what to do */
 	uint64_t client;       /* whom it concerns */
-	int64_t span_ns;       /* GRANT: time waited; others: time held */
+	int64_t span_ns;       /* GRANT, WAIT: time waited; EVICT: time idle;
+	                          EVICT_TIMEOUT: time since EVICT; others:
+	                          time held */
+	uint32_t flags;        /* DROP: POLICY_DROP_SWAP_OUT or 0 */
+	uint32_t reason;       /* WAIT: enum policy_wait_reason */
+	uint64_t need_bytes;   /* WAIT: the client's footprint */
+	uint64_t free_bytes;   /* WAIT: capacity left beside the others */
 };
 
 struct policy_out {
@@ -50,64 +109,140 @@ struct policy_holder {
 	uint64_t client;         /* the client allowed to submit work */
 	int64_t granted_at_ns;   /* when it was granted the lock */
 	int64_t drop_sent_at_ns; /* when DROP_LOCK went out, or POLICY_NEVER */
+	uint32_t drop_flags;     /* flags of that DROP_LOCK */
 };
 
 struct policy_waiter {
 	uint64_t client;  /* the client waiting for the lock */
 	int64_t since_ns; /* when it joined the queue */
+	uint32_t told;    /* reason last sent in WAITING, or WAIT_NONE */
+};
+
+struct policy_member {
+	uint64_t client;          /* a client that registered this GPU */
+	uint64_t footprint_bytes; /* its allocations here (MEM_UPDATE) */
+	int running;              /* 1: in the running set */
+	int resident;             /* 1: its memory is on the GPU, as far as
+	                             we know (registered or granted, and no
+	                             swap-out reported since) */
+	int evicting;             /* 1: EVICT sent, no swap-out reported */
+	int64_t evict_sent_at_ns; /* when EVICT went out (if evicting) */
+	int64_t idle_since_ns;    /* registered, or last left the running
+	                             set; members are kept in this order */
+	uint64_t swap_outs;       /* swap-outs it reported */
+	uint64_t swap_ins;        /* swap-ins it reported */
+};
+
+/* What an operator sets; the same for every GPU. */
+struct policy_settings {
+	enum policy_mode mode; /* see enum policy_mode */
+	int64_t slice_ns;      /* fixed slice, or POLICY_SLICE_AUTO */
+	int64_t max_run_ns;    /* longest slice, whatever the setting */
+	int64_t grace_ns;      /* time to answer DROP_LOCK or EVICT */
 };
 
 struct policy_gpu {
-	struct policy_holder *running; /* holders (exclusive: at most one) */
+	struct policy_holder *running; /* running set, in grant order */
 	size_t nrunning;               /* entries used in running */
 	size_t running_cap;            /* entries allocated in running */
 	struct policy_waiter *queue;   /* waiters, oldest first */
 	size_t nqueue;                 /* entries used in queue */
 	size_t queue_cap;              /* entries allocated in queue */
-	int64_t slice_ns;              /* held this long, a holder is asked */
-	int64_t grace_ns;              /* time to answer DROP_LOCK */
+	struct policy_member *members; /* registered clients, oldest idle
+	                                  first */
+	size_t nmembers;               /* entries used in members */
+	size_t members_cap;            /* entries allocated in members */
+	uint64_t capacity_bytes;       /* memory the GPU is treated as having */
+	enum policy_mode mode;         /* current mode */
+	int64_t slice_ns;              /* fixed slice or POLICY_SLICE_AUTO */
+	int64_t max_run_ns;            /* upper bound of any slice */
+	int64_t grace_ns;              /* time to answer DROP_LOCK / EVICT */
+	double bw_out;                 /* swap-out bandwidth, bytes per ns */
+	double bw_in;                  /* swap-in bandwidth, bytes per ns */
+	int bw_out_measured;           /* 1 once a swap-out was reported */
+	int bw_in_measured;            /* 1 once a swap-in was reported */
 	uint64_t lock_grants;          /* GRANT actions so far */
 	uint64_t forced_releases;      /* REVOKE actions so far */
+	uint64_t swaps;                /* swap reports accepted so far */
+	uint64_t evictions;            /* EVICT actions so far */
+	uint64_t evict_timeouts;       /* EVICT_TIMEOUT actions so far */
 };
 
 enum policy_state {
-	POLICY_IDLE = 0,    /* neither holding nor waiting */
+	POLICY_IDLE = 0,    /* neither running nor waiting */
 	POLICY_HOLDING = 1, /* in the running set */
 	POLICY_WAITING = 2, /* in the queue */
 };
 
-/* Sets up an empty GPU. slice_ns and grace_ns must be positive. */
-void policy_gpu_init(struct policy_gpu *g, int64_t slice_ns, int64_t grace_ns);
+/* Why the slice in effect has its length. */
+enum policy_slice_why {
+	POLICY_SLICE_FIXED = 0,      /* the operator's fixed slice */
+	POLICY_SLICE_AUTO_SWAP = 1,  /* factor x estimated swap time */
+	POLICY_SLICE_AUTO_FLOOR = 2, /* the automatic slice's floor */
+	POLICY_SLICE_MAX_RUN = 3,    /* capped at max_run */
+};
+
+struct policy_slice {
+	int64_t ns;                /* the slice in effect */
+	enum policy_slice_why why; /* where it comes from */
+	int64_t swap_ns;           /* estimated swap time of the next switch */
+};
+
+/* Sets up an empty GPU. capacity_bytes, the slice (unless auto), max_run
+ * and grace must be positive. */
+void policy_gpu_init(struct policy_gpu *g, uint64_t capacity_bytes,
+                     const struct policy_settings *s);
 void policy_gpu_destroy(struct policy_gpu *g);
 
-/* Changes the slice and the grace. They apply at once, to the current
- * holder too: call policy_tick() afterwards to get the resulting actions. */
-void policy_set_times(struct policy_gpu *g, int64_t slice_ns, int64_t grace_ns);
+/* Changes mode, slice, max_run and grace. They apply at once, to the
+ * current holders too: call policy_tick() afterwards for the actions. A
+ * switch to serial leaves running clients alone; it limits admission. */
+void policy_set_settings(struct policy_gpu *g, const struct policy_settings *s);
+
+/* client registered the GPU: it is known, resident, with no memory yet.
+ * Idempotent. Returns 0, or -1 if memory ran out. */
+int policy_register(struct policy_gpu *g, uint64_t client, int64_t now);
 
 /* client asks for the lock. A holder gets CONFIRM, a waiter keeps its
- * place, anyone else joins the queue (and is granted at once if the lock
- * is free). Returns 0, or -1 if memory ran out (nothing changed). */
+ * place, anyone else joins the queue (and is granted at once if it may).
+ * An unregistered client is registered first. Returns 0, or -1 if memory
+ * ran out (nothing changed). */
 int policy_request(struct policy_gpu *g, uint64_t client, int64_t now,
                    struct policy_out *out);
 
-/* client returns the lock. Returns 1 if it held it (the next waiter is
- * granted at once), 0 if it did not (stale release: ignored). */
+/* client returns the lock. Returns 1 if it held it (waiters are admitted
+ * at once), 0 if it did not (stale release: ignored). */
 int policy_release(struct policy_gpu *g, uint64_t client, int64_t now,
                    struct policy_out *out);
 
-/* client is gone: it loses the lock and its place in the queue. */
+/* client is gone: it loses the lock, its place and its memory at once. */
 void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
                        struct policy_out *out);
 
-/* Acts on the passage of time (drops, forced releases, grants) and returns
- * the next time something may happen without an event, or
+/* client's allocations on the GPU are now bytes. Returns 0, or -1 if
+ * memory ran out registering it. */
+int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
+                         int64_t now, struct policy_out *out);
+
+/* client moved bytes in ns (dir: enum policy_swap_dir). A swap-out makes
+ * it non-resident (asked for or not); a swap-in by a running client makes
+ * it resident. Both feed the bandwidth averages. Returns 0, or -1 if
+ * memory ran out registering it. */
+int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
+                       uint64_t bytes, uint64_t ns, int64_t now,
+                       struct policy_out *out);
+
+/* Acts on the passage of time (drops, forced releases, evictions, grants)
+ * and returns the next time something may happen without an event, or
  * POLICY_NO_DEADLINE. */
 int64_t policy_tick(struct policy_gpu *g, int64_t now, struct policy_out *out);
 
-/* The deadline policy_tick() would return, without acting. */
+/* The deadline policy_tick() would return, without acting (INT64_MIN when
+ * something is due at once). */
 int64_t policy_next_deadline(const struct policy_gpu *g);
 
-/* Forgets every holder and waiter without actions (scheduling turned off). */
+/* Forgets every holder, waiter and pending eviction without actions
+ * (scheduling turned off). Members and their memory stay. */
 void policy_clear(struct policy_gpu *g);
 
 /* Where client stands; *since_ns gets when it was granted or queued
@@ -115,7 +250,23 @@ void policy_clear(struct policy_gpu *g);
 enum policy_state policy_state_of(const struct policy_gpu *g, uint64_t client,
                                   int64_t *since_ns);
 
-/* Name of an action kind, for logs and tests ("GRANT"). */
+/* The member entry of client, or NULL. */
+const struct policy_member *policy_member_of(const struct policy_gpu *g,
+                                             uint64_t client);
+
+/* Why client waits now (WAIT_NONE if it does not). */
+enum policy_wait_reason policy_wait_reason_of(const struct policy_gpu *g,
+                                              uint64_t client);
+
+/* Sum of the footprints of resident clients. */
+uint64_t policy_resident_bytes(const struct policy_gpu *g);
+
+/* The slice in effect for the next switch, and why. */
+void policy_slice_of(const struct policy_gpu *g, struct policy_slice *s);
+
+/* Names for logs, status and tests ("GRANT", "auto", "memory"). */
 const char *policy_kind_name(enum policy_kind kind);
+const char *policy_mode_name(enum policy_mode mode);
+const char *policy_wait_reason_name(enum policy_wait_reason reason);
 
 #endif /* NVSHARE_POLICY_H */

@@ -15,8 +15,21 @@ void registry_init(struct sched_registry *r, uint32_t time_slice_ms,
 	memset(r, 0, sizeof(*r));
 	r->next_client_id = 1;
 	r->managed = 1;
+	r->mode = POLICY_MODE_AUTO;
 	r->time_slice_ms = time_slice_ms;
+	r->max_run_ms = REGISTRY_DEFAULT_MAX_RUN_MS;
 	r->release_grace_ms = release_grace_ms;
+}
+
+void registry_policy_settings(const struct sched_registry *r,
+                              struct policy_settings *s)
+{
+	s->mode = r->mode;
+	s->slice_ns = r->time_slice_ms == REGISTRY_SLICE_AUTO
+	                  ? POLICY_SLICE_AUTO
+	                  : (int64_t)r->time_slice_ms * 1000000;
+	s->max_run_ns = (int64_t)r->max_run_ms * 1000000;
+	s->grace_ns = (int64_t)r->release_grace_ms * 1000000;
 }
 
 static void gpu_free(struct sched_gpu *g)
@@ -61,6 +74,7 @@ static void evict_unused(struct sched_registry *r)
 struct sched_gpu *registry_gpu_add(struct sched_registry *r, const char *uuid,
                                    uint64_t capacity_bytes)
 {
+	struct policy_settings set;
 	struct sched_gpu *g;
 
 	if (r->ngpus == REGISTRY_MAX_GPUS)
@@ -72,8 +86,8 @@ struct sched_gpu *registry_gpu_add(struct sched_registry *r, const char *uuid,
 		return NULL;
 	snprintf(g->uuid, sizeof(g->uuid), "%s", uuid);
 	g->capacity_bytes = capacity_bytes;
-	policy_gpu_init(&g->policy, (int64_t)r->time_slice_ms * 1000000,
-	                (int64_t)r->release_grace_ms * 1000000);
+	registry_policy_settings(r, &set);
+	policy_gpu_init(&g->policy, capacity_bytes, &set);
 	r->gpus[r->ngpus++] = g;
 	return g;
 }

@@ -18,19 +18,23 @@
 #include "policy.h"
 #include "proto.h"
 
-#define REGISTRY_MAX_GPUS 256       /* GPU contexts kept at once */
-#define REGISTRY_CLIENT_MAX_GPUS 64 /* GPUs one client may register */
+#define REGISTRY_MAX_GPUS 256             /* GPU contexts kept at once */
+#define REGISTRY_CLIENT_MAX_GPUS 64       /* GPUs one client may register */
+#define REGISTRY_SLICE_AUTO 0             /* time_slice_ms: derive from swaps */
+#define REGISTRY_DEFAULT_MAX_RUN_MS 30000 /* see docs/scheduler.md */
 
 struct sched_gpu {
 	char uuid[NVS_UUID_SIZE]; /* "GPU-..." as the driver names it */
 	uint64_t capacity_bytes;  /* memory to honour (override or reported) */
 	unsigned nclients;        /* clients that registered it now */
-	struct policy_gpu policy; /* lock state: holder, queue, counters */
+	struct policy_gpu policy; /* lock state: running, queue, memory,
+	                             counters */
 };
 
+/* The client's memory on the GPU (MEM_UPDATE, swaps) is policy state:
+ * see policy_member_of(). */
 struct sched_client_gpu {
 	struct sched_gpu *gpu; /* the GPU this entry is about */
-	uint64_t memory_bytes; /* the client's allocations (MEM_UPDATE) */
 	uint64_t lock_grants;  /* times the client was granted this GPU */
 };
 
@@ -59,18 +63,26 @@ struct sched_registry {
 	size_t clients_cap;            /* entries allocated in clients */
 	uint64_t next_client_id;       /* id the next HELLO gets */
 	int managed;                   /* 1: gate work; 0: run ungated */
-	uint32_t time_slice_ms;        /* current time slice */
+	enum policy_mode mode;         /* mode of every GPU */
+	uint32_t time_slice_ms;        /* fixed slice, or REGISTRY_SLICE_AUTO */
+	uint32_t max_run_ms;           /* longest slice, whatever the setting */
 	uint32_t release_grace_ms;     /* current release grace */
 	uint64_t forced_releases;      /* total, all GPUs, ever */
 };
 
+/* Mode auto and max_run REGISTRY_DEFAULT_MAX_RUN_MS until changed. */
 void registry_init(struct sched_registry *r, uint32_t time_slice_ms,
                    uint32_t release_grace_ms);
+
+/* The policy settings the registry's fields describe. */
+void registry_policy_settings(const struct sched_registry *r,
+                              struct policy_settings *s);
 void registry_destroy(struct sched_registry *r);
 
 struct sched_gpu *registry_gpu_find(struct sched_registry *r, const char *uuid);
-/* Creates a context. When the table is full, contexts without clients are
- * dropped first. Returns NULL if it is still full or memory ran out. */
+/* Creates a context with the current settings. When the table is full,
+ * contexts without clients are dropped first. Returns NULL if it is still
+ * full or memory ran out. */
 struct sched_gpu *registry_gpu_add(struct sched_registry *r, const char *uuid,
                                    uint64_t capacity_bytes);
 

@@ -320,6 +320,7 @@ static int inbound_type(uint16_t type)
 	case NVS_MSG_REQ_LOCK:
 	case NVS_MSG_LOCK_RELEASED:
 	case NVS_MSG_MEM_UPDATE:
+	case NVS_MSG_SWAP_REPORT:
 	case NVS_MSG_CTL_STATUS:
 	case NVS_MSG_CTL_SET: return 1;
 	}
@@ -652,6 +653,8 @@ int server_run(const struct server_config *cfg)
 	int listening = 0, rc = 0;
 
 	registry_init(&s.reg, cfg->time_slice_ms, cfg->release_grace_ms);
+	s.reg.mode = cfg->mode;
+	s.reg.max_run_ms = cfg->max_run_ms;
 	if (open_signals(&s) < 0) {
 		NVS_ERROR("event=start_failed reason=\"signals: %s\"",
 		          strerror(errno));
@@ -663,10 +666,12 @@ int server_run(const struct server_config *cfg)
 		goto out;
 	}
 	listening = 1;
-	NVS_INFO("event=start socket=%s time_slice_ms=%u release_grace_ms=%u "
-	         "gpu_overrides=%zu",
-	         cfg->socket_path, cfg->time_slice_ms, cfg->release_grace_ms,
-	         cfg->noverrides);
+	NVS_INFO("event=start socket=%s mode=%s time_slice_ms=%u%s "
+	         "max_run_ms=%u release_grace_ms=%u gpu_overrides=%zu",
+	         cfg->socket_path, policy_mode_name(cfg->mode),
+	         cfg->time_slice_ms,
+	         cfg->time_slice_ms == REGISTRY_SLICE_AUTO ? "(auto)" : "",
+	         cfg->max_run_ms, cfg->release_grace_ms, cfg->noverrides);
 	while (!s.stop) {
 		if (turn(&s) < 0) {
 			rc = 1;

@@ -34,7 +34,10 @@ struct server_gpu_override {
 
 struct server_config {
 	char socket_path[SERVER_PATH_MAX]; /* where to listen */
-	uint32_t time_slice_ms;            /* initial time slice */
+	enum policy_mode mode;             /* initial mode of every GPU */
+	uint32_t time_slice_ms;            /* initial time slice, or
+	                                      REGISTRY_SLICE_AUTO */
+	uint32_t max_run_ms;               /* initial longest slice */
 	uint32_t release_grace_ms;         /* time to answer DROP_LOCK */
 	struct server_gpu_override overrides[SERVER_MAX_OVERRIDES]; /* flags */
 	size_t noverrides; /* entries used in overrides */

@@ -1,8 +1,9 @@
 /*
  * status.c - see status.h. Both renderings walk the same registry: the GPUs
- * (holder, queue, counters), then the clients with one entry per GPU they
- * registered. Strings that came from clients are escaped for JSON and made
- * printable for the table, so a hostile program name cannot break either.
+ * (mode, slice in effect, running set, queue, memory, counters), then the
+ * clients with one entry per GPU they registered. Strings that came from
+ * clients are escaped for JSON and made printable for the table, so a hostile
+ * program name cannot break either.
  */
 #include "status.h"
 
@@ -133,10 +134,38 @@ static const struct policy_holder *holder_of(const struct sched_gpu *g)
 	return g->policy.nrunning ? &g->policy.running[0] : NULL;
 }
 
+/* Why the slice in effect has its length: "fixed", "auto: 5 x 0.42 s
+ * swap", "auto: floor 1 s", "max-run". */
+static void slice_reason(const struct policy_slice *sl, char *buf, size_t len)
+{
+	switch (sl->why) {
+	case POLICY_SLICE_FIXED: snprintf(buf, len, "fixed"); return;
+	case POLICY_SLICE_AUTO_SWAP:
+		snprintf(buf, len, "auto: %d x %.2f s swap",
+		         POLICY_AUTO_SLICE_FACTOR, (double)sl->swap_ns / 1e9);
+		return;
+	case POLICY_SLICE_AUTO_FLOOR:
+		snprintf(buf, len, "auto: floor %g s",
+		         (double)POLICY_AUTO_SLICE_FLOOR_NS / 1e9);
+		return;
+	case POLICY_SLICE_MAX_RUN: snprintf(buf, len, "max-run"); return;
+	}
+	snprintf(buf, len, "unknown");
+}
+
+/* Bytes per ns as bytes per second. */
+static unsigned long long bps(double bytes_per_ns)
+{
+	return (unsigned long long)(bytes_per_ns * 1e9 + 0.5);
+}
+
 static void json_gpu(const struct sched_gpu *g, int64_t now,
                      struct status_buf *b)
 {
+	const struct policy_gpu *p = &g->policy;
 	const struct policy_holder *h = holder_of(g);
+	struct policy_slice sl;
+	char why[64];
 
 	status_buf_printf(b, "{\"uuid\":");
 	status_json_string(b, g->uuid);
@@ -148,13 +177,41 @@ static void json_gpu(const struct sched_gpu *g, int64_t now,
 		status_buf_printf(b, "null");
 	status_buf_printf(b, ",\"holder_held_ms\":%lld,\"queue\":[",
 	                  h ? ms_since(now, h->granted_at_ns) : 0);
-	for (size_t i = 0; i < g->policy.nqueue; i++)
-		status_buf_printf(
-		    b, "%s%llu", i ? "," : "",
-		    (unsigned long long)g->policy.queue[i].client);
-	status_buf_printf(b, "],\"forced_releases\":%llu,\"lock_grants\":%llu}",
-	                  (unsigned long long)g->policy.forced_releases,
-	                  (unsigned long long)g->policy.lock_grants);
+	for (size_t i = 0; i < p->nqueue; i++)
+		status_buf_printf(b, "%s%llu", i ? "," : "",
+		                  (unsigned long long)p->queue[i].client);
+	status_buf_printf(b, "],\"forced_releases\":%llu,\"lock_grants\":%llu",
+	                  (unsigned long long)p->forced_releases,
+	                  (unsigned long long)p->lock_grants);
+	policy_slice_of(p, &sl);
+	slice_reason(&sl, why, sizeof(why));
+	status_buf_printf(b,
+	                  ",\"mode\":\"%s\",\"time_slice_ms\":%lld,"
+	                  "\"time_slice_reason\":",
+	                  policy_mode_name(p->mode),
+	                  (long long)(sl.ns / 1000000));
+	status_json_string(b, why);
+	if (p->slice_ns == POLICY_SLICE_AUTO)
+		status_buf_printf(b, ",\"time_slice_setting\":\"auto\"");
+	else
+		status_buf_printf(b, ",\"time_slice_setting\":%lld",
+		                  (long long)(p->slice_ns / 1000000));
+	status_buf_printf(b,
+	                  ",\"max_run_ms\":%lld,\"resident_bytes\":%llu,"
+	                  "\"running\":[",
+	                  (long long)(p->max_run_ns / 1000000),
+	                  (unsigned long long)policy_resident_bytes(p));
+	for (size_t i = 0; i < p->nrunning; i++)
+		status_buf_printf(b, "%s%llu", i ? "," : "",
+		                  (unsigned long long)p->running[i].client);
+	status_buf_printf(b,
+	                  "],\"swap_bw_out_bps\":%llu,\"swap_bw_in_bps\":%llu,"
+	                  "\"swaps\":%llu,\"evictions\":%llu,"
+	                  "\"evict_timeouts\":%llu}",
+	                  bps(p->bw_out), bps(p->bw_in),
+	                  (unsigned long long)p->swaps,
+	                  (unsigned long long)p->evictions,
+	                  (unsigned long long)p->evict_timeouts);
 }
 
 static const char *state_name(enum policy_state st)
@@ -167,23 +224,61 @@ static const char *state_name(enum policy_state st)
 	return "idle";
 }
 
+/* The client's memory on a GPU: footprint, and how much of it is on the
+ * GPU or on the host. */
+struct mem_view {
+	uint64_t footprint; /* allocations (MEM_UPDATE) */
+	uint64_t resident;  /* of which on the GPU */
+	uint64_t swapped;   /* of which on the host */
+	uint64_t swap_outs; /* swap-outs reported */
+	uint64_t swap_ins;  /* swap-ins reported */
+};
+
+static void mem_view_of(const struct sched_client *c,
+                        const struct sched_client_gpu *e, struct mem_view *v)
+{
+	const struct policy_member *m =
+	    policy_member_of(&e->gpu->policy, c->id);
+
+	memset(v, 0, sizeof(*v));
+	if (!m)
+		return;
+	v->footprint = m->footprint_bytes;
+	v->resident = m->resident ? m->footprint_bytes : 0;
+	v->swapped = m->resident ? 0 : m->footprint_bytes;
+	v->swap_outs = m->swap_outs;
+	v->swap_ins = m->swap_ins;
+}
+
 static void json_client_gpu(const struct sched_client *c,
                             const struct sched_client_gpu *e, int64_t now,
                             struct status_buf *b)
 {
 	int64_t since;
 	enum policy_state st = policy_state_of(&e->gpu->policy, c->id, &since);
+	enum policy_wait_reason why =
+	    policy_wait_reason_of(&e->gpu->policy, c->id);
+	struct mem_view v;
 
+	mem_view_of(c, e, &v);
 	status_buf_printf(b, "{\"uuid\":");
 	status_json_string(b, e->gpu->uuid);
 	status_buf_printf(
 	    b,
 	    ",\"state\":\"%s\",\"held_ms\":%lld,\"memory_bytes\":%llu,"
-	    "\"lock_grants\":%llu,\"wait_ms\":%lld}",
+	    "\"lock_grants\":%llu,\"wait_ms\":%lld,\"resident_bytes\":%llu,"
+	    "\"swapped_bytes\":%llu,\"wait_reason\":",
 	    state_name(st), st == POLICY_HOLDING ? ms_since(now, since) : 0,
-	    (unsigned long long)e->memory_bytes,
-	    (unsigned long long)e->lock_grants,
-	    st == POLICY_WAITING ? ms_since(now, since) : 0);
+	    (unsigned long long)v.footprint, (unsigned long long)e->lock_grants,
+	    st == POLICY_WAITING ? ms_since(now, since) : 0,
+	    (unsigned long long)v.resident, (unsigned long long)v.swapped);
+	if (why == POLICY_WAIT_NONE)
+		status_buf_printf(b, "null");
+	else
+		status_buf_printf(b, "\"%s\"", policy_wait_reason_name(why));
+	status_buf_printf(b, ",\"swap_outs\":%llu,\"swap_ins\":%llu}",
+	                  (unsigned long long)v.swap_outs,
+	                  (unsigned long long)v.swap_ins);
 }
 
 static void json_client(const struct sched_client *c, int64_t now,
@@ -214,10 +309,16 @@ int status_render_json(const struct sched_registry *r, int64_t now,
 	status_buf_printf(b,
 	                  "{\"managed\":%s,\"time_slice_ms\":%u,"
 	                  "\"release_grace_ms\":%u,\"forced_releases\":%llu,"
-	                  "\"gpus\":[",
+	                  "\"mode\":\"%s\",\"time_slice_setting\":",
 	                  r->managed ? "true" : "false", r->time_slice_ms,
 	                  r->release_grace_ms,
-	                  (unsigned long long)r->forced_releases);
+	                  (unsigned long long)r->forced_releases,
+	                  policy_mode_name(r->mode));
+	if (r->time_slice_ms == REGISTRY_SLICE_AUTO)
+		status_buf_printf(b, "\"auto\"");
+	else
+		status_buf_printf(b, "%u", r->time_slice_ms);
+	status_buf_printf(b, ",\"max_run_ms\":%u,\"gpus\":[", r->max_run_ms);
 	for (size_t i = 0; i < r->ngpus; i++) {
 		if (i)
 			buf_putc(b, ',');
@@ -236,16 +337,33 @@ int status_render_json(const struct sched_registry *r, int64_t now,
 static void text_gpu(const struct sched_gpu *g, int64_t now,
                      struct status_buf *b)
 {
+	const struct policy_gpu *p = &g->policy;
 	const struct policy_holder *h = holder_of(g);
-	char cap[32];
+	char cap[32], res[32], why[64];
+	struct policy_slice sl;
 
 	nvs_format_size(g->capacity_bytes, cap, sizeof(cap));
+	nvs_format_size(policy_resident_bytes(p), res, sizeof(res));
+	policy_slice_of(p, &sl);
+	slice_reason(&sl, why, sizeof(why));
 	status_buf_printf(b,
 	                  "\nGPU %s  capacity %s  clients %u  grants %llu  "
 	                  "forced releases %llu\n",
 	                  g->uuid, cap, g->nclients,
-	                  (unsigned long long)g->policy.lock_grants,
-	                  (unsigned long long)g->policy.forced_releases);
+	                  (unsigned long long)p->lock_grants,
+	                  (unsigned long long)p->forced_releases);
+	status_buf_printf(b,
+	                  "  mode %s  time slice %lld ms (%s)  max run %lld "
+	                  "ms\n",
+	                  policy_mode_name(p->mode),
+	                  (long long)(sl.ns / 1000000), why,
+	                  (long long)(p->max_run_ns / 1000000));
+	status_buf_printf(b,
+	                  "  memory: %s resident  swaps %llu  evictions %llu  "
+	                  "swap bandwidth out %.1f GB/s, in %.1f GB/s\n",
+	                  res, (unsigned long long)p->swaps,
+	                  (unsigned long long)p->evictions, p->bw_out,
+	                  p->bw_in);
 	if (h)
 		status_buf_printf(b, "  holder: client %llu, held %lld ms%s\n",
 		                  (unsigned long long)h->client,
@@ -255,12 +373,18 @@ static void text_gpu(const struct sched_gpu *g, int64_t now,
 		                      : "");
 	else
 		status_buf_printf(b, "  holder: none\n");
-	status_buf_printf(b, "  queue: %s", g->policy.nqueue ? "" : "empty");
-	for (size_t i = 0; i < g->policy.nqueue; i++) {
-		const struct policy_waiter *w = &g->policy.queue[i];
-		status_buf_printf(b, "%sclient %llu (waiting %lld ms)",
+	status_buf_printf(b, "  running: %s", p->nrunning ? "" : "none");
+	for (size_t i = 0; i < p->nrunning; i++)
+		status_buf_printf(b, "%sclient %llu", i ? ", " : "",
+		                  (unsigned long long)p->running[i].client);
+	status_buf_printf(b, "\n  queue: %s", p->nqueue ? "" : "empty");
+	for (size_t i = 0; i < p->nqueue; i++) {
+		const struct policy_waiter *w = &p->queue[i];
+		status_buf_printf(b, "%sclient %llu (waiting %lld ms, %s)",
 		                  i ? ", " : "", (unsigned long long)w->client,
-		                  ms_since(now, w->since_ns));
+		                  ms_since(now, w->since_ns),
+		                  policy_wait_reason_name(
+		                      policy_wait_reason_of(p, w->client)));
 	}
 	buf_putc(b, '\n');
 }
@@ -271,8 +395,8 @@ static void text_client_row(const struct sched_client *c,
 {
 	char comm[sizeof(c->comm)],
 	    pod[sizeof(c->pod_namespace) + sizeof(c->pod_name) + 1];
-	char mem[32] = "-", podraw[sizeof(pod)];
-	const char *uuid = "-", *state = "-";
+	char mem[32] = "-", resident[32] = "-", podraw[sizeof(pod)];
+	const char *uuid = "-", *state = "-", *why = "-";
 	long long held = 0, wait = 0, grants = 0;
 
 	registry_printable(c->comm, comm, sizeof(comm));
@@ -286,30 +410,47 @@ static void text_client_row(const struct sched_client *c,
 		int64_t since;
 		enum policy_state st =
 		    policy_state_of(&e->gpu->policy, c->id, &since);
+		enum policy_wait_reason r =
+		    policy_wait_reason_of(&e->gpu->policy, c->id);
+		struct mem_view v;
+
+		mem_view_of(c, e, &v);
 		uuid = e->gpu->uuid;
 		state = state_name(st);
 		held = st == POLICY_HOLDING ? ms_since(now, since) : 0;
 		wait = st == POLICY_WAITING ? ms_since(now, since) : 0;
 		grants = (long long)e->lock_grants;
-		nvs_format_size(e->memory_bytes, mem, sizeof(mem));
+		nvs_format_size(v.footprint, mem, sizeof(mem));
+		nvs_format_size(v.resident, resident, sizeof(resident));
+		if (r != POLICY_WAIT_NONE)
+			why = policy_wait_reason_name(r);
 	}
 	status_buf_printf(b,
-	                  "%-6llu %-8d %-6u %-15s %-24s %-40s %-8s %8lld "
-	                  "%8lld %11s %7lld\n",
+	                  "%-6llu %-8d %-6u %-15s %-24s %-40s %-8s %-6s %8lld "
+	                  "%8lld %11s %11s %7lld\n",
 	                  (unsigned long long)c->id, (int)c->pid,
-	                  (unsigned)c->uid, comm, pod, uuid, state, held, wait,
-	                  mem, grants);
+	                  (unsigned)c->uid, comm, pod, uuid, state, why, held,
+	                  wait, mem, resident, grants);
 }
 
 int status_render_text(const struct sched_registry *r, int64_t now,
                        struct status_buf *b)
 {
-	status_buf_printf(b,
-	                  "scheduling: %s   time slice: %u ms   release grace: "
-	                  "%u ms   forced releases: %llu   clients: %zu\n",
-	                  r->managed ? "on" : "off (clients run ungated)",
-	                  r->time_slice_ms, r->release_grace_ms,
-	                  (unsigned long long)r->forced_releases, r->nclients);
+	char slice[32];
+
+	if (r->time_slice_ms == REGISTRY_SLICE_AUTO)
+		snprintf(slice, sizeof(slice), "auto");
+	else
+		snprintf(slice, sizeof(slice), "%u ms", r->time_slice_ms);
+	status_buf_printf(
+	    b,
+	    "scheduling: %s   mode: %s   time slice: %s   max run: "
+	    "%u ms   release grace: %u ms   forced releases: %llu "
+	    "  clients: %zu\n",
+	    r->managed ? "on" : "off (clients run ungated)",
+	    policy_mode_name(r->mode), slice, r->max_run_ms,
+	    r->release_grace_ms, (unsigned long long)r->forced_releases,
+	    r->nclients);
 	if (r->ngpus == 0)
 		status_buf_printf(b, "\nno GPUs registered\n");
 	for (size_t i = 0; i < r->ngpus; i++)
@@ -318,11 +459,12 @@ int status_render_text(const struct sched_registry *r, int64_t now,
 		status_buf_printf(b, "\nno clients connected\n");
 		return b->failed ? -1 : 0;
 	}
-	status_buf_printf(b,
-	                  "\n%-6s %-8s %-6s %-15s %-24s %-40s %-8s %8s %8s "
-	                  "%11s %7s\n",
-	                  "CLIENT", "PID", "UID", "COMM", "POD", "GPU", "STATE",
-	                  "HELD_MS", "WAIT_MS", "MEMORY", "GRANTS");
+	status_buf_printf(
+	    b,
+	    "\n%-6s %-8s %-6s %-15s %-24s %-40s %-8s %-6s %8s %8s "
+	    "%11s %11s %7s\n",
+	    "CLIENT", "PID", "UID", "COMM", "POD", "GPU", "STATE", "WAIT",
+	    "HELD_MS", "WAIT_MS", "MEMORY", "RESIDENT", "GRANTS");
 	for (size_t i = 0; i < r->nclients; i++) {
 		const struct sched_client *c = r->clients[i];
 

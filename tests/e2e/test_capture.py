@@ -17,7 +17,7 @@ from harness import finish, run, wait_for
 
 
 def main(env, c):
-    env.start_scheduler("--time-slice", "200")
+    env.start_scheduler("--mode", "serial", "--time-slice", "200")
     probe = env.path("tests", "capture_probe")
     for mode in ("global", "relaxed"):
         p = subprocess.Popen([probe, "800", mode], env=env.environ(),

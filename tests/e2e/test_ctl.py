@@ -2,8 +2,9 @@
 
 nvsharectl: usage errors exit 2, an unreachable scheduler exits 1 with a
 clear message, and against a running scheduler `status --json` follows the
-documented schema while `set --time-slice`, `off` and `on` change what
-status reports (an invalid value is refused and changes nothing).
+documented schema while `set --time-slice` (a number or auto), `set --mode`,
+`set --max-run`, `off` and `on` change what status reports (an invalid
+value is refused and changes nothing).
 
 nvshare-run: pointed at a socket where nothing answers, it starts a
 scheduler there and runs the command with LD_PRELOAD and NVSHARE_SOCKET
@@ -21,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 STATUS_KEYS = {"managed": bool, "time_slice_ms": int, "release_grace_ms": int,
-               "forced_releases": int, "gpus": list, "clients": list}
+               "forced_releases": int, "gpus": list, "clients": list,
+               "mode": str, "max_run_ms": int}
 
 
 def answers(path):
@@ -84,6 +86,11 @@ def test_ctl(env, checks):
     for args in ([], ["bogus"], ["--frob", "status"], ["status", "--bogus"],
                  ["status", "--watch", "0"], ["set"],
                  ["set", "--time-slice", "abc"], ["set", "--time-slice"],
+                 ["set", "--time-slice", "0"], ["set", "--mode", "fast"],
+                 ["set", "--mode"], ["set", "--max-run", "0"],
+                 ["set", "--max-run", "3600001"],
+                 ["set", "--mode", "auto", "--mode", "serial"],
+                 ["set", "--mode", "auto", "extra"],
                  ["on", "extra"]):
         r = run_ctl("--socket", env.socket, *args) if args else run_ctl()
         checks.check(r.returncode == 2 and r.stderr.strip(),
@@ -122,6 +129,18 @@ def test_ctl(env, checks):
                  r.returncode)
     checks.check(env.status()["time_slice_ms"] == 300,
                  "time_slice_ms still 300 after the refused value")
+    r = env.ctl("set", "--mode", "serial", "--max-run=900", "--time-slice",
+                "auto", check=False)
+    st = env.status()
+    checks.check(r.returncode == 0 and st["mode"] == "serial" and
+                 st["max_run_ms"] == 900 and
+                 st["time_slice_setting"] == "auto",
+                 "set --mode serial --max-run=900 --time-slice auto: %s %s "
+                 "%s" % (st["mode"], st["max_run_ms"],
+                         st["time_slice_setting"]))
+    r = env.ctl("set", "--mode", "concurrent", "--max-run", "0", check=False)
+    checks.check(r.returncode == 2 and env.status()["mode"] == "serial",
+                 "a bad value refuses the whole set: nothing sent")
 
     r = env.ctl("off", check=False)
     checks.check(r.returncode == 0, "off: exit 0")

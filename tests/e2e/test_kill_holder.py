@@ -18,7 +18,7 @@ def client_states(env):
 
 
 def main(env, c):
-    env.start_scheduler("--time-slice", "5000")
+    env.start_scheduler("--mode", "serial", "--time-slice", "5000")
     a = env.gpuload("--kernel-ms", 50, "--seconds", 20)
     wait_for(lambda: client_states(env).get(a.pid) == "holding", 10.0,
              "A holding the lock")

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""The scheduler's wire protocol, spoken with raw frames.
+"""The scheduler's wire protocol (version 2), spoken with raw frames.
 
 Fake clients built here with the struct module (mirroring common/proto.h)
-drive the real nvshare-scheduler: the lock hand-over between contenders,
-DROP_LOCK after the time slice, the forced release after the grace period,
-hand-over when a holder's socket closes, the control messages, and the
-rejection of malformed input from one peer while a well-behaved client keeps
-working. Timing checks use wide margins: CI machines are small and noisy.
+drive the real nvshare-scheduler in serial mode (one holder at a time): the
+lock hand-over between contenders, DROP_LOCK after the time slice, the forced
+release after the grace period, hand-over when a holder's socket closes, the
+control messages, and the rejection of malformed input from one peer while a
+well-behaved client keeps working. Memory-aware scheduling (auto mode) has
+its own test, test_scheduler_memory.py, which reuses the Peer defined here.
+Timing checks use wide margins: CI machines are small and noisy.
 """
 
 import errno
@@ -26,18 +28,23 @@ from harness import DEFAULT_UUID, GIB, SECOND_UUID  # noqa: E402
 THIRD_UUID = "GPU-00000000-0000-0000-0000-000000000003"
 
 MAGIC = 0x4853564E
-VERSION = 1
+VERSION = 2
 HDR = struct.Struct("=IHHII")
 
 HELLO, WELCOME, REGISTER_GPU, GPU_ACCEPTED = 1, 2, 3, 4
 REQ_LOCK, LOCK_OK, DROP_LOCK, LOCK_RELEASED = 5, 6, 7, 8
-MEM_UPDATE, SET_MANAGED = 9, 10
+MEM_UPDATE, SET_MANAGED, EVICT, SWAP_REPORT, WAITING = 9, 10, 11, 12, 13
 CTL_STATUS, CTL_SET, CTL_REPLY = 64, 65, 66
 NAMES = {1: "HELLO", 2: "WELCOME", 3: "REGISTER_GPU", 4: "GPU_ACCEPTED",
          5: "REQ_LOCK", 6: "LOCK_OK", 7: "DROP_LOCK", 8: "LOCK_RELEASED",
-         9: "MEM_UPDATE", 10: "SET_MANAGED", 64: "CTL_STATUS",
+         9: "MEM_UPDATE", 10: "SET_MANAGED", 11: "EVICT",
+         12: "SWAP_REPORT", 13: "WAITING", 64: "CTL_STATUS",
          65: "CTL_SET", 66: "CTL_REPLY"}
-KEY_TIME_SLICE_MS, KEY_MANAGED = 1, 2
+KEY_TIME_SLICE_MS, KEY_MANAGED, KEY_MODE, KEY_MAX_RUN_MS = 1, 2, 3, 4
+MODE_AUTO, MODE_SERIAL, MODE_CONCURRENT = 0, 1, 2
+DROP_SWAP_OUT = 1
+SWAP_OUT, SWAP_IN = 0, 1
+WAIT_TURN, WAIT_MEMORY = 1, 2
 FORMAT_TEXT, FORMAT_JSON = 0, 1
 
 
@@ -66,6 +73,24 @@ def mem_payload(uuid, nbytes):
     return uuid_field(uuid) + struct.pack("=Q", nbytes)
 
 
+def swap_payload(uuid, direction, nbytes, ns):
+    return uuid_field(uuid) + struct.pack("=IIQQ", direction, 0, nbytes, ns)
+
+
+def drop_flags(payload):
+    """Flags of a DROP_LOCK payload (struct nvs_drop_lock)."""
+    uuid, flags, reserved = struct.unpack("=48sII", payload)
+    assert reserved == 0, "DROP_LOCK reserved field"
+    return flags
+
+
+def waiting_fields(payload):
+    """(reason, need_bytes, free_bytes) of a WAITING payload."""
+    _, reason, reserved, need, free = struct.unpack("=48sIIQQ", payload)
+    assert reserved == 0, "WAITING reserved field"
+    return reason, need, free
+
+
 class Closed(Exception):
     pass
 
@@ -79,6 +104,9 @@ class Peer:
         self.s.connect(path)
         self.buf = b""
         self.id = None
+        # WAITING messages are set aside as they come (a waiter may be told
+        # why it waits at any time); waiting() hands them out in order.
+        self.waits = []
 
     def send(self, mtype, payload=b""):
         self.s.sendall(frame(mtype, payload))
@@ -100,8 +128,9 @@ class Peer:
         self.buf += data
         return True
 
-    def recv(self, timeout):
-        """Next (type, payload), or None if nothing came in time."""
+    def recv(self, timeout, keep_waiting=False):
+        """Next (type, payload), or None if nothing came in time. WAITING
+        is set aside (see waiting()) unless keep_waiting."""
         deadline = time.monotonic() + timeout
         while True:
             if len(self.buf) >= HDR.size:
@@ -111,12 +140,22 @@ class Peer:
                 if len(self.buf) >= HDR.size + length:
                     payload = self.buf[HDR.size:HDR.size + length]
                     self.buf = self.buf[HDR.size + length:]
+                    if mtype == WAITING and not keep_waiting:
+                        self.waits.append(waiting_fields(payload))
+                        continue
                     return mtype, payload
             if not self._fill(deadline):
                 return None
 
-    def expect(self, mtype, timeout=2.0):
-        m = self.recv(timeout)
+    def waiting(self, timeout=2.0):
+        """The next WAITING: (reason, need_bytes, free_bytes)."""
+        if not self.waits:
+            p = self.expect(WAITING, timeout, keep_waiting=True)
+            self.waits.append(waiting_fields(p))
+        return self.waits.pop(0)
+
+    def expect(self, mtype, timeout=2.0, keep_waiting=False):
+        m = self.recv(timeout, keep_waiting)
         if m is None:
             raise AssertionError("%s: no %s within %.1fs" %
                                  (self.name, NAMES[mtype], timeout))
@@ -163,13 +202,19 @@ class Peer:
     def release(self, uuid):
         self.send(LOCK_RELEASED, uuid_field(uuid))
 
+    def mem(self, uuid, nbytes):
+        self.send(MEM_UPDATE, mem_payload(uuid, nbytes))
+
+    def swap(self, uuid, direction, nbytes, ns):
+        self.send(SWAP_REPORT, swap_payload(uuid, direction, nbytes, ns))
+
     def close(self):
         self.s.close()
 
 
 def ctl(env, mtype, payload):
     """One control request on its own connection: (status, text)."""
-    p = Peer(env.socket, "ctl")
+    p = Peer(env if isinstance(env, str) else env.socket, "ctl")
     try:
         p.send(mtype, payload)
         body = p.expect(CTL_REPLY, 5.0)
@@ -248,6 +293,22 @@ def garbage_cases():
          "unexpected CTL_REPLY sent to the scheduler", False),
         ("truncated frame", frame(HELLO, hello_payload(b"x"))[:100],
          "connection closed inside a frame (100 bytes pending)", False),
+        ("swap report, unregistered gpu",
+         frame(SWAP_REPORT, swap_payload(SECOND_UUID, SWAP_OUT, GIB, 1)),
+         "SWAP_REPORT for unregistered GPU " + SECOND_UUID, True),
+        ("swap report, bad direction",
+         frame(SWAP_REPORT, swap_payload(DEFAULT_UUID, 5, GIB, 1)),
+         "unknown swap direction 5", True),
+        ("swap report before hello",
+         frame(SWAP_REPORT, swap_payload(DEFAULT_UUID, SWAP_OUT, GIB, 1)),
+         "SWAP_REPORT before HELLO", False),
+        ("version 1 drop", frame(DROP_LOCK, good_ref),
+         "DROP_LOCK with length 48, expected 56", False),
+        ("evict to scheduler", frame(EVICT, good_ref),
+         "unexpected EVICT sent to the scheduler", False),
+        ("waiting to scheduler",
+         frame(WAITING, good_ref + struct.pack("=IIQQ", 1, 0, 0, 0)),
+         "unexpected WAITING sent to the scheduler", False),
     ]
 
 
@@ -320,6 +381,11 @@ def check_contention(env, checks, a):
     b.register(DEFAULT_UUID)
     b.req(DEFAULT_UUID)
     checks.check(b.quiet(0.5), "B waits while A holds (no LOCK_OK)")
+    reason, need, free = b.waiting()
+    checks.check(reason == WAIT_TURN and need == 0 and free == 15 * GIB,
+                 "B told WAITING(turn, need 0, free 15 GiB): %d %d %d" %
+                 (reason, need, free))
+    checks.check(not b.waits, "B told once")
     st = status(env)
     g = gpu_of(st, DEFAULT_UUID)
     checks.check(g["holder"] == a.id and g["queue"] == [b.id],
@@ -340,10 +406,31 @@ def check_contention(env, checks, a):
 
 
 def check_ctl_set(env, checks):
-    for bad in (0, 3600001, -5):
+    for bad in (3600001, -5):
         st, text = ctl_set(env, KEY_TIME_SLICE_MS, bad)
         checks.check(st == errno.EINVAL and "1..3600000" in text,
                      "CTL_SET time slice %d refused: %d %s" % (bad, st, text))
+    st, text = ctl_set(env, KEY_TIME_SLICE_MS, 0)
+    checks.check(st == 0 and text == "ok time_slice_ms=auto",
+                 "CTL_SET time slice 0 is auto: %s" % text)
+    g = gpu_of(status(env), DEFAULT_UUID)
+    checks.check(g["time_slice_setting"] == "auto" and
+                 g["time_slice_ms"] == 1000 and
+                 g["time_slice_reason"] == "auto: floor 1 s",
+                 "status: auto slice, 1 s floor (%s %s %s)" %
+                 (g["time_slice_setting"], g["time_slice_ms"],
+                  g["time_slice_reason"]))
+    for key, bad in ((KEY_MODE, 3), (KEY_MODE, -1), (KEY_MAX_RUN_MS, 0),
+                     (KEY_MAX_RUN_MS, 3600001)):
+        st, text = ctl_set(env, key, bad)
+        checks.check(st == errno.EINVAL, "CTL_SET key %d value %d refused: "
+                     "%s" % (key, bad, text))
+    st, text = ctl_set(env, KEY_MAX_RUN_MS, 30000)
+    checks.check(st == 0 and text == "ok max_run_ms=30000",
+                 "CTL_SET max run: %s" % text)
+    st, text = ctl_set(env, KEY_MODE, MODE_SERIAL)
+    checks.check(st == 0 and text == "ok mode=serial",
+                 "CTL_SET mode serial: %s" % text)
     st, text = ctl_set(env, KEY_TIME_SLICE_MS, 200)
     checks.check(st == 0 and text.startswith("ok"),
                  "CTL_SET time slice 200 accepted: %s" % text)
@@ -366,8 +453,10 @@ def check_drop_timing(env, checks, a, b):
     c.expect(LOCK_OK)
     t0 = time.monotonic()
     d.req(SECOND_UUID)
-    c.expect(DROP_LOCK, 5.0)
+    flags = drop_flags(c.expect(DROP_LOCK, 5.0))
     dt = time.monotonic() - t0
+    checks.check(flags == 0, "DROP_LOCK without SWAP_OUT: D, without "
+                 "memory, fits beside C (flags %d)" % flags)
     checks.check(0.15 <= dt <= 2.0,
                  "DROP_LOCK after the 200 ms slice (%.3f s)" % dt)
     checks.check(d.quiet(0.1), "D not granted before C releases")
@@ -434,9 +523,23 @@ def check_status(env, checks, a, b, d):
     checks.check(ga["uuid"] == DEFAULT_UUID and ga["state"] == "holding" and
                  ga["memory_bytes"] == GIB and ga["lock_grants"] == 2,
                  "client A on its GPU: %s" % ga)
+    checks.check(ga["resident_bytes"] == GIB and ga["swapped_bytes"] == 0
+                 and ga["wait_reason"] is None and ga["swap_outs"] == 0 and
+                 ga["swap_ins"] == 0, "client A's memory on its GPU: %s" % ga)
     g = gpu_of(st, DEFAULT_UUID)
     checks.check(g["capacity_bytes"] == 16 * GIB and g["lock_grants"] == 3,
                  "GPU: capacity and grants (%s)" % g)
+    checks.check(st["mode"] == "serial" and st["time_slice_setting"] == 200
+                 and st["max_run_ms"] == 30000,
+                 "status: mode serial, slice 200, max run 30000")
+    checks.check(g["mode"] == "serial" and g["running"] == [a.id] and
+                 g["time_slice_ms"] == 200 and
+                 g["time_slice_reason"] == "fixed" and
+                 g["time_slice_setting"] == 200 and
+                 g["max_run_ms"] == 30000 and g["resident_bytes"] == GIB and
+                 g["swaps"] == 0 and g["swap_bw_out_bps"] == 8000000000 and
+                 g["swap_bw_in_bps"] == 40000000000,
+                 "GPU: mode, running set, slice, memory (%s)" % g)
     code, text = ctl(env, CTL_STATUS, struct.pack("=II", FORMAT_TEXT, 0))
     checks.check(code == 0 and DEFAULT_UUID in text and "CLIENT" in text and
                  "holder: client %d" % a.id in text,
@@ -519,7 +622,9 @@ def check_lifecycle(env, checks):
                  "stale socket file replaced on start")
     st = os.stat(env.socket)
     checks.check(st.st_mode & 0o777 == 0o666, "socket mode 0666")
-    for bad in (["--time-slice", "0"], ["--release-grace", "99"],
+    for bad in (["--time-slice", "0"], ["--time-slice", "autox"],
+                ["--release-grace", "99"], ["--mode", "fast"],
+                ["--max-run", "0"], ["--max-run", "3600001"],
                 ["--gpu-memory", "GPU-1=4Gi"],
                 ["--gpu-memory", DEFAULT_UUID + "=0"], ["--nope"]):
         r = subprocess.run([env.path("bin", "nvshare-scheduler"), "--socket",
@@ -530,7 +635,8 @@ def check_lifecycle(env, checks):
 
 
 def main(env, checks):
-    env.start_scheduler("--time-slice", "60000", "--release-grace", "300",
+    env.start_scheduler("--mode", "serial", "--time-slice", "60000",
+                        "--release-grace", "300",
                         "--gpu-memory", SECOND_UUID + "=4Gi")
     a = Peer(env.socket, "A")
     cid, managed = a.hello("good")

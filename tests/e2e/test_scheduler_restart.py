@@ -13,7 +13,7 @@ from harness import finish, run, wait_for
 
 
 def main(env, c):
-    env.start_scheduler("--time-slice", "200")
+    env.start_scheduler("--mode", "serial", "--time-slice", "200")
     procs = [env.gpuload("--kernel-ms", 10, "--seconds", 4) for _ in range(2)]
     pids = {p.pid for p in procs}
     wait_for(lambda: {x["pid"] for x in env.status()["clients"]} == pids,
@@ -28,7 +28,7 @@ def main(env, c):
               and k["pid"] in pids]
     c.check({k["pid"] for k in recent} == pids,
             "both clients ran kernels while the scheduler was down")
-    env.start_scheduler("--time-slice", "200")
+    env.start_scheduler("--mode", "serial", "--time-slice", "200")
     restarted_ns = time.monotonic_ns()
     wait_for(lambda: {x["pid"] for x in env.status()["clients"]} == pids,
              5.0, "both clients re-registered with the new scheduler")

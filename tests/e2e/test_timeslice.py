@@ -29,7 +29,7 @@ def turns(trace):
 
 
 def main(env, c):
-    env.start_scheduler("--time-slice", str(SLICE_MS))
+    env.start_scheduler("--mode", "serial", "--time-slice", str(SLICE_MS))
     procs = [env.gpuload("--kernel-ms", KERNEL_MS, "--kernels", KERNELS)
              for _ in range(3)]
     pids = {p.pid for p in procs}

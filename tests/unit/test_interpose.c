@@ -190,6 +190,26 @@ static void check_unmanaged_work(void)
 	CHECK_EQ(cuMemFree_v2_p(buf), CUDA_SUCCESS);
 	CHECK_EQ(cuMemGetInfo_v2_p(&free_b, &total_b), CUDA_SUCCESS);
 	CHECK_EQ(free_b, 16ull << 30);
+
+	/* Churn through the allocation table (tombstones, rehashing) with a
+	 * few allocations kept alive: the accounting stays exact. */
+	CUdeviceptr keep[8];
+	int failures = 0;
+	for (int i = 0; i < 8; i++)
+		failures += cuMemAlloc_v2_p(&keep[i], 1 << 20) != CUDA_SUCCESS;
+	for (int i = 0; i < 20000; i++) {
+		CUdeviceptr p;
+		failures +=
+		    cuMemAlloc_v2_p(&p, 4096 + (size_t)i) != CUDA_SUCCESS;
+		failures += cuMemFree_v2_p(p) != CUDA_SUCCESS;
+	}
+	CHECK_EQ(failures, 0);
+	CHECK_EQ(cuMemGetInfo_v2_p(&free_b, &total_b), CUDA_SUCCESS);
+	CHECK_EQ(free_b, (16ull << 30) - 8 * (1ull << 20));
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(cuMemFree_v2_p(keep[i]), CUDA_SUCCESS);
+	CHECK_EQ(cuMemGetInfo_v2_p(&free_b, &total_b), CUDA_SUCCESS);
+	CHECK_EQ(free_b, 16ull << 30);
 }
 
 int main(void)

@@ -1,9 +1,11 @@
 /*
  * test_proto.c - the wire protocol (common/proto.c): every message type
- * through a socket pair and back, every validation failure, reads in pieces
- * (byte by byte) and in bulk (several frames in one read), the blocking
- * receive, and a random-bytes fuzz loop that must reject garbage without
- * crashing. Frames are built here by hand, independently of the encoder.
+ * through a socket pair and back (version 2: DROP_LOCK with flags, EVICT,
+ * SWAP_REPORT, WAITING, the mode and max-run keys), every validation
+ * failure, reads in pieces (byte by byte) and in bulk (several frames in
+ * one read), the blocking receive, and a random-bytes fuzz loop that must
+ * reject garbage without crashing. Frames are built here by hand,
+ * independently of the encoder.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -162,8 +164,14 @@ static void test_roundtrip_all_types(void)
 	struct nvs_ctl_set set = {.key = NVS_CTL_KEY_TIME_SLICE_MS,
 	                          .value = 1500};
 	static const uint16_t ref_types[] = {NVS_MSG_REQ_LOCK, NVS_MSG_LOCK_OK,
-	                                     NVS_MSG_DROP_LOCK,
+	                                     NVS_MSG_EVICT,
 	                                     NVS_MSG_LOCK_RELEASED};
+	struct nvs_drop_lock drop = {.flags = NVS_DROP_SWAP_OUT};
+	struct nvs_swap_report sr = {
+	    .direction = NVS_SWAP_IN, .bytes = 8ull << 30, .ns = 250000000};
+	struct nvs_waiting wt = {.reason = NVS_WAIT_MEMORY,
+	                         .need_bytes = 6ull << 30,
+	                         .free_bytes = 2ull << 30};
 
 	snprintf(reg.uuid, sizeof(reg.uuid), UUID_A);
 	snprintf(acc.uuid, sizeof(acc.uuid), UUID_A);
@@ -174,12 +182,33 @@ static void test_roundtrip_all_types(void)
 	roundtrip(NVS_MSG_GPU_ACCEPTED, &acc, sizeof(acc));
 	for (size_t i = 0; i < sizeof(ref_types) / sizeof(ref_types[0]); i++)
 		roundtrip(ref_types[i], &ref, sizeof(ref));
+	snprintf(drop.uuid, sizeof(drop.uuid), UUID_B);
+	snprintf(sr.uuid, sizeof(sr.uuid), UUID_A);
+	snprintf(wt.uuid, sizeof(wt.uuid), UUID_A);
+	roundtrip(NVS_MSG_DROP_LOCK, &drop, sizeof(drop));
+	drop.flags = 0;
+	roundtrip(NVS_MSG_DROP_LOCK, &drop, sizeof(drop));
+	roundtrip(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr));
+	sr.direction = NVS_SWAP_OUT;
+	roundtrip(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr));
+	roundtrip(NVS_MSG_WAITING, &wt, sizeof(wt));
+	wt.reason = NVS_WAIT_TURN;
+	roundtrip(NVS_MSG_WAITING, &wt, sizeof(wt));
 	roundtrip(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu));
 	roundtrip(NVS_MSG_SET_MANAGED, &sm, sizeof(sm));
 	roundtrip(NVS_MSG_CTL_STATUS, &cs, sizeof(cs));
 	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
 	set.key = NVS_CTL_KEY_MANAGED;
 	set.value = 0;
+	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
+	set.key = NVS_CTL_KEY_MODE;
+	set.value = NVS_MODE_SERIAL;
+	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
+	set.key = NVS_CTL_KEY_MAX_RUN_MS;
+	set.value = 30000;
+	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
+	set.key = NVS_CTL_KEY_TIME_SLICE_MS;
+	set.value = 0; /* auto */
 	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
 	/* The encoder refuses a payload of the wrong size. */
 	errno = 0;
@@ -246,12 +275,15 @@ static void test_header_validation(void)
 	hdr_of(&f)->magic = 0x12345678;
 	EXPECT_INVALID(f, "bad magic 0x12345678");
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
-	hdr_of(&f)->version = 2;
-	EXPECT_INVALID(f, "unsupported protocol version 2");
+	hdr_of(&f)->version = 1; /* DROP_LOCK changed size in version 2 */
+	EXPECT_INVALID(f, "unsupported protocol version 1");
+	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
+	hdr_of(&f)->version = 3;
+	EXPECT_INVALID(f, "unsupported protocol version 3");
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
 	hdr_of(&f)->reserved = 1;
 	EXPECT_INVALID(f, "reserved header field set");
-	static const uint16_t unknown[] = {0, 11, 63, 67, 0xffff};
+	static const uint16_t unknown[] = {0, 14, 63, 67, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		char want[64];
 		f = make_frame(unknown[i], &ref, sizeof(ref));
@@ -266,13 +298,107 @@ static void test_header_validation(void)
 	EXPECT_INVALID(f, "REQ_LOCK with length 49, expected 48");
 	f = make_frame(NVS_MSG_CTL_REPLY, &ref, 4);
 	EXPECT_INVALID(f, "CTL_REPLY with length 4, expected 8");
+	/* A version 1 DROP_LOCK (a bare reference) is refused. */
+	f = make_frame(NVS_MSG_DROP_LOCK, &ref, sizeof(ref));
+	EXPECT_INVALID(f, "DROP_LOCK with length 48, expected 56");
 	/* Sizes and names. */
 	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_HELLO), 424);
 	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_REGISTER_GPU), 56);
 	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_CTL_SET), 16);
+	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_DROP_LOCK), 56);
+	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_EVICT), 48);
+	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_SWAP_REPORT), 72);
+	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_WAITING), 72);
 	CHECK_EQ(nvs_msg_fixed_size(99), 0);
 	CHECK_STR(nvs_msg_type_name(NVS_MSG_LOCK_RELEASED), "LOCK_RELEASED");
+	CHECK_STR(nvs_msg_type_name(NVS_MSG_EVICT), "EVICT");
+	CHECK_STR(nvs_msg_type_name(NVS_MSG_SWAP_REPORT), "SWAP_REPORT");
+	CHECK_STR(nvs_msg_type_name(NVS_MSG_WAITING), "WAITING");
 	CHECK_STR(nvs_msg_type_name(99), "UNKNOWN");
+}
+
+/* DROP_LOCK, EVICT, SWAP_REPORT and WAITING: every field checked. */
+static void test_memory_messages(void)
+{
+	struct nvs_drop_lock d = {.flags = NVS_DROP_SWAP_OUT};
+	struct nvs_swap_report sr = {.direction = NVS_SWAP_OUT, .bytes = 1};
+	struct nvs_waiting w = {.reason = NVS_WAIT_TURN};
+	struct nvs_gpu_ref ref = gpu_ref(UUID_A);
+	uint8_t padded[128]; /* a payload with bytes to spare */
+	char err[160];
+	struct frame f;
+
+	snprintf(d.uuid, sizeof(d.uuid), UUID_A);
+	snprintf(sr.uuid, sizeof(sr.uuid), UUID_A);
+	snprintf(w.uuid, sizeof(w.uuid), UUID_A);
+	/* Valid ones pass. */
+	f = make_frame(NVS_MSG_DROP_LOCK, &d, sizeof(d));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	f = make_frame(NVS_MSG_EVICT, &ref, sizeof(ref));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	f = make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	f = make_frame(NVS_MSG_WAITING, &w, sizeof(w));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	/* Zero bytes and zero time are valid reports (nothing was there). */
+	sr.bytes = 0;
+	sr.ns = 0;
+	f = make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	/* DROP_LOCK: unknown flags, reserved. */
+	d.flags = 2;
+	EXPECT_INVALID(make_frame(NVS_MSG_DROP_LOCK, &d, sizeof(d)),
+	               "unknown DROP_LOCK flags 0x2");
+	d.flags = NVS_DROP_SWAP_OUT | 0x80000000u;
+	EXPECT_INVALID(make_frame(NVS_MSG_DROP_LOCK, &d, sizeof(d)),
+	               "unknown DROP_LOCK flags 0x80000001");
+	d.flags = 0;
+	d.reserved = 1;
+	EXPECT_INVALID(make_frame(NVS_MSG_DROP_LOCK, &d, sizeof(d)),
+	               "reserved field set");
+	/* SWAP_REPORT: direction, reserved, length. */
+	sr.direction = 2;
+	EXPECT_INVALID(make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr)),
+	               "unknown swap direction 2");
+	sr.direction = NVS_SWAP_IN;
+	sr.reserved = 7;
+	EXPECT_INVALID(make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr)),
+	               "reserved field set");
+	EXPECT_INVALID(make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr) - 8),
+	               "SWAP_REPORT with length 64, expected 72");
+	/* WAITING: reason, reserved, length. */
+	w.reason = 0;
+	EXPECT_INVALID(make_frame(NVS_MSG_WAITING, &w, sizeof(w)),
+	               "unknown wait reason 0");
+	w.reason = 3;
+	EXPECT_INVALID(make_frame(NVS_MSG_WAITING, &w, sizeof(w)),
+	               "unknown wait reason 3");
+	w.reason = NVS_WAIT_MEMORY;
+	w.reserved = 1;
+	EXPECT_INVALID(make_frame(NVS_MSG_WAITING, &w, sizeof(w)),
+	               "reserved field set");
+	memset(padded, 0, sizeof(padded));
+	memcpy(padded, &w, sizeof(w));
+	EXPECT_INVALID(make_frame(NVS_MSG_WAITING, padded, sizeof(w) + 1),
+	               "WAITING with length 73, expected 72");
+	/* EVICT: length. */
+	memset(padded, 0, sizeof(padded));
+	memcpy(padded, &ref, sizeof(ref));
+	EXPECT_INVALID(make_frame(NVS_MSG_EVICT, padded, sizeof(ref) + 8),
+	               "EVICT with length 56, expected 48");
+	/* CTL_SET: the new keys are known, the next one is not. */
+	struct nvs_ctl_set set = {.key = NVS_CTL_KEY_MAX_RUN_MS, .value = 1};
+	f = make_frame(NVS_MSG_CTL_SET, &set, sizeof(set));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	set.key = NVS_CTL_KEY_MODE;
+	f = make_frame(NVS_MSG_CTL_SET, &set, sizeof(set));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	set.key = NVS_CTL_KEY_MAX_RUN_MS + 1;
+	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET, &set, sizeof(set)),
+	               "unknown CTL_SET key 5");
+	set.key = 0;
+	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET, &set, sizeof(set)),
+	               "unknown CTL_SET key 0");
 }
 
 static void test_payload_validation(void)
@@ -351,7 +477,7 @@ static void test_uuid_validation(void)
 	    "GPU-not-a-uuid",
 	};
 	static const uint16_t uuid_types[] = {NVS_MSG_REQ_LOCK, NVS_MSG_LOCK_OK,
-	                                      NVS_MSG_DROP_LOCK,
+	                                      NVS_MSG_EVICT,
 	                                      NVS_MSG_LOCK_RELEASED};
 	char bytes[16], out[NVS_UUID_SIZE];
 
@@ -362,11 +488,24 @@ static void test_uuid_validation(void)
 		struct nvs_gpu_register reg = {.total_bytes = 1};
 		struct nvs_mem_update mu = {.allocated_bytes = 1};
 		struct nvs_gpu_accepted acc = {.capacity_bytes = 1};
+		struct nvs_drop_lock drop = {.flags = 0};
+		struct nvs_swap_report sr = {.direction = NVS_SWAP_OUT};
+		struct nvs_waiting wt = {.reason = NVS_WAIT_TURN};
 
 		CHECK(!nvs_uuid_valid(bad[i]));
 		memcpy(reg.uuid, ref.uuid, sizeof(ref.uuid));
 		memcpy(mu.uuid, ref.uuid, sizeof(ref.uuid));
 		memcpy(acc.uuid, ref.uuid, sizeof(ref.uuid));
+		memcpy(drop.uuid, ref.uuid, sizeof(ref.uuid));
+		memcpy(sr.uuid, ref.uuid, sizeof(ref.uuid));
+		memcpy(wt.uuid, ref.uuid, sizeof(ref.uuid));
+		EXPECT_INVALID(
+		    make_frame(NVS_MSG_DROP_LOCK, &drop, sizeof(drop)),
+		    "malformed uuid");
+		EXPECT_INVALID(make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr)),
+		               "malformed uuid");
+		EXPECT_INVALID(make_frame(NVS_MSG_WAITING, &wt, sizeof(wt)),
+		               "malformed uuid");
 		for (size_t t = 0; t < 4; t++)
 			EXPECT_INVALID(
 			    make_frame(uuid_types[t], &ref, sizeof(ref)),
@@ -571,12 +710,15 @@ static void test_blocking_recv(void)
 	CHECK_STR(err, "timed out");
 	/* Two frames in the socket: one per call, none lost. */
 	CHECK_EQ(nvs_msg_send(sv[0], NVS_MSG_LOCK_OK, &a, sizeof(a)), 0);
-	CHECK_EQ(nvs_msg_send(sv[0], NVS_MSG_DROP_LOCK, &b, sizeof(b)), 0);
+	struct nvs_drop_lock d = {.flags = NVS_DROP_SWAP_OUT};
+	memcpy(d.uuid, b.uuid, sizeof(d.uuid));
+	CHECK_EQ(nvs_msg_send(sv[0], NVS_MSG_DROP_LOCK, &d, sizeof(d)), 0);
 	CHECK_EQ(nvs_msg_recv(sv[1], &m, 1000, err, sizeof(err)), NVS_READ_MSG);
 	CHECK_EQ(m.hdr.type, NVS_MSG_LOCK_OK);
 	CHECK_EQ(nvs_msg_recv(sv[1], &m, 1000, err, sizeof(err)), NVS_READ_MSG);
 	CHECK_EQ(m.hdr.type, NVS_MSG_DROP_LOCK);
-	CHECK_STR(m.u.gpu.uuid, UUID_B);
+	CHECK_STR(m.u.drop_lock.uuid, UUID_B);
+	CHECK_EQ(m.u.drop_lock.flags, NVS_DROP_SWAP_OUT);
 	close(sv[0]);
 	CHECK_EQ(nvs_msg_recv(sv[1], &m, 1000, err, sizeof(err)), NVS_READ_EOF);
 	close(sv[1]);
@@ -630,7 +772,9 @@ static void test_fuzz(void)
 {
 	struct nvs_hello h = hello("fuzz");
 	struct nvs_gpu_ref ref = gpu_ref(UUID_A);
-	struct frame seeds[2];
+	struct nvs_swap_report sr = {
+	    .direction = NVS_SWAP_OUT, .bytes = 1ull << 30, .ns = 1000000};
+	struct frame seeds[3];
 	uint8_t buf[2048];
 	struct nvs_reader r;
 	int garbage_rejected = 0, garbage_total = 0, revalidate_failures = 0;
@@ -638,6 +782,8 @@ static void test_fuzz(void)
 
 	seeds[0] = make_frame(NVS_MSG_HELLO, &h, sizeof(h));
 	seeds[1] = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
+	snprintf(sr.uuid, sizeof(sr.uuid), UUID_A);
+	seeds[2] = make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr));
 	CHECK_EQ(nvs_reader_init(&r), 0);
 	/* Pure random bytes (at least a header's worth): always refused. */
 	for (int it = 0; it < 20000; it++) {
@@ -653,7 +799,7 @@ static void test_fuzz(void)
 	/* Valid frames with a few bytes changed: either refused or a message
 	 * that passes validation; the reader never reads out of bounds. */
 	for (int it = 0; it < 50000; it++) {
-		const struct frame *s = &seeds[it % 2];
+		const struct frame *s = &seeds[it % 3];
 		size_t n = s->len;
 		memcpy(buf, s->bytes, n);
 		int flips = 1 + (int)(fuzz_rng() % 4);
@@ -682,6 +828,7 @@ int main(void)
 	test_reply();
 	test_header_validation();
 	test_payload_validation();
+	test_memory_messages();
 	test_uuid_validation();
 	test_reply_validation();
 	test_byte_by_byte();

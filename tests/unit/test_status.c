@@ -1,8 +1,9 @@
 /*
  * test_status.c - the scheduler's pure helpers around the policy: status
- * rendering (the JSON contract with nvsharectl, byte for byte, and the
- * human table), JSON string escaping, the registry (client lookup, GPU
- * context limits), and the control permission rules.
+ * rendering (the JSON contract with nvsharectl, byte for byte, with the
+ * memory fields of auto mode, and the human table), JSON string escaping, the
+ * registry (client lookup, GPU context limits), and the control permission
+ * rules.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +49,8 @@ static void test_json_escape(void)
 	             "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
 }
 
-/* Two GPUs, three clients: 1 holds A with 2 waiting; 3 idle on B. */
+/* Two GPUs in serial mode, three clients: 1 holds A with 2 waiting for
+ * its turn; 3 idle on B. */
 static void build(struct sched_registry *r)
 {
 	struct policy_out out = {.n = 0};
@@ -56,6 +58,7 @@ static void build(struct sched_registry *r)
 	struct sched_client *c1, *c2, *c3;
 
 	registry_init(r, 2000, 5000);
+	r->mode = POLICY_MODE_SERIAL;
 	a = registry_gpu_add(r, UUID_A, 16ull << 30);
 	b = registry_gpu_add(r, UUID_B, 4ull << 30);
 	c1 = registry_client_new(r);
@@ -71,9 +74,13 @@ static void build(struct sched_registry *r)
 	snprintf(c2->pod_name, sizeof(c2->pod_name), "trainer-0");
 	snprintf(c2->container, sizeof(c2->container), "main");
 	c3->pid = 300;
-	registry_client_attach(c1, a)->memory_bytes = 1ull << 30;
+	registry_client_attach(c1, a);
 	registry_client_attach(c2, a);
 	registry_client_attach(c3, b);
+	policy_register(&a->policy, 1, 0);
+	policy_register(&a->policy, 2, 0);
+	policy_register(&b->policy, 3, 0);
+	policy_set_footprint(&a->policy, 1, 1ull << 30, 0, &out);
 	policy_request(&a->policy, 1, MS(1000), &out);
 	policy_request(&a->policy, 2, MS(1500), &out);
 	registry_client_gpu(c1, a)->lock_grants = 1;
@@ -85,30 +92,48 @@ static void test_json(void)
 	struct status_buf b = {0};
 	const char *want =
 	    "{\"managed\":true,\"time_slice_ms\":2000,"
-	    "\"release_grace_ms\":5000,\"forced_releases\":0,\"gpus\":["
+	    "\"release_grace_ms\":5000,\"forced_releases\":0,"
+	    "\"mode\":\"serial\",\"time_slice_setting\":2000,"
+	    "\"max_run_ms\":30000,\"gpus\":["
 	    "{\"uuid\":\"" UUID_A "\",\"capacity_bytes\":17179869184,"
 	    "\"holder\":1,\"holder_held_ms\":1250,\"queue\":[2],"
-	    "\"forced_releases\":0,\"lock_grants\":1},"
+	    "\"forced_releases\":0,\"lock_grants\":1,\"mode\":\"serial\","
+	    "\"time_slice_ms\":2000,\"time_slice_reason\":\"fixed\","
+	    "\"time_slice_setting\":2000,\"max_run_ms\":30000,"
+	    "\"resident_bytes\":1073741824,\"running\":[1],"
+	    "\"swap_bw_out_bps\":8000000000,"
+	    "\"swap_bw_in_bps\":40000000000,\"swaps\":0,\"evictions\":0,"
+	    "\"evict_timeouts\":0},"
 	    "{\"uuid\":\"" UUID_B "\",\"capacity_bytes\":4294967296,"
 	    "\"holder\":null,\"holder_held_ms\":0,\"queue\":[],"
-	    "\"forced_releases\":0,\"lock_grants\":0}],"
+	    "\"forced_releases\":0,\"lock_grants\":0,\"mode\":\"serial\","
+	    "\"time_slice_ms\":2000,\"time_slice_reason\":\"fixed\","
+	    "\"time_slice_setting\":2000,\"max_run_ms\":30000,"
+	    "\"resident_bytes\":0,\"running\":[],"
+	    "\"swap_bw_out_bps\":8000000000,"
+	    "\"swap_bw_in_bps\":40000000000,\"swaps\":0,\"evictions\":0,"
+	    "\"evict_timeouts\":0}],"
 	    "\"clients\":["
 	    "{\"id\":1,\"pid\":100,\"uid\":1000,\"comm\":\"gpuload\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"holding\","
 	    "\"held_ms\":1250,\"memory_bytes\":1073741824,"
-	    "\"lock_grants\":1,\"wait_ms\":0}]},"
+	    "\"lock_grants\":1,\"wait_ms\":0,"
+	    "\"resident_bytes\":1073741824,\"swapped_bytes\":0,"
+	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0}]},"
 	    "{\"id\":2,\"pid\":200,\"uid\":1001,"
 	    "\"comm\":\"bad\\\"name\\u000a\",\"pod_namespace\":\"ml\","
 	    "\"pod_name\":\"trainer-0\",\"container\":\"main\","
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"waiting\","
 	    "\"held_ms\":0,\"memory_bytes\":0,\"lock_grants\":0,"
-	    "\"wait_ms\":750}]},"
+	    "\"wait_ms\":750,\"resident_bytes\":0,\"swapped_bytes\":0,"
+	    "\"wait_reason\":\"turn\",\"swap_outs\":0,\"swap_ins\":0}]},"
 	    "{\"id\":3,\"pid\":300,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
 	    "\"gpus\":[{\"uuid\":\"" UUID_B "\",\"state\":\"idle\","
 	    "\"held_ms\":0,\"memory_bytes\":0,\"lock_grants\":0,"
-	    "\"wait_ms\":0}]}]}\n";
+	    "\"wait_ms\":0,\"resident_bytes\":0,\"swapped_bytes\":0,"
+	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0}]}]}\n";
 
 	build(&r);
 	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
@@ -122,7 +147,112 @@ static void test_json(void)
 	CHECK_EQ(status_render_json(&r, 0, &b), 0);
 	CHECK_STR(b.p, "{\"managed\":false,\"time_slice_ms\":100,"
 	               "\"release_grace_ms\":300,\"forced_releases\":7,"
-	               "\"gpus\":[],\"clients\":[]}\n");
+	               "\"mode\":\"auto\",\"time_slice_setting\":100,"
+	               "\"max_run_ms\":30000,\"gpus\":[],\"clients\":[]}\n");
+	status_buf_free(&b);
+	registry_destroy(&r);
+}
+
+/* Auto mode with memory: a 4 GiB GPU; 1 runs with 3 GiB, 2 (2 GiB) waits
+ * for memory, 3 (1 GiB) is on the host after a swap-out measured at 4
+ * bytes/ns. */
+static void build_memory(struct sched_registry *r)
+{
+	struct policy_out out = {.n = 0};
+	struct sched_client *c[3];
+	struct sched_gpu *a;
+
+	registry_init(r, REGISTRY_SLICE_AUTO, 5000);
+	a = registry_gpu_add(r, UUID_A, 4ull << 30);
+	for (int i = 0; i < 3; i++) {
+		c[i] = registry_client_new(r);
+		c[i]->pid = 100 + i;
+		registry_client_attach(c[i], a);
+		policy_register(&a->policy, c[i]->id, 0);
+	}
+	policy_set_footprint(&a->policy, 1, 3ull << 30, 0, &out);
+	policy_request(&a->policy, 1, MS(1000), &out);
+	registry_client_gpu(c[0], a)->lock_grants = 1;
+	policy_set_footprint(&a->policy, 3, 1ull << 30, 0, &out);
+	policy_swap_report(&a->policy, 3, POLICY_SWAP_OUT, 1ull << 30, 1u << 28,
+	                   MS(1100), &out);
+	policy_set_footprint(&a->policy, 2, 2ull << 30, MS(1200), &out);
+	policy_request(&a->policy, 2, MS(1500), &out);
+}
+
+static void test_json_memory(void)
+{
+	struct sched_registry r;
+	struct status_buf b = {0};
+	/* 1 must leave for 2: 3 GiB at 4 bytes/ns = 0.805 s, x 5. */
+	const char *want =
+	    "{\"managed\":true,\"time_slice_ms\":0,"
+	    "\"release_grace_ms\":5000,\"forced_releases\":0,"
+	    "\"mode\":\"auto\",\"time_slice_setting\":\"auto\","
+	    "\"max_run_ms\":30000,\"gpus\":["
+	    "{\"uuid\":\"" UUID_A "\",\"capacity_bytes\":4294967296,"
+	    "\"holder\":1,\"holder_held_ms\":1250,\"queue\":[2],"
+	    "\"forced_releases\":0,\"lock_grants\":1,\"mode\":\"auto\","
+	    "\"time_slice_ms\":4026,"
+	    "\"time_slice_reason\":\"auto: 5 x 0.81 s swap\","
+	    "\"time_slice_setting\":\"auto\",\"max_run_ms\":30000,"
+	    "\"resident_bytes\":5368709120,\"running\":[1],"
+	    "\"swap_bw_out_bps\":4000000000,"
+	    "\"swap_bw_in_bps\":40000000000,\"swaps\":1,\"evictions\":0,"
+	    "\"evict_timeouts\":0}],"
+	    "\"clients\":["
+	    "{\"id\":1,\"pid\":100,\"uid\":0,\"comm\":\"\","
+	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"holding\","
+	    "\"held_ms\":1250,\"memory_bytes\":3221225472,"
+	    "\"lock_grants\":1,\"wait_ms\":0,"
+	    "\"resident_bytes\":3221225472,\"swapped_bytes\":0,"
+	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0}]},"
+	    "{\"id\":2,\"pid\":101,\"uid\":0,\"comm\":\"\","
+	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"waiting\","
+	    "\"held_ms\":0,\"memory_bytes\":2147483648,"
+	    "\"lock_grants\":0,\"wait_ms\":750,"
+	    "\"resident_bytes\":2147483648,\"swapped_bytes\":0,"
+	    "\"wait_reason\":\"memory\",\"swap_outs\":0,\"swap_ins\":0}]},"
+	    "{\"id\":3,\"pid\":102,\"uid\":0,\"comm\":\"\","
+	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"idle\","
+	    "\"held_ms\":0,\"memory_bytes\":1073741824,"
+	    "\"lock_grants\":0,\"wait_ms\":0,"
+	    "\"resident_bytes\":0,\"swapped_bytes\":1073741824,"
+	    "\"wait_reason\":null,\"swap_outs\":1,\"swap_ins\":0}]}]}\n";
+
+	build_memory(&r);
+	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
+	CHECK_STR(b.p, want);
+	status_buf_free(&b);
+	CHECK_EQ(status_render_text(&r, MS(2250), &b), 0);
+	CHECK(strstr(b.p,
+	             "scheduling: on   mode: auto   time slice: auto   "
+	             "max run: 30000 ms   release grace: 5000 ms") != NULL);
+	CHECK(strstr(b.p, "  mode auto  time slice 4026 ms (auto: 5 x 0.81 s "
+	                  "swap)  max run 30000 ms\n") != NULL);
+	CHECK(strstr(b.p,
+	             "  memory: 5.0 GiB resident  swaps 1  evictions 0  "
+	             "swap bandwidth out 4.0 GB/s, in 40.0 GB/s\n") != NULL);
+	CHECK(strstr(b.p, "  running: client 1\n") != NULL);
+	CHECK(strstr(b.p, "  queue: client 2 (waiting 750 ms, memory)\n") !=
+	      NULL);
+	CHECK(strstr(b.p, "RESIDENT") != NULL);
+	status_buf_free(&b);
+	/* The slice's other reasons. */
+	r.gpus[0]->policy.max_run_ns = MS(3000);
+	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
+	CHECK(strstr(b.p, "\"time_slice_ms\":3000,\"time_slice_reason\":"
+	                  "\"max-run\"") != NULL);
+	status_buf_free(&b);
+	policy_disconnect(&r.gpus[0]->policy, 1, MS(2300),
+	                  &(struct policy_out){0});
+	CHECK_EQ(status_render_json(&r, MS(2300), &b), 0);
+	CHECK(strstr(b.p, "\"holder\":2,") != NULL);
+	CHECK(strstr(b.p, "\"time_slice_ms\":1000,\"time_slice_reason\":"
+	                  "\"auto: floor 1 s\"") != NULL);
 	status_buf_free(&b);
 	registry_destroy(&r);
 }
@@ -134,14 +264,20 @@ static void test_text(void)
 
 	build(&r);
 	CHECK_EQ(status_render_text(&r, MS(2250), &b), 0);
-	CHECK(strstr(b.p, "scheduling: on   time slice: 2000 ms   release "
-	                  "grace: 5000 ms   forced releases: 0   clients: 3") !=
-	      NULL);
+	CHECK(strstr(b.p,
+	             "scheduling: on   mode: serial   time slice: 2000 ms   "
+	             "max run: 30000 ms   release grace: 5000 ms   forced "
+	             "releases: 0   clients: 3") != NULL);
 	CHECK(strstr(b.p, "GPU " UUID_A "  capacity 16.0 GiB  clients 2  "
 	                  "grants 1  forced releases 0") != NULL);
+	CHECK(strstr(b.p, "  mode serial  time slice 2000 ms (fixed)  max run "
+	                  "30000 ms\n") != NULL);
 	CHECK(strstr(b.p, "  holder: client 1, held 1250 ms\n") != NULL);
-	CHECK(strstr(b.p, "  queue: client 2 (waiting 750 ms)\n") != NULL);
-	CHECK(strstr(b.p, "  holder: none\n  queue: empty\n") != NULL);
+	CHECK(strstr(b.p, "  running: client 1\n") != NULL);
+	CHECK(strstr(b.p, "  queue: client 2 (waiting 750 ms, turn)\n") !=
+	      NULL);
+	CHECK(strstr(b.p, "  holder: none\n  running: none\n  queue: "
+	                  "empty\n") != NULL);
 	CHECK(strstr(b.p, "CLIENT") != NULL && strstr(b.p, "STATE") != NULL);
 	/* Client strings are made printable: no raw quote or newline. */
 	CHECK(strstr(b.p, "bad\"name? ") != NULL);
@@ -250,6 +386,7 @@ int main(void)
 {
 	test_json_escape();
 	test_json();
+	test_json_memory();
 	test_text();
 	test_registry();
 	test_perm();

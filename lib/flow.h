@@ -1,0 +1,34 @@
+/*
+ * flow.h - flow control: a bound on the GPU work a thread has queued.
+ *
+ * A drain (on DROP_LOCK) waits for everything already submitted, so the
+ * switch to the next client costs as much GPU time as is queued. Without a
+ * bound a launch-happy program queues a thousand kernels and every switch
+ * waits for them. Each application thread therefore drops a timed event
+ * into its stream now and then (a checkpoint), learns from completed
+ * checkpoints how much GPU time its launches take, and before queueing
+ * more waits for the oldest checkpoint whenever its estimated queued GPU
+ * time exceeds the window (NVSHARE_QUEUE_WINDOW_MS). The checkpoint cadence
+ * adapts so that about four checkpoints fit in a window.
+ *
+ * No synchronization ever happens while a stream capture runs in the
+ * process, and captured launches are never checkpointed.
+ */
+#ifndef NVSHARE_LIB_FLOW_H
+#define NVSHARE_LIB_FLOW_H
+
+#include "driver.h"
+
+/* Launches since this thread's last checkpoint, and the current cadence. */
+extern __thread unsigned flow_tls_since
+    __attribute__((tls_model("initial-exec")));
+extern __thread unsigned flow_tls_every
+    __attribute__((tls_model("initial-exec")));
+
+/* Slow path, taken every flow_tls_every launches (see gate_exit). */
+void flow_checkpoint(CUstream stream);
+
+/* Window in ns from NVSHARE_QUEUE_WINDOW_MS (0 disables flow control). */
+long long flow_window_ns(void);
+
+#endif /* NVSHARE_LIB_FLOW_H */
