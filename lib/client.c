@@ -254,11 +254,30 @@ static void swap_and_report(struct gate_dev *d, enum nvs_swap_direction dir)
 
 	swap_move(d, dir, &st);
 	d->swapped_out = dir == NVS_SWAP_OUT;
+	if (dir == NVS_SWAP_IN) {
+		pthread_mutex_lock(&d->mu);
+		d->unplaced = 0;
+		pthread_mutex_unlock(&d->mu);
+	}
 	memcpy(rep.uuid, d->uuid, sizeof(rep.uuid));
 	rep.direction = dir;
 	rep.bytes = st.bytes;
 	rep.ns = st.ns;
 	link_send(NVS_MSG_SWAP_REPORT, &rep, sizeof(rep));
+}
+
+/* Fresh Unified Memory has no home yet and would be faulted onto the GPU
+ * page by page by the first kernels (about 8 GB/s on an H100). Holding the
+ * lock, we place it with one prefetch at link speed instead. Not reported:
+ * placing untouched pages says nothing about the swap bandwidth. */
+static void place(struct gate_dev *d)
+{
+	struct swap_stats st;
+
+	pthread_mutex_lock(&d->mu);
+	d->unplaced = 0;
+	pthread_mutex_unlock(&d->mu);
+	swap_move(d, NVS_SWAP_IN, &st);
 }
 
 /* Asked to move memory while a stream capture runs: say nothing moved
@@ -331,6 +350,8 @@ static void on_gpu_message(const struct nvs_msg *m)
 		/* Memory first, then work: no kernel crawls on page faults. */
 		if (d->swapped_out && client_is_managed())
 			swap_and_report(d, NVS_SWAP_IN);
+		else if (d->unplaced && client_is_managed())
+			place(d);
 		pthread_mutex_lock(&d->mu);
 		d->requested = 0;
 		d->holding = 1;

@@ -62,6 +62,8 @@ struct gate_dev {
 	    ctxs[GATE_MAX_CONTEXTS]; /* contexts seen, drained on release */
 	int nctxs;
 	int swapped_out;         /* our memory was moved to the host */
+	int unplaced;            /* managed memory allocated since the last
+	                            placement on the GPU (mu) */
 	CUstream swap_stream;    /* link thread's stream for moving memory */
 	unsigned long idle_mark; /* submits value at the last idle check */
 	long long idle_since_ns; /* when submits last changed */

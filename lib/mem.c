@@ -125,6 +125,11 @@ int mem_track(struct gate_dev *d, CUdeviceptr ptr, uint64_t bytes, int managed)
 	if (stale.ptr)
 		charge(stale.dev, -(int64_t)stale.bytes);
 	charge(d, (int64_t)bytes);
+	if (managed) {
+		pthread_mutex_lock(&d->mu);
+		d->unplaced = 1;
+		pthread_mutex_unlock(&d->mu);
+	}
 	return 0;
 }
 

@@ -3,11 +3,18 @@
 # tests/gpu/suite.py (native vs nvshare, one and two processes, gpuload and
 # PyTorch workloads) and prints the table that goes into docs/benchmarks.md.
 # Extra arguments go to suite.py (--time-slice MS, --capacity SIZE,
-# --repeat N, --json FILE).
+# --repeat N, --json FILE). With --memory first, it runs the memory-aware
+# suite instead (tests/gpu/memory_suite.py: fitting and oversubscribed
+# workloads at a configured 16 GiB capacity).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nvidia-smi -L >/dev/null || { echo "gpu-suite: no NVIDIA GPU here" >&2; exit 1; }
 build=${NVSHARE_GPU_BUILD:-build-gpu}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target nvshare nvshare-scheduler nvsharectl gpuload >/dev/null
-python3 tests/gpu/suite.py --build "$build" "$@"
+if [ "${1:-}" = "--memory" ]; then
+	shift
+	python3 tests/gpu/memory_suite.py --build "$build" "$@"
+else
+	python3 tests/gpu/suite.py --build "$build" "$@"
+fi

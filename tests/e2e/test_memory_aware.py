@@ -2,8 +2,8 @@
 
 1. Fit: three clients of 2 GiB at a 25% duty cycle run concurrently: the
    makespan stays within 1.3x of one client alone and nothing is swapped.
-2. Oversubscribed: three saturating clients of 8 GiB on GPU 0 take turns
-   with swapping: makespan within 1.15x of three solo runs (whose time
+2. Oversubscribed: three saturating clients of 8 GiB on GPU 0 (1 s
+   slice) take turns with swapping: makespan within 1.15x of three solo runs (whose time
    includes the modelled cost of faulting their memory in), nobody waits
    longer than two slices between turns. Meanwhile a client alone on GPU 1
    runs as fast as it does solo: the GPUs do not influence each other.
@@ -67,7 +67,11 @@ def fit_case(env, c):
 
 
 def oversubscribed_case(env, c):
-    args = ("--mem", "8Gi", "--kernel-ms", 20, "--seconds", 2)
+    # A fixed 1 s slice, shorter than each client's 3 s of work, so that
+    # they must take turns and swap (the auto slice would let two of them
+    # finish together before the third needs their memory).
+    env.ctl("set", "--time-slice", "1000")
+    args = ("--mem", "8Gi", "--kernel-ms", 20, "--seconds", 3)
     ok, solo, _ = wall_s([launch(env, *args)])
     c.check(ok, "oversubscribed: solo run succeeded (%.2f s)" % (solo or 0))
     ok1, solo1, _ = wall_s([launch(env, *args, device=1)])
@@ -95,6 +99,7 @@ def oversubscribed_case(env, c):
     c.check(ok1 and ok_other and other_wall <= 1.1 * solo1 + 0.2,
             "GPU 1 alone ran at its solo speed beside the busy GPU 0 "
             "(%.2f s vs %.2f s)" % (other_wall or 0, solo1 or 0))
+    env.ctl("set", "--time-slice", "auto")
 
 
 def exit_case(env, c):
