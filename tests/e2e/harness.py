@@ -99,6 +99,18 @@ class Env:
     def status(self):
         return json.loads(self.ctl("status", "--json").stdout)
 
+    def gpu_state(self, pid, gpu=0):
+        """The scheduler's view of pid on its gpu-th GPU: its status entry
+        ("state": holding|waiting|idle, "memory_bytes", ...), or None."""
+        for cl in self.status()["clients"]:
+            if cl["pid"] == pid and len(cl["gpus"]) > gpu:
+                return cl["gpus"][gpu]
+        return None
+
+    def wait_holding(self, pid, timeout=10.0):
+        wait_for(lambda: (self.gpu_state(pid) or {}).get("state") == "holding",
+                 timeout, "pid %d holding the GPU" % pid)
+
     # --- workloads ---------------------------------------------------------
     def gpuload(self, *args, preload=True, extra_env=None):
         """Starts gpuload; returns the Popen (stdout piped)."""

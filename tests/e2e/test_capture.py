@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 
-from harness import finish, run, wait_for
+from harness import finish, run
 
 
 def main(env, c):
@@ -23,13 +23,7 @@ def main(env, c):
         p = subprocess.Popen([probe, "800", mode], env=env.environ(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-
-        def probe_holds():
-            for cl in env.status()["clients"]:
-                if cl["pid"] == p.pid and cl["gpus"]:
-                    return cl["gpus"][0]["state"] == "holding"
-            return False
-        wait_for(probe_holds, 10.0, "probe holding the GPU")
+        env.wait_holding(p.pid)
         waiter = env.gpuload("--kernel-ms", 10, "--kernels", 5)
         out, err = p.communicate(timeout=60)
         res = json.loads(out.strip().splitlines()[-1])

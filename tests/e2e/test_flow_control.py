@@ -8,20 +8,14 @@ disabled (NVSHARE_QUEUE_WINDOW_MS=0) the drain takes the whole queue.
 """
 import time
 
-from harness import finish, run, wait_for
+from harness import finish, run
 
 
 def b_wait_ms(env, window_ms):
     extra = {"NVSHARE_QUEUE_WINDOW_MS": str(window_ms)}
     a = env.gpuload("--kernel-ms", 5, "--seconds", 30, "--inflight", 400,
                     extra_env=extra)
-
-    def a_holds():
-        for cl in env.status()["clients"]:
-            if cl["pid"] == a.pid and cl["gpus"]:
-                return cl["gpus"][0]["state"] == "holding"
-        return False
-    wait_for(a_holds, 10.0, "A holding the GPU")
+    env.wait_holding(a.pid)
     time.sleep(1.0)  # let A fill its queue as far as it may
     started = time.monotonic_ns()
     b = env.gpuload("--kernel-ms", 5, "--kernels", 10)

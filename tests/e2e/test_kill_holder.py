@@ -20,8 +20,7 @@ def client_states(env):
 def main(env, c):
     env.start_scheduler("--mode", "serial", "--time-slice", "5000")
     a = env.gpuload("--kernel-ms", 50, "--seconds", 20)
-    wait_for(lambda: client_states(env).get(a.pid) == "holding", 10.0,
-             "A holding the lock")
+    env.wait_holding(a.pid)
     b = env.gpuload("--kernel-ms", 10, "--kernels", 20)
     wait_for(lambda: client_states(env).get(b.pid) == "waiting", 10.0,
              "B waiting for the lock")

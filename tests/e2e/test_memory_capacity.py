@@ -21,12 +21,8 @@ def main(env, c):
 
     p = env.gpuload("--mem", "3Gi", "--kernel-ms", 10, "--seconds", 1.5)
 
-    def reported():
-        for cl in env.status()["clients"]:
-            if cl["pid"] == p.pid and cl["gpus"]:
-                return cl["gpus"][0]["memory_bytes"] == 3 * GIB
-        return False
-    wait_for(reported, 5.0, "3 GiB reported to the scheduler")
+    wait_for(lambda: (env.gpu_state(p.pid) or {}).get("memory_bytes") == 3 * GIB,
+             5.0, "3 GiB reported to the scheduler")
     c.check(True, "status shows the client's 3 GiB")
     st = env.status()
     c.check(st["gpus"][0]["capacity_bytes"] == 4 * GIB,
