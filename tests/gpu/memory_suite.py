@@ -27,6 +27,10 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--capacity", default="16Gi")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--only", default="",
+                    help="run only the cases whose name contains this")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of (b) and (c), interleaved; medians shown")
     a = ap.parse_args()
     gpuload = os.path.join(os.path.abspath(a.build), "bin", "gpuload")
     tm = [sys.executable, os.path.join(HERE, "torch_mem.py")]
@@ -45,12 +49,23 @@ def main():
     try:
         print(suite.smi)
         for name, cmd in cases:
+            if a.only not in name:
+                continue
             seq = 0.0
             for _ in range(3):
                 _, t = suite.run(cmd, 1, False)
                 seq += t
-            res_native, together = suite.run(cmd, 3, False)
-            res_shared, shared = suite.run(cmd, 3, True)
+            togethers, shareds = [], []
+            for _ in range(a.repeat):
+                res_native, t = suite.run(cmd, 3, False)
+                togethers.append(t)
+                res_shared, t = suite.run(cmd, 3, True)
+                shareds.append(t)
+            together = sorted(togethers)[len(togethers) // 2]
+            shared = sorted(shareds)[len(shareds) // 2]
+            print("%s: all at once %s; nvshare %s" % (
+                name, " ".join("%.2f" % t for t in togethers),
+                " ".join("%.2f" % t for t in shareds)), flush=True)
             ok = all(r.get("checksum_ok", True) and r.get("error") is None
                      for r in res_native + res_shared)
             st = json.loads(suite.status())
