@@ -68,8 +68,8 @@ fi
 # nvsharectl and nvshare-run both follow NVSHARE_SOCKET.
 export NVSHARE_SOCKET=$tmp/scheduler.sock
 
-echo "==> starting nvshare-scheduler (time slice 500 ms)"
-"$bin/nvshare-scheduler" --socket "$NVSHARE_SOCKET" --time-slice 500 \
+echo "==> starting nvshare-scheduler (mode auto: run together what fits)"
+"$bin/nvshare-scheduler" --socket "$NVSHARE_SOCKET" \
 	>"$tmp/scheduler.log" 2>&1 &
 sched_pid=$!
 deadline=$(($(now_ms) + 5000))
@@ -86,7 +86,7 @@ echo "==> starting 3 workloads (4 GiB each, 20 ms kernels, 3 s of work):" \
 	"${labels[*]}"
 start=$(now_ms)
 for label in "${labels[@]}"; do
-	"$bin/nvshare-run" -- "$bin/gpuload" --mem 4Gi --kernel-ms 20 \
+	"$bin/nvshare-run" -- "$bin/gpuload" --mem 6Gi --kernel-ms 20 \
 		--seconds 3 >"$tmp/$label.out" 2>"$tmp/$label.err" &
 	work_pid[$label]=$!
 done
