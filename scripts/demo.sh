@@ -82,7 +82,7 @@ until "$bin/nvsharectl" status >/dev/null 2>&1; do
 	sleep 0.1
 done
 
-echo "==> starting 3 workloads (4 GiB each, 20 ms kernels, 3 s of work):" \
+echo "==> starting 3 workloads (6 GiB each, 20 ms kernels, 3 s of work):" \
 	"${labels[*]}"
 start=$(now_ms)
 for label in "${labels[@]}"; do
