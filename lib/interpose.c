@@ -165,17 +165,19 @@ static void *next_after(const char *name, void *caller)
 	return NULL;
 }
 
-/* dlsym: for a hooked driver symbol that the real driver has, the hook;
- * otherwise exactly what the real dlsym would answer. */
+/* dlsym: for a hooked driver symbol that the real driver has, asked of the
+ * driver (or the global scope), the hook; otherwise exactly what the real
+ * dlsym would answer. */
 NVS_EXPORT void *dlsym(void *handle, const char *name)
 {
-	if (name[0] == 'c' && name[1] == 'u') {
+	/* Only look-ups that could reach the driver get a hook; asking
+	 * another library for a cu* name keeps its own answer. */
+	if (name[0] == 'c' && name[1] == 'u' &&
+	    (handle == RTLD_DEFAULT || handle == RTLD_NEXT ||
+	     handle == driver_handle())) {
 		const struct hook_entry *e = hook_by_name(name);
-		if (e) {
-			driver_ensure();
-			if (*e->real)
-				return e->hook;
-		}
+		if (e && *e->real)
+			return e->hook;
 	}
 	if (handle == RTLD_NEXT)
 		return next_after(name, __builtin_return_address(0));

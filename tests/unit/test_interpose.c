@@ -75,6 +75,12 @@ static void check_dlsym(void)
 	CHECK_STR(owner(dlsym(cuda, "cuDeviceGetName")), "cuda");
 	CHECK_STR(owner(dlsym(cuda, "cuStreamCreate")), "cuda");
 	CHECK(dlsym(cuda, "cuNoSuchFunction") == NULL);
+	/* The global scope gets the hook too; another library does not. */
+	CHECK_STR(owner(dlsym(RTLD_DEFAULT, "cuLaunchKernel")), "nvshare");
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	CHECK(libc != NULL && dlsym(libc, "cuLaunchKernel") == NULL);
+	if (libc)
+		dlclose(libc);
 	/* RTLD_NEXT from this program still finds libc's malloc. */
 	CHECK_STR(owner(dlsym(RTLD_NEXT, "malloc")), "libc");
 	CHECK(dlsym(RTLD_NEXT, "no_such_symbol_anywhere") == NULL);
