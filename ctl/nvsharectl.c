@@ -400,6 +400,25 @@ static const char *const ctl_set_opts[] = {"--mode", "--time-slice",
 static const uint32_t ctl_set_keys[] = {
     NVS_CTL_KEY_MODE, NVS_CTL_KEY_TIME_SLICE_MS, NVS_CTL_KEY_MAX_RUN_MS};
 
+/* A duration option of "set": whole milliseconds in [min, max] into st;
+ * CTL_EXIT_OK or a usage error naming the flag and what it expects. */
+static int ctl_parse_ms(const char *value, uint64_t min, uint64_t max,
+                        const char *flag, const char *expected,
+                        const char *what, struct ctl_setting *st)
+{
+	uint64_t ms;
+
+	if (nvs_parse_u64(value, min, max, &ms))
+		return ctl_usage_error(
+		    "set", "invalid %s '%s': expected %s, %llu..%llu", flag,
+		    value, expected, (unsigned long long)min,
+		    (unsigned long long)max);
+	st->value = (int64_t)ms;
+	snprintf(st->done, sizeof(st->done), "%s set to %llu ms", what,
+	         (unsigned long long)ms);
+	return CTL_EXIT_OK;
+}
+
 /* Parses the value of option k of "set" into st; CTL_EXIT_OK or a usage
  * error. */
 static int ctl_parse_setting(size_t k, const char *value,
@@ -407,7 +426,6 @@ static int ctl_parse_setting(size_t k, const char *value,
 {
 	/* Names in the order of enum nvs_gpu_mode. */
 	static const char *const modes[] = {"auto", "serial", "concurrent"};
-	uint64_t ms;
 
 	st->key = ctl_set_keys[k];
 	switch (st->key) {
@@ -431,30 +449,14 @@ static int ctl_parse_setting(size_t k, const char *value,
 			         "time slice set to auto");
 			return CTL_EXIT_OK;
 		}
-		if (nvs_parse_u64(value, CTL_TIME_SLICE_MIN, CTL_TIME_SLICE_MAX,
-		                  &ms))
-			return ctl_usage_error(
-			    "set",
-			    "invalid --time-slice '%s': expected auto or whole "
-			    "milliseconds, %llu..%llu",
-			    value, (unsigned long long)CTL_TIME_SLICE_MIN,
-			    (unsigned long long)CTL_TIME_SLICE_MAX);
-		st->value = (int64_t)ms;
-		snprintf(st->done, sizeof(st->done),
-		         "time slice set to %llu ms", (unsigned long long)ms);
-		return CTL_EXIT_OK;
+		return ctl_parse_ms(value, CTL_TIME_SLICE_MIN,
+		                    CTL_TIME_SLICE_MAX, "--time-slice",
+		                    "auto or whole milliseconds", "time slice",
+		                    st);
 	default:
-		if (nvs_parse_u64(value, CTL_MAX_RUN_MIN, CTL_MAX_RUN_MAX, &ms))
-			return ctl_usage_error(
-			    "set",
-			    "invalid --max-run '%s': expected whole "
-			    "milliseconds, %llu..%llu",
-			    value, (unsigned long long)CTL_MAX_RUN_MIN,
-			    (unsigned long long)CTL_MAX_RUN_MAX);
-		st->value = (int64_t)ms;
-		snprintf(st->done, sizeof(st->done), "max run set to %llu ms",
-		         (unsigned long long)ms);
-		return CTL_EXIT_OK;
+		return ctl_parse_ms(value, CTL_MAX_RUN_MIN, CTL_MAX_RUN_MAX,
+		                    "--max-run", "whole milliseconds",
+		                    "max run", st);
 	}
 }
 
