@@ -30,6 +30,7 @@
 	X(CUDA_ERROR_INVALID_DEVICE, 101)                                      \
 	X(CUDA_ERROR_INVALID_IMAGE, 200)                                       \
 	X(CUDA_ERROR_INVALID_CONTEXT, 201)                                     \
+	X(CUDA_ERROR_UNSUPPORTED_EXEC_AFFINITY, 224)                           \
 	X(CUDA_ERROR_INVALID_HANDLE, 400)                                      \
 	X(CUDA_ERROR_NOT_FOUND, 500)                                           \
 	X(CUDA_ERROR_NOT_READY, 600)                                           \
@@ -49,6 +50,37 @@
 	X(CU_MEM_ADVISE_SET_ACCESSED_BY, 5)                                    \
 	X(CU_MEM_LOCATION_TYPE_DEVICE, 0x1)                                    \
 	X(CU_MEM_LOCATION_TYPE_HOST, 0x2)                                      \
+	X(CU_MEM_LOCATION_TYPE_HOST_NUMA, 0x3)                                 \
+	X(CU_MEM_LOCATION_TYPE_HOST_NUMA_CURRENT, 0x4)                         \
+	X(CU_MEM_ALLOCATION_TYPE_INVALID, 0x0)                                 \
+	X(CU_MEM_ALLOCATION_TYPE_PINNED, 0x1)                                  \
+	X(CU_MEM_HANDLE_TYPE_NONE, 0x0)                                        \
+	X(CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR, 0x1)                       \
+	X(CU_MEM_HANDLE_TYPE_WIN32, 0x2)                                       \
+	X(CU_MEM_HANDLE_TYPE_WIN32_KMT, 0x4)                                   \
+	X(CU_MEM_HANDLE_TYPE_FABRIC, 0x8)                                      \
+	X(CU_MEM_ACCESS_FLAGS_PROT_NONE, 0x0)                                  \
+	X(CU_MEM_ACCESS_FLAGS_PROT_READ, 0x1)                                  \
+	X(CU_MEM_ACCESS_FLAGS_PROT_READWRITE, 0x3)                             \
+	X(CU_MEM_ALLOC_GRANULARITY_MINIMUM, 0x0)                               \
+	X(CU_MEM_ALLOC_GRANULARITY_RECOMMENDED, 0x1)                           \
+	X(CU_AD_FORMAT_UNSIGNED_INT8, 0x01)                                    \
+	X(CU_AD_FORMAT_UNSIGNED_INT16, 0x02)                                   \
+	X(CU_AD_FORMAT_UNSIGNED_INT32, 0x03)                                   \
+	X(CU_AD_FORMAT_SIGNED_INT8, 0x08)                                      \
+	X(CU_AD_FORMAT_SIGNED_INT16, 0x09)                                     \
+	X(CU_AD_FORMAT_SIGNED_INT32, 0x0a)                                     \
+	X(CU_AD_FORMAT_HALF, 0x10)                                             \
+	X(CU_AD_FORMAT_FLOAT, 0x20)                                            \
+	X(CUDA_ARRAY3D_LAYERED, 0x01)                                          \
+	X(CUDA_ARRAY3D_SURFACE_LDST, 0x02)                                     \
+	X(CUDA_ARRAY3D_CUBEMAP, 0x04)                                          \
+	X(CUDA_ARRAY3D_TEXTURE_GATHER, 0x08)                                   \
+	X(CUDA_ARRAY3D_DEPTH_TEXTURE, 0x10)                                    \
+	X(CUDA_ARRAY3D_COLOR_ATTACHMENT, 0x20)                                 \
+	X(CUDA_ARRAY3D_SPARSE, 0x40)                                           \
+	X(CUDA_ARRAY3D_DEFERRED_MAPPING, 0x80)                                 \
+	X(CU_EXEC_AFFINITY_TYPE_SM_COUNT, 0)                                   \
 	X(CU_STREAM_CAPTURE_STATUS_NONE, 0)                                    \
 	X(CU_STREAM_CAPTURE_STATUS_ACTIVE, 1)                                  \
 	X(CU_STREAM_CAPTURE_STATUS_INVALIDATED, 2)                             \
@@ -117,6 +149,10 @@ typedef struct CUgraph_st *CUgraph;
 typedef struct CUgraphExec_st *CUgraphExec;
 typedef struct CUmemPoolHandle_st *CUmemoryPool;
 typedef struct CUarray_st *CUarray;
+typedef struct CUmipmappedArray_st *CUmipmappedArray;
+typedef struct CUctxCigParam_st CUctxCigParam;
+typedef unsigned long long CUmemGenericAllocationHandle_v1;
+typedef CUmemGenericAllocationHandle_v1 CUmemGenericAllocationHandle;
 typedef struct CUlaunchAttribute_st CUlaunchAttribute;
 typedef struct CUDA_MEMCPY2D_st CUDA_MEMCPY2D;
 typedef struct CUDA_MEMCPY3D_st CUDA_MEMCPY3D;
@@ -126,6 +162,13 @@ typedef int CUmem_advise;
 typedef int CUstreamCaptureStatus;
 typedef int CUstreamCaptureMode;
 typedef int CUdriverProcAddressQueryResult;
+typedef int CUmemLocationType;                /* CU_MEM_LOCATION_TYPE_* */
+typedef int CUmemAllocationType;              /* CU_MEM_ALLOCATION_TYPE_* */
+typedef int CUmemAllocationHandleType;        /* CU_MEM_HANDLE_TYPE_* */
+typedef int CUmemAccess_flags;                /* CU_MEM_ACCESS_FLAGS_* */
+typedef int CUmemAllocationGranularity_flags; /* CU_MEM_ALLOC_GRANULARITY_* */
+typedef int CUarray_format;                   /* CU_AD_FORMAT_* */
+typedef int CUexecAffinityType;               /* CU_EXEC_AFFINITY_TYPE_* */
 
 typedef struct CUlaunchConfig_st {
 	unsigned int gridDimX; /* grid size in blocks */
@@ -141,6 +184,82 @@ typedef struct CUlaunchConfig_st {
 } CUlaunchConfig;
 
 #endif /* !NVS_CHECK_AGAINST_CUDA_H */
+
+/*
+ * Structs of virtual memory management, arrays, memory pools and context
+ * creation: the arguments of calls whose memory nvshare counts. Their field
+ * types are cuda.h's in check mode, so the comparison covers them too.
+ */
+typedef struct NVS_CU_STRUCT(CUmemAllocationProp_st) {
+	CUmemAllocationType type; /* CU_MEM_ALLOCATION_TYPE_PINNED */
+	CUmemAllocationHandleType requestedHandleTypes; /* exportable as */
+	NVS_CU_STRUCT(CUmemLocation) location; /* where the memory lives */
+	void *win32HandleMetaData;             /* Windows only, else NULL */
+	struct {
+		unsigned char compressionType; /* CU_MEM_ALLOCATION_COMP_* */
+		unsigned char gpuDirectRDMACapable; /* 1: usable for RDMA */
+		unsigned short usage;               /* CU_MEM_CREATE_USAGE_* */
+		unsigned char reserved[4];          /* zero */
+	} allocFlags;
+} NVS_CU_STRUCT(CUmemAllocationProp_v1);
+typedef NVS_CU_STRUCT(CUmemAllocationProp_v1)
+    NVS_CU_STRUCT(CUmemAllocationProp);
+
+typedef struct NVS_CU_STRUCT(CUmemAccessDesc_st) {
+	NVS_CU_STRUCT(CUmemLocation) location; /* who gets the access */
+	CUmemAccess_flags flags;               /* CU_MEM_ACCESS_FLAGS_PROT_* */
+} NVS_CU_STRUCT(CUmemAccessDesc_v1);
+typedef NVS_CU_STRUCT(CUmemAccessDesc_v1) NVS_CU_STRUCT(CUmemAccessDesc);
+
+typedef struct NVS_CU_STRUCT(CUmemPoolProps_st) {
+	CUmemAllocationType allocType; /* CU_MEM_ALLOCATION_TYPE_PINNED */
+	CUmemAllocationHandleType handleTypes; /* exportable as */
+	NVS_CU_STRUCT(CUmemLocation) location; /* where allocations live */
+	void *win32SecurityAttributes;         /* Windows only, else NULL */
+	size_t maxSize;             /* most bytes the pool holds; 0: no limit */
+	unsigned short usage;       /* CU_MEM_POOL_CREATE_USAGE_* */
+	unsigned char reserved[54]; /* zero */
+} NVS_CU_STRUCT(CUmemPoolProps_v1);
+typedef NVS_CU_STRUCT(CUmemPoolProps_v1) NVS_CU_STRUCT(CUmemPoolProps);
+
+typedef struct NVS_CU_STRUCT(CUDA_ARRAY_DESCRIPTOR_st) {
+	size_t Width;             /* elements per row */
+	size_t Height;            /* rows; 0: a 1D array */
+	CUarray_format Format;    /* CU_AD_FORMAT_* of each channel */
+	unsigned int NumChannels; /* channels per element: 1, 2 or 4 */
+} NVS_CU_STRUCT(CUDA_ARRAY_DESCRIPTOR_v2);
+typedef NVS_CU_STRUCT(CUDA_ARRAY_DESCRIPTOR_v2)
+    NVS_CU_STRUCT(CUDA_ARRAY_DESCRIPTOR);
+
+typedef struct NVS_CU_STRUCT(CUDA_ARRAY3D_DESCRIPTOR_st) {
+	size_t Width;             /* elements per row */
+	size_t Height;            /* rows; 0: a 1D array */
+	size_t Depth;             /* slices (layers if layered); 0: 1D/2D */
+	CUarray_format Format;    /* CU_AD_FORMAT_* of each channel */
+	unsigned int NumChannels; /* channels per element: 1, 2 or 4 */
+	unsigned int Flags;       /* CUDA_ARRAY3D_* */
+} NVS_CU_STRUCT(CUDA_ARRAY3D_DESCRIPTOR_v2);
+typedef NVS_CU_STRUCT(CUDA_ARRAY3D_DESCRIPTOR_v2)
+    NVS_CU_STRUCT(CUDA_ARRAY3D_DESCRIPTOR);
+
+typedef struct NVS_CU_STRUCT(CUexecAffinityParam_st) {
+	CUexecAffinityType type; /* CU_EXEC_AFFINITY_TYPE_SM_COUNT */
+	union {
+		struct {
+			unsigned int val; /* SMs the context may use */
+		} smCount;
+	} param;
+} NVS_CU_STRUCT(CUexecAffinityParam_v1);
+typedef NVS_CU_STRUCT(CUexecAffinityParam_v1)
+    NVS_CU_STRUCT(CUexecAffinityParam);
+
+/* Exactly one of execAffinityParams and cigParams is set. */
+typedef struct NVS_CU_STRUCT(CUctxCreateParams_st) {
+	/* execution affinities (numExecAffinityParams of them), or NULL */
+	struct NVS_CU_STRUCT(CUexecAffinityParam_st) * execAffinityParams;
+	int numExecAffinityParams; /* entries of execAffinityParams */
+	CUctxCigParam *cigParams;  /* CUDA-in-graphics sharing, or NULL */
+} NVS_CU_STRUCT(CUctxCreateParams);
 
 #ifndef CUDAAPI
 #define CUDAAPI
@@ -168,6 +287,12 @@ CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev);
 CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev);
 CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
                                 CUdevice dev);
+CUresult CUDAAPI cuCtxCreate_v3(CUcontext *pctx,
+                                CUexecAffinityParam *paramsArray, int numParams,
+                                unsigned int flags, CUdevice dev);
+CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx,
+                                CUctxCreateParams *ctxCreateParams,
+                                unsigned int flags, CUdevice dev);
 CUresult CUDAAPI cuCtxDestroy_v2(CUcontext ctx);
 CUresult CUDAAPI cuCtxSetCurrent(CUcontext ctx);
 CUresult CUDAAPI cuCtxGetCurrent(CUcontext *pctx);
@@ -218,6 +343,44 @@ CUresult CUDAAPI cuMemAdvise(CUdeviceptr devPtr, size_t count,
                              CUmem_advise advice, CUdevice device);
 CUresult CUDAAPI cuMemAdvise_v2(CUdeviceptr devPtr, size_t count,
                                 CUmem_advise advice, CUmemLocation location);
+
+/* --- Memory pools ------------------------------------------------------- */
+CUresult CUDAAPI cuDeviceGetDefaultMemPool(CUmemoryPool *pool_out,
+                                           CUdevice dev);
+CUresult CUDAAPI cuMemPoolCreate(CUmemoryPool *pool,
+                                 const CUmemPoolProps *poolProps);
+CUresult CUDAAPI cuMemPoolDestroy(CUmemoryPool pool);
+
+/* --- Virtual memory management ---------------------------------------- */
+CUresult CUDAAPI cuMemGetAllocationGranularity(
+    size_t *granularity, const CUmemAllocationProp *prop,
+    CUmemAllocationGranularity_flags option);
+CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
+                             const CUmemAllocationProp *prop,
+                             unsigned long long flags);
+CUresult CUDAAPI cuMemRelease(CUmemGenericAllocationHandle handle);
+CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr *ptr, size_t size,
+                                     size_t alignment, CUdeviceptr addr,
+                                     unsigned long long flags);
+CUresult CUDAAPI cuMemAddressFree(CUdeviceptr ptr, size_t size);
+CUresult CUDAAPI cuMemMap(CUdeviceptr ptr, size_t size, size_t offset,
+                          CUmemGenericAllocationHandle handle,
+                          unsigned long long flags);
+CUresult CUDAAPI cuMemUnmap(CUdeviceptr ptr, size_t size);
+CUresult CUDAAPI cuMemSetAccess(CUdeviceptr ptr, size_t size,
+                                const CUmemAccessDesc *desc, size_t count);
+
+/* --- Arrays --------------------------------------------------------------- */
+CUresult CUDAAPI cuArrayCreate_v2(CUarray *pHandle,
+                                  const CUDA_ARRAY_DESCRIPTOR *pAllocateArray);
+CUresult CUDAAPI cuArray3DCreate_v2(
+    CUarray *pHandle, const CUDA_ARRAY3D_DESCRIPTOR *pAllocateArray);
+CUresult CUDAAPI cuArrayDestroy(CUarray hArray);
+CUresult CUDAAPI
+cuMipmappedArrayCreate(CUmipmappedArray *pHandle,
+                       const CUDA_ARRAY3D_DESCRIPTOR *pMipmappedArrayDesc,
+                       unsigned int numMipmapLevels);
+CUresult CUDAAPI cuMipmappedArrayDestroy(CUmipmappedArray hMipmappedArray);
 
 /* --- Copies (gated by libnvshare) ---------------------------------------- */
 CUresult CUDAAPI cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t ByteCount);
@@ -436,6 +599,8 @@ CUresult CUDAAPI cuEventElapsedTime(float *pMilliseconds, CUevent hStart,
 	X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain, 7000, 0)         \
 	X(cuDevicePrimaryCtxRelease_v2, cuDevicePrimaryCtxRelease, 11000, 0)   \
 	X(cuCtxCreate_v2, cuCtxCreate, 3020, 0)                                \
+	X(cuCtxCreate_v3, cuCtxCreate, 11040, 0)                               \
+	X(cuCtxCreate_v4, cuCtxCreate, 12050, 0)                               \
 	X(cuCtxDestroy_v2, cuCtxDestroy, 4000, 0)                              \
 	X(cuCtxSetCurrent, cuCtxSetCurrent, 4000, 0)                           \
 	X(cuCtxGetCurrent, cuCtxGetCurrent, 4000, 0)                           \
@@ -463,6 +628,23 @@ CUresult CUDAAPI cuEventElapsedTime(float *pMilliseconds, CUevent hStart,
 	X(cuMemPrefetchAsync_v2_ptsz, cuMemPrefetchAsync, 12020, 1)            \
 	X(cuMemAdvise, cuMemAdvise, 8000, 0)                                   \
 	X(cuMemAdvise_v2, cuMemAdvise, 12020, 0)                               \
+	X(cuDeviceGetDefaultMemPool, cuDeviceGetDefaultMemPool, 11020, 0)      \
+	X(cuMemPoolCreate, cuMemPoolCreate, 11020, 0)                          \
+	X(cuMemPoolDestroy, cuMemPoolDestroy, 11020, 0)                        \
+	X(cuMemGetAllocationGranularity, cuMemGetAllocationGranularity, 10020, \
+	  0)                                                                   \
+	X(cuMemCreate, cuMemCreate, 10020, 0)                                  \
+	X(cuMemRelease, cuMemRelease, 10020, 0)                                \
+	X(cuMemAddressReserve, cuMemAddressReserve, 10020, 0)                  \
+	X(cuMemAddressFree, cuMemAddressFree, 10020, 0)                        \
+	X(cuMemMap, cuMemMap, 10020, 0)                                        \
+	X(cuMemUnmap, cuMemUnmap, 10020, 0)                                    \
+	X(cuMemSetAccess, cuMemSetAccess, 10020, 0)                            \
+	X(cuArrayCreate_v2, cuArrayCreate, 3020, 0)                            \
+	X(cuArray3DCreate_v2, cuArray3DCreate, 3020, 0)                        \
+	X(cuArrayDestroy, cuArrayDestroy, 2000, 0)                             \
+	X(cuMipmappedArrayCreate, cuMipmappedArrayCreate, 5000, 0)             \
+	X(cuMipmappedArrayDestroy, cuMipmappedArrayDestroy, 5000, 0)           \
 	X(cuMemcpy, cuMemcpy, 4000, 0)                                         \
 	X(cuMemcpy_ptds, cuMemcpy, 7000, 1)                                    \
 	X(cuMemcpyAsync, cuMemcpyAsync, 4000, 0)                               \

@@ -5,8 +5,10 @@
  * or set (struct fc_xfer): the bytes really move (device pointers are host
  * addresses), the time is bytes / copy bandwidth on the stream's timeline,
  * and the synchronous forms wait for it. Device pointers must lie inside an
- * allocation of the calling process, as on a GPU where anything else
- * faults. 3D copies and arrays are not simulated: CUDA_ERROR_NOT_SUPPORTED.
+ * allocation of the calling process (or in mapped VMM memory with the
+ * access the copy needs), as on a GPU where anything else faults; host
+ * pointers may be anything but reserved VMM memory without that access.
+ * 3D copies and arrays are not simulated: CUDA_ERROR_NOT_SUPPORTED.
  */
 #include <string.h>
 
@@ -45,21 +47,40 @@ enum copy_check {
 	COPY_CHECK_SRC = 2,  /* source must be device memory */
 };
 
-/* 1 if a rectangle at p (rows of width bytes, stride pitch) lies inside one
- * allocation of this process. */
-static int copy_in_allocation(uint64_t p, size_t width, size_t height,
-                              size_t pitch)
+/* The bytes a rectangle at p (rows of width bytes, stride pitch) spans;
+ * 0 on overflow. */
+static uint64_t copy_span(size_t width, size_t height, size_t pitch)
 {
 	uint64_t span;
-	int idx;
 
 	if (__builtin_mul_overflow((uint64_t)(height - 1), pitch, &span) ||
 	    __builtin_add_overflow(span, width, &span))
 		return 0;
+	return span;
+}
+
+/* 1 if the rectangle lies inside one allocation of this process (or a run
+ * of adjacent VMM mappings granting need). */
+static int copy_in_allocation(uint64_t p, uint64_t span, unsigned need)
+{
+	int idx;
+
+	if (!span)
+		return 0;
 	fc_state_lock(fc_rt.st);
-	idx = fc_mem_lookup(fc_rt.st, fc_rt.slot, p, span);
+	idx = fc_mem_lookup(fc_rt.st, fc_rt.slot, p, span, need);
 	fc_state_unlock(fc_rt.st);
 	return idx >= 0;
+}
+
+/* One side of a copy: device memory when check asks for it, else any
+ * address that is not reserved-but-inaccessible VMM memory. */
+static int copy_side_ok(const void *p, uint64_t span, int checked,
+                        unsigned need)
+{
+	if (checked)
+		return copy_in_allocation((uintptr_t)p, span, need);
+	return span && fc_vmm_access_ok((uintptr_t)p, span, need);
 }
 
 /* Validates and submits a copy or memset described by op->xfer. */
@@ -78,13 +99,12 @@ static CUresult copy_submit(struct fc_op *op, int check, CUstream h, int ptsz,
 	if (x->height > 1 &&
 	    (x->dpitch < x->width || (!x->elem && x->spitch < x->width)))
 		return CUDA_ERROR_INVALID_VALUE;
-	if ((check & COPY_CHECK_DST) &&
-	    !copy_in_allocation((uintptr_t)x->dst, x->width, x->height,
-	                        x->dpitch))
+	if (!copy_side_ok(x->dst, copy_span(x->width, x->height, x->dpitch),
+	                  check & COPY_CHECK_DST, FC_NEED_WRITE))
 		return CUDA_ERROR_INVALID_VALUE;
-	if ((check & COPY_CHECK_SRC) &&
-	    !copy_in_allocation((uintptr_t)x->src, x->width, x->height,
-	                        x->spitch))
+	if (!x->elem &&
+	    !copy_side_ok(x->src, copy_span(x->width, x->height, x->spitch),
+	                  check & COPY_CHECK_SRC, FC_NEED_READ))
 		return CUDA_ERROR_INVALID_VALUE;
 	op->bytes = (uint64_t)x->width * x->height;
 	return fc_submit(h, ptsz, op, sync);

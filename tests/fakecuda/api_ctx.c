@@ -67,6 +67,47 @@ CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
 	return CUDA_SUCCESS;
 }
 
+/* Execution affinity (SM partitions) needs MPS, which the simulation does
+ * not have: like a driver without it, any affinity is refused. */
+CUresult CUDAAPI cuCtxCreate_v3(CUcontext *pctx,
+                                CUexecAffinityParam *paramsArray, int numParams,
+                                unsigned int flags, CUdevice dev)
+{
+	CUresult r = fc_check_device(dev);
+
+	if (r != CUDA_SUCCESS)
+		return r;
+	if (numParams < 0 || (numParams > 0 && !paramsArray))
+		return CUDA_ERROR_INVALID_VALUE;
+	for (int i = 0; i < numParams; i++)
+		if (paramsArray[i].type != CU_EXEC_AFFINITY_TYPE_SM_COUNT)
+			return CUDA_ERROR_INVALID_VALUE;
+	if (numParams > 0)
+		return CUDA_ERROR_UNSUPPORTED_EXEC_AFFINITY;
+	return cuCtxCreate_v2(pctx, flags, dev);
+}
+
+/* CUDA 12.5's form: no parameters is a plain context; exactly one of
+ * affinity and CUDA-in-graphics (Windows only, not simulated). */
+CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx,
+                                CUctxCreateParams *ctxCreateParams,
+                                unsigned int flags, CUdevice dev)
+{
+	const CUctxCreateParams *p = ctxCreateParams;
+	CUresult r = fc_check_device(dev);
+
+	if (r != CUDA_SUCCESS)
+		return r;
+	if (!p)
+		return cuCtxCreate_v2(pctx, flags, dev);
+	if (!p->execAffinityParams == !p->cigParams)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (p->cigParams)
+		return CUDA_ERROR_NOT_SUPPORTED;
+	return cuCtxCreate_v3(pctx, p->execAffinityParams,
+	                      p->numExecAffinityParams, flags, dev);
+}
+
 /* rt locked: a destroyed context's streams stop being valid handles. The
  * memory stays (other threads may hold their per-thread streams). */
 static void ctx_retire_streams(struct fc_ctx *ctx)

@@ -46,6 +46,8 @@ static const char *error_text(CUresult r)
 	case CUDA_ERROR_INVALID_DEVICE: return "invalid device ordinal";
 	case CUDA_ERROR_INVALID_IMAGE: return "device kernel image is invalid";
 	case CUDA_ERROR_INVALID_CONTEXT: return "invalid device context";
+	case CUDA_ERROR_UNSUPPORTED_EXEC_AFFINITY:
+		return "the provided execution affinity is not supported";
 	case CUDA_ERROR_INVALID_HANDLE: return "invalid resource handle";
 	case CUDA_ERROR_NOT_FOUND: return "named symbol not found";
 	case CUDA_ERROR_NOT_READY: return "device not ready";

@@ -68,7 +68,8 @@ static int launch_buffer_ok(const struct launch_spin_args *a)
 	if (!a->bytes)
 		return 1;
 	fc_state_lock(fc_rt.st);
-	idx = fc_mem_lookup(fc_rt.st, fc_rt.slot, a->buf, a->bytes);
+	idx =
+	    fc_mem_lookup(fc_rt.st, fc_rt.slot, a->buf, a->bytes, FC_NEED_READ);
 	fc_state_unlock(fc_rt.st);
 	return idx >= 0;
 }

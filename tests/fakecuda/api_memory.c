@@ -7,9 +7,11 @@
  * device's capacity (CUDA_ERROR_OUT_OF_MEMORY beyond it, after evicting
  * managed memory if that helps); managed memory is never refused for
  * capacity and only occupies the device while resident (memory.c).
- * Stream-ordered allocation and freeing take effect at once. Which of
- * these calls a stream capture forbids follows the real driver (see
- * capture.c).
+ * Stream-ordered allocation and freeing take effect at once; they take
+ * memory from the stream's device, or from the pool's (a pool handle must
+ * be one api_pool.c handed out and not destroyed; a pool's maxSize bounds
+ * what it holds). Which of these calls a stream capture forbids follows
+ * the real driver (see capture.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -42,10 +44,7 @@ static void mem_charge_eviction(int dev, const struct fc_move *m, int64_t now)
 	fc_trace_write(dev, start, start + ns, "evict");
 }
 
-/* Records an allocation in the shared state; retries once after looking
- * for dead processes whose memory would make room. */
-static enum fc_mem_result mem_record(int dev, uint64_t addr, uint64_t size,
-                                     int managed)
+enum fc_mem_result fc_mem_record(int dev, fc_mem_add_fn add, void *arg)
 {
 	struct fc_state *st = fc_rt.st;
 	enum fc_mem_result res;
@@ -54,39 +53,58 @@ static enum fc_mem_result mem_record(int dev, uint64_t addr, uint64_t size,
 
 	fc_state_lock(st);
 	fc_state_reap(st, now, 0);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (managed)
-			res =
-			    fc_mem_add_managed(st, fc_rt.slot, dev, addr, size);
-		else
-			res = fc_mem_add_device(st, fc_rt.slot, dev, addr, size,
-			                        now, &m);
-		if (res != FC_MEM_NO_ROOM)
-			break;
+	res = add(st, now, &m, arg);
+	if (res == FC_MEM_NO_ROOM) {
 		fc_state_reap(st, now, 1);
+		res = add(st, now, &m, arg);
 	}
-	if (res == FC_MEM_OK)
+	if (res == FC_MEM_OK && dev >= 0)
 		mem_charge_eviction(dev, &m, now);
 	fc_state_unlock(st);
 	return res;
 }
 
-/* unsafe: the call is one of those a stream capture restricts. */
-static CUresult mem_alloc(CUdeviceptr *dptr, uint64_t size, int managed,
-                          int unsafe)
+/* What an allocation of the cuMemAlloc family records. */
+struct mem_args {
+	int dev;                    /* device it takes memory from */
+	int managed;                /* 1: managed memory */
+	uint64_t addr;              /* its address */
+	uint64_t size;              /* bytes */
+	const struct fc_pool *pool; /* pool it comes from, or NULL */
+};
+
+static enum fc_mem_result mem_add(struct fc_state *st, int64_t now,
+                                  struct fc_move *m, void *arg)
 {
-	struct fc_ctx *ctx;
+	const struct mem_args *a = arg;
+
+	if (a->managed)
+		return fc_mem_add_managed(st, fc_rt.slot, a->dev, a->addr,
+		                          a->size);
+	if (a->pool)
+		return fc_mem_add_pooled(st, fc_rt.slot, a->dev, a->addr,
+		                         a->size, (uint64_t)(uintptr_t)a->pool,
+		                         a->pool->max_size, now, m);
+	return fc_mem_add_device(st, fc_rt.slot, a->dev, a->addr, a->size, now,
+	                         m);
+}
+
+/* Allocates size bytes on dev (managed: with dev as home), from pool if
+ * not NULL. unsafe: the call is one of those a stream capture restricts. */
+static CUresult mem_alloc_on(CUdeviceptr *dptr, uint64_t size, int dev,
+                             int managed, const struct fc_pool *pool,
+                             int unsafe)
+{
+	struct mem_args a = {.dev = dev, .managed = managed, .pool = pool};
 	enum fc_mem_result res;
 	void *p;
-	CUresult r = fc_require_ctx(&ctx);
+	CUresult r;
 
-	if (r != CUDA_SUCCESS)
-		return r;
 	if (!dptr || size == 0)
 		return CUDA_ERROR_INVALID_VALUE;
 	if (unsafe && (r = fc_capture_check_unsafe()) != CUDA_SUCCESS)
 		return r;
-	if (size > fc_rt.cfg.dev[ctx->dev].capacity && !managed)
+	if (size > fc_rt.cfg.dev[dev].capacity && !managed)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	p = mmap(NULL, mem_map_len(size), PROT_READ | PROT_WRITE,
 	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -96,7 +114,9 @@ static CUresult mem_alloc(CUdeviceptr *dptr, uint64_t size, int managed,
 		    (unsigned long long)size, strerror(errno));
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	res = mem_record(ctx->dev, (uint64_t)(uintptr_t)p, size, managed);
+	a.addr = (uint64_t)(uintptr_t)p;
+	a.size = size;
+	res = fc_mem_record(dev, mem_add, &a);
 	if (res != FC_MEM_OK) {
 		if (res == FC_MEM_TABLE_FULL)
 			NVS_ERROR("msg=\"fakecuda allocation table full\" "
@@ -107,6 +127,18 @@ static CUresult mem_alloc(CUdeviceptr *dptr, uint64_t size, int managed,
 	}
 	*dptr = (CUdeviceptr)(uintptr_t)p;
 	return CUDA_SUCCESS;
+}
+
+/* The same on the current context's device. */
+static CUresult mem_alloc(CUdeviceptr *dptr, uint64_t size, int managed,
+                          int unsafe)
+{
+	struct fc_ctx *ctx;
+	CUresult r = fc_require_ctx(&ctx);
+
+	if (r != CUDA_SUCCESS)
+		return r;
+	return mem_alloc_on(dptr, size, ctx->dev, managed, NULL, unsafe);
 }
 
 static CUresult mem_free(CUdeviceptr dptr, int unsafe)
@@ -137,8 +169,9 @@ static CUresult mem_free(CUdeviceptr dptr, int unsafe)
 
 /* Validates the stream of a stream-ordered allocation or free: on a
  * capturing stream it becomes part of the capture (here: happens at
- * once); on any other it is a call the capture modes restrict. */
-static CUresult mem_check_stream(CUstream h, int ptsz)
+ * once); on any other it is a call the capture modes restrict. *dev gets
+ * the stream's device (may be NULL). */
+static CUresult mem_check_stream(CUstream h, int ptsz, int *dev)
 {
 	struct fc_stream *s;
 	CUresult r;
@@ -151,6 +184,8 @@ static CUresult mem_check_stream(CUstream h, int ptsz)
 	else if (r == CUDA_SUCCESS &&
 	         s->cap_status == CU_STREAM_CAPTURE_STATUS_NONE)
 		r = fc_capture_guard(s, NULL, 1);
+	if (r == CUDA_SUCCESS && dev)
+		*dev = s->ctx->dev;
 	pthread_mutex_unlock(&fc_rt.lock);
 	return r;
 }
@@ -213,34 +248,47 @@ CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr)
 	return mem_free(dptr, 1);
 }
 
+/* A stream-ordered allocation: from pool (a handle, checked) or, without
+ * one, from the current pool of the stream's device. */
 static CUresult mem_alloc_async(CUdeviceptr *dptr, size_t bytesize, CUstream h,
-                                int ptsz)
+                                int ptsz, int from_pool, CUmemoryPool hpool)
 {
+	const struct fc_pool *pool = NULL;
 	CUresult r = fc_require_ctx(NULL);
+	int dev = 0;
 
+	if (r == CUDA_SUCCESS && from_pool) {
+		pthread_mutex_lock(&fc_rt.lock);
+		pool = fc_pool_find(hpool);
+		if (pool)
+			dev = pool->dev;
+		pthread_mutex_unlock(&fc_rt.lock);
+		if (!pool)
+			return CUDA_ERROR_INVALID_VALUE;
+	}
 	if (r == CUDA_SUCCESS)
-		r = mem_check_stream(h, ptsz);
-	return r == CUDA_SUCCESS ? mem_alloc(dptr, bytesize, 0, 0) : r;
+		r = mem_check_stream(h, ptsz, pool ? NULL : &dev);
+	if (r != CUDA_SUCCESS)
+		return r;
+	return mem_alloc_on(dptr, bytesize, dev, 0, pool, 0);
 }
 
 CUresult CUDAAPI cuMemAllocAsync(CUdeviceptr *dptr, size_t bytesize,
                                  CUstream hStream)
 {
-	return mem_alloc_async(dptr, bytesize, hStream, 0);
+	return mem_alloc_async(dptr, bytesize, hStream, 0, 0, NULL);
 }
 
 CUresult CUDAAPI cuMemAllocAsync_ptsz(CUdeviceptr *dptr, size_t bytesize,
                                       CUstream hStream)
 {
-	return mem_alloc_async(dptr, bytesize, hStream, 1);
+	return mem_alloc_async(dptr, bytesize, hStream, 1, 0, NULL);
 }
 
 CUresult CUDAAPI cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t bytesize,
                                          CUmemoryPool pool, CUstream hStream)
 {
-	if (!pool)
-		return CUDA_ERROR_INVALID_VALUE;
-	return mem_alloc_async(dptr, bytesize, hStream, 0);
+	return mem_alloc_async(dptr, bytesize, hStream, 0, 1, pool);
 }
 
 CUresult CUDAAPI cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr,
@@ -248,9 +296,7 @@ CUresult CUDAAPI cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr,
                                               CUmemoryPool pool,
                                               CUstream hStream)
 {
-	if (!pool)
-		return CUDA_ERROR_INVALID_VALUE;
-	return mem_alloc_async(dptr, bytesize, hStream, 1);
+	return mem_alloc_async(dptr, bytesize, hStream, 1, 1, pool);
 }
 
 static CUresult mem_free_async(CUdeviceptr dptr, CUstream h, int ptsz)
@@ -258,7 +304,7 @@ static CUresult mem_free_async(CUdeviceptr dptr, CUstream h, int ptsz)
 	CUresult r = fc_require_ctx(NULL);
 
 	if (r == CUDA_SUCCESS)
-		r = mem_check_stream(h, ptsz);
+		r = mem_check_stream(h, ptsz, NULL);
 	if (r == CUDA_SUCCESS && !dptr)
 		return CUDA_ERROR_INVALID_VALUE;
 	return r == CUDA_SUCCESS ? mem_free(dptr, 0) : r;

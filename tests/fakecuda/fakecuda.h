@@ -49,6 +49,50 @@
 
 struct fc_graph;
 
+/* Granularity of VMM allocations and mappings (every location): 2 MiB, as
+ * a real H100 reports for both MINIMUM and RECOMMENDED. */
+#define FC_VMM_GRANULARITY (2ull << 20)
+
+/* Physical memory from cuMemCreate whose handle is not yet released. Its
+ * bytes live in a memfd; mappings map the memfd, so they keep the bytes
+ * after the handle (and the fd) are gone. The accounting is in the shared
+ * state (memory.h). */
+struct fc_vmm_handle {
+	uint64_t handle; /* CUmemGenericAllocationHandle handed out */
+	int fd;          /* memfd holding the bytes */
+	int loc;         /* device ordinal or FC_LOC_HOST */
+	uint64_t size;   /* bytes */
+	struct fc_vmm_handle *next; /* all live handles of the process */
+};
+
+/* An address range from cuMemAddressReserve: a PROT_NONE mapping over
+ * which cuMemMap puts the memory mapped (and cuMemUnmap takes it off). */
+struct fc_reservation {
+	uint64_t addr;               /* start, as handed out */
+	uint64_t size;               /* bytes, as asked for */
+	struct fc_reservation *next; /* all reservations of the process */
+};
+
+/* A CUDA array or mipmapped array (no bytes behind it: copies to arrays
+ * are not simulated); its size is charged in the shared state. Handles
+ * are looked up in the list, so a stale one is refused. */
+struct fc_array {
+	int mipmapped;         /* 1: from cuMipmappedArrayCreate */
+	int dev;               /* device charged */
+	uint64_t bytes;        /* bytes charged */
+	struct fc_array *next; /* all arrays of the process */
+};
+
+/* A memory pool: a device's default pool or one from cuMemPoolCreate.
+ * Destroyed pools stay listed (marked) so a stale handle is refused. */
+struct fc_pool {
+	int dev;              /* device its allocations come from */
+	int is_default;       /* 1: cuDeviceGetDefaultMemPool's */
+	int destroyed;        /* 1: cuMemPoolDestroy called */
+	uint64_t max_size;    /* CUmemPoolProps.maxSize; 0: no limit */
+	struct fc_pool *next; /* all pools of the process */
+};
+
 /* A context: a device and the streams that belong to it. */
 struct fc_ctx {
 	uint32_t magic;           /* FC_MAGIC_CTX while valid */
@@ -160,6 +204,13 @@ struct fc_runtime {
 	struct fc_ctx *ctxs;                    /* all contexts */
 	struct fc_stream *streams;              /* all live streams */
 	int captures;                           /* streams capturing now */
+	struct fc_vmm_handle *vmm;              /* live VMM handles */
+	uint64_t vmm_seq;                       /* last VMM handle number */
+	struct fc_reservation *reservations;    /* reserved address ranges */
+	int nreservations;                      /* entries (read unlocked) */
+	struct fc_array *arrays;                /* live arrays */
+	struct fc_pool *pools;                  /* every pool handed out */
+	struct fc_pool *default_pool[FC_MAX_DEVICES]; /* per device */
 };
 
 extern struct fc_runtime fc_rt;
@@ -224,6 +275,27 @@ int fc_graph_append(struct fc_graph *g, const struct fc_op *op);
 struct fc_graph *fc_capture_end(struct fc_stream *s);
 /* rt locked: leaves capture mode, discarding what was recorded. */
 void fc_capture_drop(struct fc_stream *s);
+
+/* --- api_memory.c --------------------------------------------------------- */
+/* Adds memory to the shared state (called with it locked; m collects the
+ * evictions the addition forces). */
+typedef enum fc_mem_result (*fc_mem_add_fn)(struct fc_state *st, int64_t now,
+                                            struct fc_move *m, void *arg);
+/* Runs add under the state lock, once more after reaping dead processes
+ * if it found no room, and puts the time of the evictions it forced on
+ * dev's compute timeline (dev < 0: none). */
+enum fc_mem_result fc_mem_record(int dev, fc_mem_add_fn add, void *arg);
+
+/* --- api_vmm.c ------------------------------------------------------------ */
+/* 1 if a host-side access of need (FC_NEED_*) to [p, p+len) is safe as far
+ * as VMM goes: the range touches no reservation, or lies in mapped memory
+ * that grants it. Copies check their unchecked sides with it, so that a
+ * host pointer into reserved memory fails instead of faulting. */
+int fc_vmm_access_ok(uint64_t p, uint64_t len, unsigned need);
+
+/* --- api_pool.c ----------------------------------------------------------- */
+/* rt locked: the valid (not destroyed) pool behind a handle, or NULL. */
+struct fc_pool *fc_pool_find(CUmemoryPool h);
 
 /* --- errors (api_device.c) ------------------------------------------------ */
 const char *fc_error_name(CUresult r);

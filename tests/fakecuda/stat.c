@@ -39,7 +39,8 @@ static void stat_devices(const struct fc_state *st)
 static void stat_proc_dev(int index, const struct fc_proc_dev *pd)
 {
 	printf("{\"index\":%d,\"gpu_ns\":%llu,\"swap_ns\":%llu,"
-	       "\"kernels\":%llu,\"device_bytes\":%llu,\"managed_bytes\":%llu,"
+	       "\"kernels\":%llu,\"device_bytes\":%llu,\"vmm_bytes\":%llu,"
+	       "\"array_bytes\":%llu,\"managed_bytes\":%llu,"
 	       "\"resident_bytes\":%llu,\"swapped_in_bytes\":%llu,"
 	       "\"faulted_bytes\":%llu,\"evicted_bytes\":%llu,"
 	       "\"prefetched_out_bytes\":%llu,\"copies\":%llu,"
@@ -47,6 +48,8 @@ static void stat_proc_dev(int index, const struct fc_proc_dev *pd)
 	       index, (unsigned long long)pd->gpu_ns,
 	       (unsigned long long)pd->swap_ns, (unsigned long long)pd->kernels,
 	       (unsigned long long)pd->device_bytes,
+	       (unsigned long long)pd->vmm_bytes,
+	       (unsigned long long)pd->array_bytes,
 	       (unsigned long long)pd->managed_bytes,
 	       (unsigned long long)pd->resident_bytes,
 	       (unsigned long long)pd->swapped_in_bytes,

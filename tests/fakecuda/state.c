@@ -339,27 +339,56 @@ int fc_alloc_add(struct fc_state *st, const struct fc_alloc *a)
 
 int fc_alloc_find(const struct fc_state *st, pid_t pid, uint64_t addr)
 {
+	for (uint32_t i = 0; i < st->nalloc; i++) {
+		const struct fc_alloc *a = &st->alloc[i];
+
+		if (a->pid == pid && a->addr == addr &&
+		    (a->kind == FC_ALLOC_DEVICE || a->kind == FC_ALLOC_MANAGED))
+			return (int)i;
+	}
+	return -1;
+}
+
+int fc_alloc_find_handle(const struct fc_state *st, pid_t pid,
+                         enum fc_alloc_kind kind, uint64_t handle)
+{
 	for (uint32_t i = 0; i < st->nalloc; i++)
-		if (st->alloc[i].pid == pid && st->alloc[i].addr == addr)
+		if (st->alloc[i].pid == pid && st->alloc[i].kind == kind &&
+		    st->alloc[i].addr == handle)
 			return (int)i;
 	return -1;
+}
+
+/* Gives an entry's bytes back to its device and its owner's figures. */
+static void state_uncharge(struct fc_state *st, const struct fc_alloc *a)
+{
+	struct fc_proc_dev *pd;
+
+	if (a->kind == FC_ALLOC_MAPPING || a->home < 0)
+		return;
+	pd = &st->proc[a->slot].dev[a->home];
+	if (a->kind == FC_ALLOC_MANAGED) {
+		if (a->where >= 0) {
+			st->dev[a->where].resident_managed -= a->size;
+			st->proc[a->slot].dev[a->where].resident_bytes -=
+			    a->size;
+		}
+		pd->managed_bytes -= a->size;
+		return;
+	}
+	st->dev[a->home].device_used -= a->size;
+	pd->device_bytes -= a->size;
+	if (a->kind == FC_ALLOC_VMM)
+		pd->vmm_bytes -= a->size;
+	else if (a->kind == FC_ALLOC_ARRAY)
+		pd->array_bytes -= a->size;
 }
 
 void fc_alloc_remove(struct fc_state *st, int idx)
 {
 	struct fc_alloc *a = &st->alloc[idx];
-	struct fc_proc *p = &st->proc[a->slot];
 
-	if (!a->managed) {
-		st->dev[a->home].device_used -= a->size;
-		p->dev[a->home].device_bytes -= a->size;
-	} else {
-		if (a->where >= 0) {
-			st->dev[a->where].resident_managed -= a->size;
-			p->dev[a->where].resident_bytes -= a->size;
-		}
-		p->dev[a->home].managed_bytes -= a->size;
-	}
+	state_uncharge(st, a);
 	memset(a, 0, sizeof(*a));
 	while (st->nalloc && !st->alloc[st->nalloc - 1].pid)
 		st->nalloc--;

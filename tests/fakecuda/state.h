@@ -8,7 +8,8 @@
  * dies holding it cannot wedge the others. It holds the devices (capacity,
  * memory in use, the compute timeline), one slot per process (its counters,
  * kept after it exits until the slot is reused) and every allocation, so
- * that one process's kernel can evict another process's managed memory.
+ * that one process's kernel can evict another process's managed memory
+ * and so that a dead process's memory (of any kind) can be given back.
  */
 #ifndef FAKECUDA_STATE_H
 #define FAKECUDA_STATE_H
@@ -20,7 +21,7 @@
 #include "config.h"
 
 #define FC_STATE_MAGIC 0x5443464eu /* "NFCT" in memory order */
-#define FC_STATE_VERSION 1u
+#define FC_STATE_VERSION 2u
 #define FC_MAX_PROCS 128
 #define FC_MAX_ALLOCS 16384
 #define FC_LOC_HOST (-1) /* residency / preferred location: host */
@@ -44,7 +45,9 @@ struct fc_proc_dev {
 	uint64_t gpu_ns;           /* compute-timeline time of its kernels */
 	uint64_t swap_ns;          /* part of gpu_ns spent faulting/evicting */
 	uint64_t kernels;          /* kernels run */
-	uint64_t device_bytes;     /* device memory allocated now */
+	uint64_t device_bytes;     /* device memory allocated now (all) */
+	uint64_t vmm_bytes;        /* of which cuMemCreate memory */
+	uint64_t array_bytes;      /* of which arrays */
 	uint64_t managed_bytes;    /* managed memory allocated now (home) */
 	uint64_t resident_bytes;   /* of its managed memory, resident here */
 	uint64_t swapped_in_bytes; /* moved in: faulted + prefetched */
@@ -66,19 +69,42 @@ struct fc_proc {
 	struct fc_proc_dev dev[FC_MAX_DEVICES]; /* per-device figures */
 };
 
-/* One allocation (device or managed) of some process. */
+/* What an allocation entry stands for. */
+enum fc_alloc_kind {
+	FC_ALLOC_DEVICE = 0, /* cuMemAlloc and friends: device memory at addr */
+	FC_ALLOC_MANAGED = 1, /* cuMemAllocManaged: host-backed, may migrate */
+	FC_ALLOC_VMM = 2,     /* cuMemCreate: physical memory, addr = handle */
+	FC_ALLOC_ARRAY = 3,   /* a (mipmapped) array: addr = its handle */
+	FC_ALLOC_MAPPING = 4, /* cuMemMap: a VMM allocation mapped at addr */
+};
+
+/* Access bits of a mapping: two per device (CU_MEM_ACCESS_FLAGS_PROT_*),
+ * device d at bit 2d, the host after the devices. */
+#define FC_ACCESS_SHIFT(d) (2u * (unsigned)(d))
+#define FC_ACCESS_HOST FC_MAX_DEVICES
+
+/* One allocation of some process. Device, VMM and array entries count
+ * against their device (a VMM allocation of host memory does not); a
+ * mapping counts nothing, it is where the VMM allocation's bytes can be
+ * reached. */
 struct fc_alloc {
 	int32_t pid;         /* owner; 0: free entry */
 	int16_t slot;        /* owner's process slot */
-	int16_t home;        /* device it was allocated on */
+	int16_t home;        /* device it was allocated on (VMM: or host) */
 	int16_t where;       /* managed: device it is resident on, or host */
 	int16_t preferred;   /* managed: advised location, FC_LOC_NONE */
-	uint8_t managed;     /* 1: managed (host-backed), 0: device memory */
-	uint8_t pad[3];      /* zero */
+	uint8_t kind;        /* enum fc_alloc_kind */
+	uint8_t released;    /* VMM: cuMemRelease called (handle dead) */
+	uint16_t pad;        /* zero */
 	uint32_t mark;       /* operation currently touching it (no evict) */
-	uint64_t addr;       /* address in the owner's address space */
-	uint64_t size;       /* bytes counted */
+	uint32_t maps;       /* VMM: mappings of it now */
+	uint64_t access;     /* mapping: FC_ACCESS_SHIFT bits per location */
+	uint64_t addr;       /* address in the owner's address space, or the
+	                        handle (VMM, array) */
+	uint64_t size;       /* bytes counted (mapping: bytes mapped) */
 	int64_t last_use_ns; /* last touch, for LRU eviction */
+	uint64_t handle;     /* device: pool it came from (0: none); mapping:
+	                        the VMM handle mapped */
 };
 
 /* The whole shared state (one file). */
@@ -122,9 +148,13 @@ int fc_pid_dead(pid_t pid);
 
 /* Allocation table (state locked). fc_alloc_add returns the entry index or
  * -1 when the table is full; fc_alloc_find returns the index of pid's
- * allocation starting at addr, or -1. */
+ * device or managed allocation starting at addr, or -1;
+ * fc_alloc_find_handle the index of pid's entry of that kind (VMM or
+ * array) for a handle, or -1. */
 int fc_alloc_add(struct fc_state *st, const struct fc_alloc *a);
 int fc_alloc_find(const struct fc_state *st, pid_t pid, uint64_t addr);
+int fc_alloc_find_handle(const struct fc_state *st, pid_t pid,
+                         enum fc_alloc_kind kind, uint64_t handle);
 /* Drops an entry, returning its bytes to the device and the owner. */
 void fc_alloc_remove(struct fc_state *st, int idx);
 

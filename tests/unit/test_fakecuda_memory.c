@@ -2,8 +2,10 @@
  * test_fakecuda_memory.c - the simulated GPU's memory model on a private
  * shared state: capacity of device memory, managed residency with LRU
  * eviction across processes (never of what the operation itself touches),
- * thrashing of working sets larger than the GPU, prefetching, and the
- * reclaiming of dead processes' memory. Also the state file's checks.
+ * thrashing of working sets larger than the GPU, prefetching, VMM memory
+ * and its references (release and unmap in either order), arrays, pool
+ * bounds, and the reclaiming of dead processes' memory of every kind.
+ * Also the state file's checks.
  * Addresses are plain numbers here: the model never dereferences them.
  */
 #include <stdlib.h>
@@ -56,12 +58,12 @@ static void test_device_capacity(void)
 	CHECK_EQ(fc_mem_free_bytes(st, 0), 0);
 	CHECK_EQ(st->proc[me].dev[0].device_bytes, 1000);
 	/* Lookups need the whole range inside one allocation. */
-	CHECK_EQ(fc_mem_lookup(st, me, 0x1000, 600),
+	CHECK_EQ(fc_mem_lookup(st, me, 0x1000, 600, FC_NEED_WRITE),
 	         fc_alloc_find(st, getpid(), 0x1000));
-	CHECK_EQ(fc_mem_lookup(st, me, 0x1000 + 599, 1),
+	CHECK_EQ(fc_mem_lookup(st, me, 0x1000 + 599, 1, FC_NEED_READ),
 	         fc_alloc_find(st, getpid(), 0x1000));
-	CHECK_EQ(fc_mem_lookup(st, me, 0x1000, 601), -1);
-	CHECK_EQ(fc_mem_lookup(st, me, 0x0fff, 2), -1);
+	CHECK_EQ(fc_mem_lookup(st, me, 0x1000, 601, FC_NEED_READ), -1);
+	CHECK_EQ(fc_mem_lookup(st, me, 0x0fff, 2, FC_NEED_READ), -1);
 	fc_alloc_remove(st, fc_alloc_find(st, getpid(), 0x1000));
 	CHECK_EQ(st->dev[0].device_used, 400);
 	CHECK_EQ(m.evict, 0);
@@ -158,6 +160,128 @@ static void test_thrash_and_prefetch(void)
 	CHECK_EQ(st->alloc[fc_alloc_find(st, getpid(), 0x10000)].preferred, 0);
 }
 
+#define DEV0_RW (3ull << FC_ACCESS_SHIFT(0))
+#define HOST_RW (3ull << FC_ACCESS_SHIFT(FC_ACCESS_HOST))
+
+/* Physical memory is charged at creation and given back when released
+ * and unmapped, in either order; mappings charge nothing. */
+static void test_vmm_references(void)
+{
+	struct fc_state *st = open_state(1000);
+	struct fc_move m = {0};
+	int me = fc_proc_attach(st, getpid(), "me", 1);
+	struct fc_proc_dev *pd = &st->proc[me].dev[0];
+
+	CHECK_EQ(fc_mem_vmm_create(st, me, 0, 7, 600, 1, &m), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 600);
+	CHECK_EQ(pd->device_bytes, 600);
+	CHECK_EQ(pd->vmm_bytes, 600);
+	CHECK_EQ(fc_mem_vmm_create(st, me, 0, 8, 401, 1, &m), FC_MEM_NO_ROOM);
+	/* Host memory is charged to no device. */
+	CHECK_EQ(fc_mem_vmm_create(st, me, FC_LOC_HOST, 9, 5000, 1, &m),
+	         FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 600);
+
+	/* Two mappings of one handle, side by side. */
+	CHECK_EQ(fc_mem_vmm_map(st, me, 7, 0x100000, 600), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_map(st, me, 7, 0x100000 + 600, 600), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_map(st, me, 7, 0x100000 + 100, 10), FC_MEM_BUSY);
+	CHECK_EQ(fc_mem_vmm_map(st, me, 99, 0x900000, 10), FC_MEM_NOT_FOUND);
+	CHECK_EQ(fc_mem_vmm_map(st, me, 7, 0x900000, 601), FC_MEM_NOT_FOUND);
+	CHECK_EQ(st->dev[0].device_used, 600);
+
+	/* Reachable once access is granted, across both mappings. */
+	CHECK_EQ(fc_mem_lookup(st, me, 0x100000, 1200, FC_NEED_READ), -1);
+	CHECK_EQ(fc_mem_vmm_set_access(st, me, 0x100000, 100, DEV0_RW, DEV0_RW),
+	         FC_MEM_NOT_FOUND); /* not whole mappings */
+	CHECK_EQ(
+	    fc_mem_vmm_set_access(st, me, 0x100000, 1200, HOST_RW, HOST_RW),
+	    FC_MEM_BAD_LOCATION); /* device memory */
+	CHECK_EQ(fc_mem_vmm_set_access(st, me, 0x100000, 1200, DEV0_RW,
+	                               1ull << FC_ACCESS_SHIFT(0)),
+	         FC_MEM_OK); /* read only */
+	CHECK(fc_mem_lookup(st, me, 0x100000, 1200, FC_NEED_READ) >= 0);
+	CHECK_EQ(fc_mem_lookup(st, me, 0x100000, 1200, FC_NEED_WRITE), -1);
+	CHECK_EQ(
+	    fc_mem_vmm_set_access(st, me, 0x100000, 1200, DEV0_RW, DEV0_RW),
+	    FC_MEM_OK);
+	CHECK(fc_mem_lookup(st, me, 0x100000 + 500, 200, FC_NEED_WRITE) >= 0);
+	CHECK_EQ(fc_mem_lookup(st, me, 0x100000 + 1, 1200, FC_NEED_READ), -1);
+	/* A mapping is not a cuMemAlloc pointer. */
+	CHECK_EQ(fc_alloc_find(st, getpid(), 0x100000), -1);
+
+	/* Released while mapped: the memory stays until the last unmap. */
+	CHECK_EQ(fc_mem_vmm_release(st, me, 7), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_release(st, me, 7), FC_MEM_NOT_FOUND);
+	CHECK_EQ(fc_mem_vmm_map(st, me, 7, 0x900000, 10), FC_MEM_NOT_FOUND);
+	CHECK_EQ(st->dev[0].device_used, 600);
+	CHECK_EQ(fc_mem_vmm_unmap(st, me, 0x100000 + 600, 600), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 600);
+	CHECK_EQ(fc_mem_vmm_unmap(st, me, 0x100000, 100), FC_MEM_NOT_FOUND);
+	CHECK_EQ(fc_mem_vmm_unmap(st, me, 0x100000, 600), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 0);
+	CHECK_EQ(pd->vmm_bytes, 0);
+	CHECK_EQ(pd->device_bytes, 0);
+	CHECK_EQ(fc_mem_vmm_unmap(st, me, 0x100000, 600), FC_MEM_NOT_FOUND);
+
+	/* Unmapped first, released after: freed at the release. One unmap
+	 * may take a run of mappings of different handles. */
+	CHECK_EQ(fc_mem_vmm_create(st, me, 0, 10, 400, 2, &m), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_create(st, me, 0, 11, 200, 2, &m), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_map(st, me, 10, 0x200000, 400), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_map(st, me, 11, 0x200000 + 400, 200), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_unmap(st, me, 0x200000, 600), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 600);
+	CHECK_EQ(fc_mem_vmm_release(st, me, 10), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 200);
+	CHECK_EQ(fc_mem_vmm_release(st, me, 11), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 0);
+
+	/* Host access to host memory. */
+	CHECK_EQ(fc_mem_vmm_map(st, me, 9, 0x300000, 5000), FC_MEM_OK);
+	CHECK_EQ(
+	    fc_mem_vmm_set_access(st, me, 0x300000, 5000, HOST_RW, HOST_RW),
+	    FC_MEM_OK);
+	CHECK(fc_mem_lookup(st, me, 0x300000, 5000, FC_NEED_WRITE) >= 0);
+	CHECK_EQ(fc_mem_vmm_release(st, me, 9), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_unmap(st, me, 0x300000, 5000), FC_MEM_OK);
+	CHECK_EQ(st->nalloc, 0);
+}
+
+/* Arrays are charged like device memory; a pool's maxSize bounds what it
+ * holds of the caller's. */
+static void test_arrays_and_pools(void)
+{
+	struct fc_state *st = open_state(1000);
+	struct fc_move m = {0};
+	int me = fc_proc_attach(st, getpid(), "me", 1);
+
+	CHECK_EQ(fc_mem_add_array(st, me, 0, 0xa, 300, 1, &m), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 300);
+	CHECK_EQ(st->proc[me].dev[0].array_bytes, 300);
+	CHECK_EQ(fc_mem_add_array(st, me, 0, 0xb, 701, 1, &m), FC_MEM_NO_ROOM);
+	CHECK_EQ(fc_mem_remove_handle(st, me, FC_ALLOC_ARRAY, 0xa), FC_MEM_OK);
+	CHECK_EQ(fc_mem_remove_handle(st, me, FC_ALLOC_ARRAY, 0xa),
+	         FC_MEM_NOT_FOUND);
+	CHECK_EQ(st->dev[0].device_used, 0);
+	CHECK_EQ(st->proc[me].dev[0].array_bytes, 0);
+
+	CHECK_EQ(fc_mem_add_pooled(st, me, 0, 0x1000, 300, 0x55, 500, 1, &m),
+	         FC_MEM_OK);
+	CHECK_EQ(fc_mem_add_pooled(st, me, 0, 0x2000, 201, 0x55, 500, 1, &m),
+	         FC_MEM_NO_ROOM);
+	CHECK_EQ(fc_mem_add_pooled(st, me, 0, 0x2000, 200, 0x55, 500, 1, &m),
+	         FC_MEM_OK);
+	CHECK_EQ(fc_mem_pool_bytes(st, me, 0x55), 500);
+	/* Another pool, or none, is not bounded by it. */
+	CHECK_EQ(fc_mem_add_pooled(st, me, 0, 0x3000, 300, 0x66, 0, 1, &m),
+	         FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 800);
+	fc_alloc_remove(st, fc_alloc_find(st, getpid(), 0x1000));
+	CHECK_EQ(fc_mem_pool_bytes(st, me, 0x55), 200);
+	CHECK_EQ(st->dev[0].device_used, 500);
+}
+
 static void test_dead_process_reclaimed(void)
 {
 	struct fc_state *st = open_state(1000);
@@ -171,6 +295,15 @@ static void test_dead_process_reclaimed(void)
 	CHECK_EQ(fc_mem_add_managed(st, slot, 0, 0x2000, 300), FC_MEM_OK);
 	fc_mem_touch(st, slot, 0, 0x2000, 1, 2, &m);
 	st->proc[slot].dev[0].kernels = 7;
+	CHECK_EQ(fc_mem_free_bytes(st, 0), 0);
+	/* VMM memory (mapped, released or not) and arrays go back too. */
+	fc_alloc_remove(st, fc_alloc_find(st, gone, 0x1000));
+	CHECK_EQ(fc_mem_vmm_create(st, slot, 0, 1, 200, 2, &m), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_create(st, slot, 0, 2, 200, 2, &m), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_map(st, slot, 1, 0x100000, 200), FC_MEM_OK);
+	CHECK_EQ(fc_mem_vmm_release(st, slot, 1), FC_MEM_OK);
+	CHECK_EQ(fc_mem_add_array(st, slot, 0, 0xa, 300, 2, &m), FC_MEM_OK);
+	CHECK_EQ(st->dev[0].device_used, 700);
 	CHECK_EQ(fc_mem_free_bytes(st, 0), 0);
 	fc_state_reap(st, 3, 1);
 	CHECK_EQ(fc_mem_free_bytes(st, 0), 1000);
@@ -223,6 +356,8 @@ int main(void)
 	test_device_capacity();
 	test_lru_eviction();
 	test_thrash_and_prefetch();
+	test_vmm_references();
+	test_arrays_and_pools();
 	test_dead_process_reclaimed();
 	test_zombie_is_dead();
 	test_state_file();

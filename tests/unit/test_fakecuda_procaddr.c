@@ -63,6 +63,21 @@ static void test_versions(void)
 	check_resolves_to("cuMemPrefetchAsync", 12020, 0,
 	                  "cuMemPrefetchAsync_v2");
 	check_resolves_to("cuMemAdvise", 13000, 0, "cuMemAdvise_v2");
+	/* cuCtxCreate: each CUDA version's ABI. */
+	check_resolves_to("cuCtxCreate", 11030, 0, "cuCtxCreate_v2");
+	check_resolves_to("cuCtxCreate", 12000, 0, "cuCtxCreate_v3");
+	check_resolves_to("cuCtxCreate", 13000, 0, "cuCtxCreate_v4");
+	/* Virtual memory management, arrays, pools. */
+	check_resolves_to("cuMemCreate", 12000, 0, "cuMemCreate");
+	check_resolves_to("cuMemMap", 10020, 0, "cuMemMap");
+	check_resolves_to("cuArrayCreate", 12000, 0, "cuArrayCreate_v2");
+	check_resolves_to("cuArray3DCreate", 3020, 0, "cuArray3DCreate_v2");
+	check_resolves_to("cuMipmappedArrayCreate", 12000, 0,
+	                  "cuMipmappedArrayCreate");
+	check_resolves_to("cuMemPoolCreate", 11020, 0, "cuMemPoolCreate");
+	check_resolves_to("cuDeviceGetDefaultMemPool", 13000,
+	                  CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+	                  "cuDeviceGetDefaultMemPool");
 }
 
 static void test_per_thread(void)
@@ -112,6 +127,8 @@ static void test_failures(void)
 	         CUDA_SUCCESS);
 	CHECK_EQ(status, CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
 	CHECK_EQ(lookup("cuInit", 0, 0, &fn, &status), CUDA_SUCCESS);
+	CHECK_EQ(status, CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
+	CHECK_EQ(lookup("cuMemCreate", 10010, 0, &fn, &status), CUDA_SUCCESS);
 	CHECK_EQ(status, CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
 	/* The per-thread rows exist but are all newer than asked for. */
 	CHECK_EQ(lookup("cuMemcpy", 6000,

@@ -1,0 +1,236 @@
+/*
+ * nvml.c - the simulated NVML: build/fakecuda/libnvidia-ml.so.1 (soname
+ * libnvidia-ml.so.1), found like NVIDIA's through LD_LIBRARY_PATH.
+ *
+ * It reads the simulated driver's configuration (NVSHARE_FAKE_GPUS,
+ * NVSHARE_FAKE_STATE) and its shared state, so its devices are the
+ * simulated CUDA devices: same order, same UUIDs, same capacities, and
+ * their memory as every process uses it. nvmlDeviceGetMemoryInfo reports
+ * total = capacity, used = what cuMemGetInfo counts as taken (device
+ * memory, VMM memory and arrays of all processes, plus resident managed
+ * memory), free = total - used; the _v2 form reports reserved = 0. Dead
+ * processes' memory is reaped first, as the driver does. Nothing here
+ * needs the CUDA side initialised in the process (nor takes a process
+ * slot). Without NVSHARE_FAKE_STATE the state is private to this library,
+ * so no memory shows as used: processes that are to see each other name
+ * a state file, as they must for the devices to be shared at all.
+ *
+ * Initialisation is reference-counted as NVML's: each nvmlInit needs an
+ * nvmlShutdown; once the count is back at zero, calls return
+ * NVML_ERROR_UNINITIALIZED. The state stays mapped until exit.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define DECLDIR __attribute__((visibility("default")))
+#include "nvml_api.h"
+
+#include "config.h"
+#include "log.h"
+#include "memory.h"
+#include "sock.h"
+#include "state.h"
+
+/* A device handle: one per configured device, for the life of the
+ * process. */
+struct nvmlDevice_st {
+	int index; /* device ordinal */
+};
+
+static struct {
+	pthread_mutex_t lock; /* guards init and shutdown */
+	int refs;             /* nvmlInit calls not shut down (atomic) */
+	struct fc_config cfg; /* configuration, read at the first init */
+	struct fc_state *st;  /* the shared state once mapped */
+	struct nvmlDevice_st dev[FC_MAX_DEVICES]; /* handles */
+} nv = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Reads the configuration and maps the state (nv.lock held). */
+static nvmlReturn_t nvml_open(void)
+{
+	char err[256];
+
+	nvs_log_init("fakenvml", NVS_LOG_WARN);
+	if (fc_config_load(&nv.cfg) < 0)
+		return NVML_ERROR_DRIVER_NOT_LOADED; /* no device configured */
+	if (fc_state_open(nv.cfg.state_path, &nv.cfg, &nv.st, err,
+	                  sizeof(err)) < 0) {
+		NVS_ERROR("msg=\"fakenvml: %s\"", err);
+		nv.st = NULL;
+		return NVML_ERROR_UNKNOWN;
+	}
+	for (int i = 0; i < FC_MAX_DEVICES; i++)
+		nv.dev[i].index = i;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlInit_v2(void)
+{
+	nvmlReturn_t r = NVML_SUCCESS;
+
+	pthread_mutex_lock(&nv.lock);
+	if (!nv.st)
+		r = nvml_open();
+	if (r == NVML_SUCCESS)
+		__atomic_add_fetch(&nv.refs, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&nv.lock);
+	return r;
+}
+
+nvmlReturn_t DECLDIR nvmlInit(void)
+{
+	return nvmlInit_v2();
+}
+
+nvmlReturn_t DECLDIR nvmlShutdown(void)
+{
+	nvmlReturn_t r = NVML_SUCCESS;
+
+	pthread_mutex_lock(&nv.lock);
+	if (nv.refs == 0)
+		r = NVML_ERROR_UNINITIALIZED;
+	else
+		__atomic_sub_fetch(&nv.refs, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&nv.lock);
+	return r;
+}
+
+DECLDIR const char *nvmlErrorString(nvmlReturn_t result)
+{
+	switch (result) {
+	case NVML_SUCCESS: return "Success";
+	case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
+	case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
+	case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+	case NVML_ERROR_NO_PERMISSION: return "Insufficient Permissions";
+	case NVML_ERROR_NOT_FOUND: return "Not Found";
+	case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
+	case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+	case NVML_ERROR_FUNCTION_NOT_FOUND: return "Function Not Found";
+	case NVML_ERROR_ARGUMENT_VERSION_MISMATCH:
+		return "Argument version mismatch";
+	default: return "Unknown Error";
+	}
+}
+
+static int nvml_ready(void)
+{
+	return __atomic_load_n(&nv.refs, __ATOMIC_ACQUIRE) > 0;
+}
+
+/* NVML_SUCCESS if initialised and device is one of ours. */
+static nvmlReturn_t nvml_check_device(nvmlDevice_t device)
+{
+	uintptr_t p = (uintptr_t)device, base = (uintptr_t)nv.dev;
+
+	if (!nvml_ready())
+		return NVML_ERROR_UNINITIALIZED;
+	if (p < base || (p - base) % sizeof(nv.dev[0]) ||
+	    (p - base) / sizeof(nv.dev[0]) >= (uintptr_t)nv.st->ndev)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetCount_v2(unsigned int *deviceCount)
+{
+	if (!nvml_ready())
+		return NVML_ERROR_UNINITIALIZED;
+	if (!deviceCount)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	*deviceCount = (unsigned int)nv.st->ndev;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetHandleByIndex_v2(unsigned int index,
+                                                   nvmlDevice_t *device)
+{
+	if (!nvml_ready())
+		return NVML_ERROR_UNINITIALIZED;
+	if (!device || index >= (unsigned int)nv.st->ndev)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	*device = &nv.dev[index];
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetHandleByUUID(const char *uuid,
+                                               nvmlDevice_t *device)
+{
+	if (!nvml_ready())
+		return NVML_ERROR_UNINITIALIZED;
+	if (!uuid || !device)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	for (int i = 0; i < nv.st->ndev; i++) {
+		if (strcasecmp(nv.st->dev[i].uuid, uuid) == 0) {
+			*device = &nv.dev[i];
+			return NVML_SUCCESS;
+		}
+	}
+	return NVML_ERROR_NOT_FOUND;
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid,
+                                       unsigned int length)
+{
+	nvmlReturn_t r = nvml_check_device(device);
+	const char *id;
+
+	if (r != NVML_SUCCESS)
+		return r;
+	if (!uuid)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	id = nv.st->dev[device->index].uuid;
+	if (length < strlen(id) + 1)
+		return NVML_ERROR_INSUFFICIENT_SIZE;
+	memcpy(uuid, id, strlen(id) + 1);
+	return NVML_SUCCESS;
+}
+
+/* Capacity and bytes in use of a device, after reaping dead processes. */
+static void nvml_memory(int dev, unsigned long long *total,
+                        unsigned long long *used)
+{
+	fc_state_lock(nv.st);
+	fc_state_reap(nv.st, nvs_now_ns(), 0);
+	*total = nv.st->dev[dev].capacity;
+	*used = *total - fc_mem_free_bytes(nv.st, dev);
+	fc_state_unlock(nv.st);
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetMemoryInfo(nvmlDevice_t device,
+                                             nvmlMemory_t *memory)
+{
+	nvmlReturn_t r = nvml_check_device(device);
+	unsigned long long total, used;
+
+	if (r != NVML_SUCCESS)
+		return r;
+	if (!memory)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	nvml_memory(device->index, &total, &used);
+	memory->total = total;
+	memory->used = used;
+	memory->free = total - used;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device,
+                                                nvmlMemory_v2_t *memory)
+{
+	nvmlReturn_t r = nvml_check_device(device);
+	unsigned long long total, used;
+
+	if (r != NVML_SUCCESS)
+		return r;
+	if (!memory)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	if (memory->version != nvmlMemory_v2)
+		return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+	nvml_memory(device->index, &total, &used);
+	memory->total = total;
+	memory->reserved = 0;
+	memory->used = used;
+	memory->free = total - used;
+	return NVML_SUCCESS;
+}
