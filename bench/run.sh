@@ -48,3 +48,5 @@ if command -v valgrind >/dev/null; then
 else
 	echo "valgrind not installed: allocation check skipped"
 fi
+
+python3 "$(dirname "$0")/core_accuracy.py" "$build"

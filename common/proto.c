@@ -22,6 +22,10 @@ _Static_assert(sizeof(struct nvs_gpu_register) == 56, "register layout");
 _Static_assert(sizeof(struct nvs_drop_lock) == 56, "drop layout");
 _Static_assert(sizeof(struct nvs_swap_report) == 72, "swap report layout");
 _Static_assert(sizeof(struct nvs_waiting) == 72, "waiting layout");
+_Static_assert(sizeof(struct nvs_limits) == 16, "limits layout");
+_Static_assert(sizeof(struct nvs_usage) == 64, "usage layout");
+_Static_assert(sizeof(struct nvs_throttle) == 56, "throttle layout");
+_Static_assert(sizeof(struct nvs_ctl_set_client) == 344, "set client layout");
 
 size_t nvs_msg_fixed_size(uint16_t type)
 {
@@ -39,6 +43,11 @@ size_t nvs_msg_fixed_size(uint16_t type)
 	case NVS_MSG_WAITING: return sizeof(struct nvs_waiting);
 	case NVS_MSG_MEM_UPDATE: return sizeof(struct nvs_mem_update);
 	case NVS_MSG_SET_MANAGED: return sizeof(struct nvs_set_managed);
+	case NVS_MSG_LIMITS:
+	case NVS_MSG_SET_LIMITS: return sizeof(struct nvs_limits);
+	case NVS_MSG_CTL_SET_CLIENT: return sizeof(struct nvs_ctl_set_client);
+	case NVS_MSG_USAGE: return sizeof(struct nvs_usage);
+	case NVS_MSG_THROTTLE: return sizeof(struct nvs_throttle);
 	case NVS_MSG_CTL_STATUS: return sizeof(struct nvs_ctl_status);
 	case NVS_MSG_CTL_SET: return sizeof(struct nvs_ctl_set);
 	case NVS_MSG_CTL_REPLY: return sizeof(struct nvs_ctl_reply);
@@ -62,6 +71,11 @@ const char *nvs_msg_type_name(uint16_t type)
 	case NVS_MSG_EVICT: return "EVICT";
 	case NVS_MSG_SWAP_REPORT: return "SWAP_REPORT";
 	case NVS_MSG_WAITING: return "WAITING";
+	case NVS_MSG_LIMITS: return "LIMITS";
+	case NVS_MSG_SET_LIMITS: return "SET_LIMITS";
+	case NVS_MSG_CTL_SET_CLIENT: return "CTL_SET_CLIENT";
+	case NVS_MSG_USAGE: return "USAGE";
+	case NVS_MSG_THROTTLE: return "THROTTLE";
 	case NVS_MSG_CTL_STATUS: return "CTL_STATUS";
 	case NVS_MSG_CTL_SET: return "CTL_SET";
 	case NVS_MSG_CTL_REPLY: return "CTL_REPLY";
@@ -195,6 +209,47 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 		const struct nvs_set_managed *s = p;
 		if (s->managed > 1 || s->reserved)
 			FAIL("bad SET_MANAGED fields");
+		return 0;
+	}
+	case NVS_MSG_LIMITS:
+	case NVS_MSG_SET_LIMITS: {
+		const struct nvs_limits *l = p;
+		if (l->reserved)
+			FAIL("reserved field set");
+		if (l->core_pct >= NVS_CORE_LIMIT_MAX)
+			FAIL("core limit %u%% out of range 0..%d", l->core_pct,
+			     NVS_CORE_LIMIT_MAX - 1);
+		return 0;
+	}
+	case NVS_MSG_USAGE: {
+		const struct nvs_usage *u = p;
+		if (u->tick < 0)
+			FAIL("negative USAGE tick");
+		if (u->busy_ns > (uint64_t)NVS_USAGE_TICK_NS)
+			FAIL("USAGE busy %llu ns exceeds the tick",
+			     (unsigned long long)u->busy_ns);
+		return check_uuid(u->uuid, err, errlen);
+	}
+	case NVS_MSG_THROTTLE: {
+		const struct nvs_throttle *t = p;
+		if (t->throttled > 1 || t->meter > 1)
+			FAIL("bad THROTTLE fields");
+		return check_uuid(t->uuid, err, errlen);
+	}
+	case NVS_MSG_CTL_SET_CLIENT: {
+		const struct nvs_ctl_set_client *s = p;
+		if (s->reserved)
+			FAIL("reserved field set");
+		if (s->key != NVS_CTL_KEY_MEMORY_LIMIT &&
+		    s->key != NVS_CTL_KEY_CORE_LIMIT)
+			FAIL("unknown CTL_SET_CLIENT key %u", s->key);
+		if (!terminated(s->pod_namespace, sizeof(s->pod_namespace)) ||
+		    !terminated(s->pod_name, sizeof(s->pod_name)))
+			FAIL("unterminated string in CTL_SET_CLIENT");
+		if ((s->client_id != 0) == (s->pod_name[0] != '\0'))
+			FAIL("CTL_SET_CLIENT needs a client id or a pod name");
+		if (s->client_id && s->pod_namespace[0])
+			FAIL("CTL_SET_CLIENT: namespace without a pod name");
 		return 0;
 	}
 	case NVS_MSG_CTL_STATUS: {

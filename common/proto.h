@@ -29,6 +29,17 @@
  * client whose memory is on the host brings it back after LOCK_OK, before
  * its work resumes, and reports that with SWAP_REPORT too. WAITING tells a
  * queued client why it waits (for its turn, or for memory).
+ *
+ * Quotas: right after WELCOME a client sends LIMITS with the limits it
+ * started with (its environment), and again whenever they change. The
+ * scheduler changes them live with SET_LIMITS (nvsharectl, pod settings);
+ * the client applies them and confirms with LIMITS. The client enforces
+ * the memory limit itself, on every allocation. For compute quotas a client
+ * holding a GPU reports, per tick of NVS_USAGE_TICK_NS on the node's
+ * monotonic clock, how long it had work on the GPU (USAGE), when the
+ * scheduler asked for it (THROTTLE with meter set: someone on that GPU has
+ * a core limit); the scheduler bills it and pauses or resumes its launches
+ * with THROTTLE.
  */
 #ifndef NVSHARE_PROTO_H
 #define NVSHARE_PROTO_H
@@ -37,7 +48,7 @@
 #include <stdint.h>
 
 #define NVS_PROTO_MAGIC 0x4853564eu /* "NVSH" in memory order */
-#define NVS_PROTO_VERSION 2
+#define NVS_PROTO_VERSION 3
 /* Room for "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL. */
 #define NVS_UUID_SIZE 48
 /* Largest CTL_REPLY text. */
@@ -57,9 +68,15 @@ enum nvs_msg_type {
 	NVS_MSG_EVICT = 11,        /* sched -> client: struct nvs_gpu_ref */
 	NVS_MSG_SWAP_REPORT = 12,  /* client -> sched: struct nvs_swap_report */
 	NVS_MSG_WAITING = 13,      /* sched -> client: struct nvs_waiting */
+	NVS_MSG_LIMITS = 14,       /* client -> sched: struct nvs_limits */
+	NVS_MSG_SET_LIMITS = 15,   /* sched -> client: struct nvs_limits */
+	NVS_MSG_USAGE = 16,        /* client -> sched: struct nvs_usage */
+	NVS_MSG_THROTTLE = 17,     /* sched -> client: struct nvs_throttle */
 	NVS_MSG_CTL_STATUS = 64,   /* ctl -> sched: struct nvs_ctl_status */
 	NVS_MSG_CTL_SET = 65,      /* ctl -> sched: struct nvs_ctl_set */
 	NVS_MSG_CTL_REPLY = 66, /* sched -> ctl: struct nvs_ctl_reply + text */
+	NVS_MSG_CTL_SET_CLIENT =
+	    67, /* ctl -> sched: struct nvs_ctl_set_client */
 };
 
 struct nvs_msg_header {
@@ -142,6 +159,31 @@ struct nvs_mem_update {
 	uint64_t allocated_bytes; /* the client's current total on this GPU */
 };
 
+/* A client's quotas; they apply to each GPU it uses. */
+#define NVS_CORE_LIMIT_MAX 100
+struct nvs_limits {
+	uint64_t memory_bytes; /* device memory per GPU; 0: no limit */
+	uint32_t core_pct;     /* share of a GPU's compute, 1..99; 0: none */
+	uint32_t reserved;     /* zero */
+};
+
+/* Length of a usage tick: ticks start at multiples of it on
+ * CLOCK_MONOTONIC, which all processes of a node share. */
+#define NVS_USAGE_TICK_NS 10000000LL
+
+struct nvs_usage {
+	char uuid[NVS_UUID_SIZE];
+	int64_t tick; /* tick index: it started at tick * NVS_USAGE_TICK_NS */
+	uint64_t busy_ns; /* time with work on the GPU in it, <= one tick */
+};
+
+struct nvs_throttle {
+	char uuid[NVS_UUID_SIZE];
+	uint32_t throttled; /* 1: hold launches back; 0: let them go */
+	uint32_t meter;     /* 1: report USAGE for this GPU (someone on it
+	                       has a core limit); 0: no need */
+};
+
 struct nvs_set_managed {
 	uint32_t managed;  /* 1: gate work again; 0: stop gating */
 	uint32_t reserved; /* zero */
@@ -160,7 +202,14 @@ enum nvs_ctl_key {
 	NVS_CTL_KEY_MANAGED = 2,       /* value: 1 on, 0 off */
 	NVS_CTL_KEY_MODE = 3,          /* value: enum nvs_gpu_mode */
 	NVS_CTL_KEY_MAX_RUN_MS = 4,    /* value: longest run with waiters, ms */
+	NVS_CTL_KEY_MEMORY_LIMIT = 5,  /* CTL_SET_CLIENT only: bytes >= 1, or
+	                                  NVS_CTL_LIMIT_NONE */
+	NVS_CTL_KEY_CORE_LIMIT = 6,    /* CTL_SET_CLIENT only: 1..100 percent,
+	                                  or NVS_CTL_LIMIT_NONE */
 };
+
+/* CTL_SET_CLIENT value removing a limit. */
+#define NVS_CTL_LIMIT_NONE (-1)
 
 enum nvs_gpu_mode {
 	NVS_MODE_AUTO = 0,       /* run together what fits, take turns else */
@@ -171,6 +220,17 @@ enum nvs_gpu_mode {
 struct nvs_ctl_set {
 	uint32_t key;      /* enum nvs_ctl_key */
 	uint32_t reserved; /* zero */
+	int64_t value;
+};
+
+/* A setting of one client (client_id != 0, pod fields "") or of every
+ * process of a pod, now and later (client_id 0, pod_name set). */
+struct nvs_ctl_set_client {
+	uint64_t client_id;     /* target client, or 0 for a pod */
+	char pod_namespace[64]; /* the pod's namespace ("" = "default") */
+	char pod_name[256];     /* the pod, or "" for a client */
+	uint32_t key;           /* NVS_CTL_KEY_MEMORY_LIMIT or _CORE_LIMIT */
+	uint32_t reserved;      /* zero */
 	int64_t value;
 };
 
@@ -197,6 +257,10 @@ struct nvs_msg {
 		struct nvs_waiting waiting;
 		struct nvs_mem_update mem_update;
 		struct nvs_set_managed set_managed;
+		struct nvs_limits limits;
+		struct nvs_usage usage;
+		struct nvs_throttle throttle;
+		struct nvs_ctl_set_client ctl_set_client;
 		struct nvs_ctl_status ctl_status;
 		struct nvs_ctl_set ctl_set;
 		struct nvs_ctl_reply ctl_reply;

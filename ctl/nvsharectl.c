@@ -75,13 +75,18 @@ static const struct ctl_cmd ctl_cmds[] = {
     },
     {
         "set",
-        "change scheduling settings (mode, time slice, max run)",
+        "change scheduling settings or a client's or pod's quotas",
         "usage: nvsharectl set [--mode MODE] [--time-slice auto|MS]\n"
         "                      [--max-run MS]\n"
+        "       nvsharectl set --client ID|--pod [NAMESPACE/]NAME\n"
+        "                      [--memory-limit SIZE|none]\n"
+        "                      [--core-limit PCT|none]\n"
         "\n"
-        "Changes settings of every GPU; they apply at once, to running\n"
-        "clients too. Several may be given: each is checked before any\n"
-        "is sent, and they are applied in the order given.\n"
+        "Changes settings of every GPU, or the quotas of one client (an\n"
+        "id from 'nvsharectl status') or of every process of a pod, now\n"
+        "and later. They apply at once, to running clients too. Several\n"
+        "may be given: each is checked before any is sent, and they are\n"
+        "applied in the order given.\n"
         "\n"
         "  --mode MODE          auto: clients whose memory fits run\n"
         "                       together, the others take turns with\n"
@@ -92,7 +97,17 @@ static const struct ctl_cmd ctl_cmds[] = {
         "                       estimated swap time, at least 1 s) or\n"
         "                       1..3600000 ms\n"
         "  --max-run MS         longest slice, whatever the setting\n"
-        "                       (1..3600000 ms)\n",
+        "                       (1..3600000 ms)\n"
+        "  --client ID          the client whose quotas change\n"
+        "  --pod [NS/]NAME      the pod whose quotas change (namespace\n"
+        "                       default if not given)\n"
+        "  --memory-limit SIZE  device memory the process may allocate\n"
+        "                       on each GPU: 4Gi, 512Mi, 1.5G, bytes; or\n"
+        "                       none. Lowering it below current use\n"
+        "                       keeps what is allocated and refuses new\n"
+        "                       allocations until use falls below it.\n"
+        "  --core-limit PCT     share of each GPU's compute, 1..100 (100:\n"
+        "                       unlimited), or none\n",
         ctl_cmd_set,
     },
     {
@@ -387,18 +402,50 @@ static int ctl_set(const struct ctl_ctx *ctx, uint32_t key, int64_t value,
 	return rc;
 }
 
+/* Sends CTL_SET_CLIENT; on success prints the scheduler's text. */
+static int ctl_set_client(const struct ctl_ctx *ctx,
+                          const struct nvs_ctl_set_client *req,
+                          const char *done)
+{
+	struct nvs_msg reply;
+	int rc;
+
+	rc =
+	    ctl_request(ctx, NVS_MSG_CTL_SET_CLIENT, req, sizeof(*req), &reply);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+	rc = ctl_check_reply(&reply);
+	if (rc == CTL_EXIT_OK) {
+		if (reply.text && reply.text[0])
+			ctl_print_text(stdout, reply.text);
+		else
+			puts(done);
+	}
+	nvs_msg_release(&reply);
+	return rc;
+}
+
 /* One setting of "nvsharectl set", parsed and ready to send. */
 struct ctl_setting {
 	uint32_t key;  /* enum nvs_ctl_key */
-	int64_t value; /* CTL_SET value */
+	int64_t value; /* CTL_SET / CTL_SET_CLIENT value */
 	char done[64]; /* what to print if the scheduler says nothing */
 };
 
-/* The options of "nvsharectl set", in the order of their keys below. */
-static const char *const ctl_set_opts[] = {"--mode", "--time-slice",
-                                           "--max-run"};
-static const uint32_t ctl_set_keys[] = {
-    NVS_CTL_KEY_MODE, NVS_CTL_KEY_TIME_SLICE_MS, NVS_CTL_KEY_MAX_RUN_MS};
+/* The options of "nvsharectl set", in the order of their keys below; the
+ * last CTL_SET_OPTS_CLIENT of them need --client or --pod. */
+#define CTL_SET_OPTS 5
+#define CTL_SET_OPTS_CLIENT 2
+static const char *const ctl_set_opts[CTL_SET_OPTS] = {
+    "--mode", "--time-slice", "--max-run", "--memory-limit", "--core-limit"};
+static const uint32_t ctl_set_keys[CTL_SET_OPTS] = {
+    NVS_CTL_KEY_MODE, NVS_CTL_KEY_TIME_SLICE_MS, NVS_CTL_KEY_MAX_RUN_MS,
+    NVS_CTL_KEY_MEMORY_LIMIT, NVS_CTL_KEY_CORE_LIMIT};
+
+static int ctl_is_client_key(uint32_t key)
+{
+	return key == NVS_CTL_KEY_MEMORY_LIMIT || key == NVS_CTL_KEY_CORE_LIMIT;
+}
 
 /* A duration option of "set": whole milliseconds in [min, max] into st;
  * CTL_EXIT_OK or a usage error naming the flag and what it expects. */
@@ -442,6 +489,45 @@ static int ctl_parse_setting(size_t k, const char *value,
 		                       "invalid --mode '%s': expected auto, "
 		                       "serial or concurrent",
 		                       value);
+	case NVS_CTL_KEY_MEMORY_LIMIT: {
+		uint64_t bytes;
+		if (strcmp(value, "none") == 0) {
+			st->value = NVS_CTL_LIMIT_NONE;
+			snprintf(st->done, sizeof(st->done),
+			         "memory limit removed");
+			return CTL_EXIT_OK;
+		}
+		if (nvs_parse_size(value, &bytes) || bytes == 0 ||
+		    bytes > INT64_MAX)
+			return ctl_usage_error(
+			    "set",
+			    "invalid --memory-limit '%s': expected a size "
+			    "above zero (4Gi, 512Mi, 1.5G, bytes) or none",
+			    value);
+		st->value = (int64_t)bytes;
+		snprintf(st->done, sizeof(st->done), "memory limit set to %s",
+		         value);
+		return CTL_EXIT_OK;
+	}
+	case NVS_CTL_KEY_CORE_LIMIT: {
+		uint64_t pct;
+		if (strcmp(value, "none") == 0) {
+			st->value = NVS_CTL_LIMIT_NONE;
+			snprintf(st->done, sizeof(st->done),
+			         "core limit removed");
+			return CTL_EXIT_OK;
+		}
+		if (nvs_parse_u64(value, 1, NVS_CORE_LIMIT_MAX, &pct))
+			return ctl_usage_error(
+			    "set",
+			    "invalid --core-limit '%s': expected a "
+			    "percentage 1..%d or none",
+			    value, NVS_CORE_LIMIT_MAX);
+		st->value = (int64_t)pct;
+		snprintf(st->done, sizeof(st->done), "core limit set to %s%%",
+		         value);
+		return CTL_EXIT_OK;
+	}
 	case NVS_CTL_KEY_TIME_SLICE_MS:
 		if (strcmp(value, "auto") == 0) {
 			st->value = 0; /* the protocol's "auto" */
@@ -460,10 +546,46 @@ static int ctl_parse_setting(size_t k, const char *value,
 	}
 }
 
+/* The target of --client ID or --pod [NS/]NAME into req; CTL_EXIT_OK or a
+ * usage error. */
+static int ctl_parse_target(const char *flag, const char *value,
+                            struct nvs_ctl_set_client *req)
+{
+	const char *slash;
+	size_t nslen;
+
+	if (req->client_id || req->pod_name[0])
+		return ctl_usage_error("set",
+		                       "give one target: --client or --pod");
+	if (strcmp(flag, "--client") == 0) {
+		if (nvs_parse_u64(value, 1, UINT64_MAX, &req->client_id))
+			return ctl_usage_error(
+			    "set",
+			    "invalid --client '%s': expected a client id "
+			    "from 'nvsharectl status'",
+			    value);
+		return CTL_EXIT_OK;
+	}
+	slash = strchr(value, '/');
+	nslen = slash ? (size_t)(slash - value) : 0;
+	if ((slash && (nslen == 0 || strchr(slash + 1, '/'))) ||
+	    nslen >= sizeof(req->pod_namespace) ||
+	    strlen(slash ? slash + 1 : value) == 0 ||
+	    strlen(slash ? slash + 1 : value) >= sizeof(req->pod_name))
+		return ctl_usage_error(
+		    "set", "invalid --pod '%s': expected [NAMESPACE/]NAME",
+		    value);
+	memcpy(req->pod_namespace, value, nslen);
+	snprintf(req->pod_name, sizeof(req->pod_name), "%s",
+	         slash ? slash + 1 : value);
+	return CTL_EXIT_OK;
+}
+
 static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
 {
-	struct ctl_setting settings[3];
-	size_t n = 0;
+	struct ctl_setting settings[CTL_SET_OPTS];
+	struct nvs_ctl_set_client target = {0};
+	size_t n = 0, nclient = 0;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -475,7 +597,22 @@ static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
 			fputs(ctl_find_cmd("set")->usage, stdout);
 			return CTL_EXIT_OK;
 		}
-		for (k = 0; k < 3; k++) {
+		for (const char *const *t =
+		         (const char *const[]){"--client", "--pod", NULL};
+		     *t && m == 0; t++) {
+			m = ctl_opt_value(argc, argv, &i, *t, &value);
+			if (m < 0)
+				return ctl_usage_error("set",
+				                       "%s needs a value", *t);
+			if (m > 0) {
+				rc = ctl_parse_target(*t, value, &target);
+				if (rc != CTL_EXIT_OK)
+					return rc;
+			}
+		}
+		if (m > 0)
+			continue;
+		for (k = 0; k < CTL_SET_OPTS; k++) {
 			m = ctl_opt_value(argc, argv, &i, ctl_set_opts[k],
 			                  &value);
 			if (m != 0)
@@ -494,14 +631,27 @@ static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
 		rc = ctl_parse_setting(k, value, &settings[n]);
 		if (rc != CTL_EXIT_OK)
 			return rc;
+		nclient += ctl_is_client_key(settings[n].key);
 		n++;
 	}
 	if (n == 0)
-		return ctl_usage_error("set", "nothing to set: give --mode, "
-		                              "--time-slice or --max-run");
+		return ctl_usage_error(
+		    "set", "nothing to set: give --mode, --time-slice, "
+		           "--max-run, --memory-limit or --core-limit");
+	if (target.client_id || target.pod_name[0] ? nclient != n
+	                                           : nclient != 0)
+		return ctl_usage_error(
+		    "set", "--memory-limit and --core-limit need --client or "
+		           "--pod, and the other settings take neither");
 	for (size_t j = 0; j < n; j++) {
-		rc = ctl_set(ctx, settings[j].key, settings[j].value,
-		             settings[j].done);
+		if (ctl_is_client_key(settings[j].key)) {
+			target.key = settings[j].key;
+			target.value = settings[j].value;
+			rc = ctl_set_client(ctx, &target, settings[j].done);
+		} else {
+			rc = ctl_set(ctx, settings[j].key, settings[j].value,
+			             settings[j].done);
+		}
 		if (rc != CTL_EXIT_OK)
 			return rc;
 	}

@@ -12,8 +12,10 @@
 #include "gate.h"
 #include "log.h"
 #include "parse.h"
+#include "quota.h"
 #include "sock.h"
 #include "swap.h"
+#include "usage.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -163,11 +165,14 @@ static void go_unmanaged(void)
 		pthread_mutex_lock(&d->mu);
 		d->holding = d->requested = 0;
 		d->todo &= ~GATE_TODO_REQUEST;
+		/* Quotas of compute are the scheduler's: none without it. */
+		d->throttled = d->meter = 0;
 		atomic_store(&d->open, 1);
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
 	}
 	pthread_mutex_unlock(&gate_registry_mu);
+	atomic_store(&flow_metering, 0);
 	/* Nobody will ask for the GPU back now: memory we moved out returns,
 	 * or the program would run on host memory over the bus. */
 	for (int i = 0; i < n; i++) {
@@ -312,6 +317,17 @@ static void release_lock(struct gate_dev *d, const char *why, int swap_out)
 
 /* --- incoming messages ---------------------------------------------------- */
 
+/* Tells the scheduler the limits in force: at connection (it may be a new
+ * scheduler, which then learns those set live before it started) and to
+ * confirm SET_LIMITS. */
+static void send_limits(void)
+{
+	struct nvs_limits l;
+
+	quota_current(&l);
+	link_send(NVS_MSG_LIMITS, &l, sizeof(l));
+}
+
 static void on_welcome(const struct nvs_welcome *w)
 {
 	lnk.welcomed = 1;
@@ -322,11 +338,22 @@ static void on_welcome(const struct nvs_welcome *w)
 		         (unsigned long long)w->client_id, w->managed);
 	lnk.ever_connected = 1;
 	lnk.warned_unreachable = 0;
+	send_limits();
 	if (w->managed)
 		go_managed();
 	else
 		go_unmanaged();
 	atomic_store(&link_settled, 1);
+}
+
+/* Checkpoints come closer together while any device is metered. */
+static void update_metering(void)
+{
+	int any = 0;
+
+	for (int i = 0; i < atomic_load(&gate_ndevs); i++)
+		any |= gate_devs[i].meter;
+	atomic_store(&flow_metering, any);
 }
 
 static void on_gpu_message(const struct nvs_msg *m)
@@ -357,9 +384,7 @@ static void on_gpu_message(const struct nvs_msg *m)
 		d->holding = 1;
 		d->idle_mark = atomic_load(&d->submits);
 		d->idle_since_ns = nvs_now_ns();
-		if (client_is_managed())
-			atomic_store(&d->open, 1);
-		pthread_cond_broadcast(&d->cv);
+		gate_update_open(d);
 		pthread_mutex_unlock(&d->mu);
 		NVS_DEBUG("event=lock_granted gpu=%s", d->uuid);
 		break;
@@ -384,6 +409,18 @@ static void on_gpu_message(const struct nvs_msg *m)
 		else
 			report_unmoved(d);
 		break;
+	case NVS_MSG_THROTTLE:
+		/* Queued work finishes (and is billed); new launches wait. */
+		pthread_mutex_lock(&d->mu);
+		d->throttled = (int)m->u.throttle.throttled;
+		d->meter = (int)m->u.throttle.meter;
+		gate_update_open(d);
+		pthread_mutex_unlock(&d->mu);
+		update_metering();
+		NVS_DEBUG("event=throttle gpu=%s throttled=%u meter=%u",
+		          d->uuid, m->u.throttle.throttled,
+		          m->u.throttle.meter);
+		break;
 	case NVS_MSG_WAITING:
 		NVS_INFO("event=waiting gpu=%s reason=%s need_bytes=%llu "
 		         "free_bytes=%llu",
@@ -405,11 +442,18 @@ static void on_message(const struct nvs_msg *m)
 	case NVS_MSG_DROP_LOCK:
 	case NVS_MSG_EVICT:
 	case NVS_MSG_WAITING:
+	case NVS_MSG_THROTTLE:
 		if (lnk.welcomed) {
 			on_gpu_message(m);
 			return;
 		}
 		break;
+	case NVS_MSG_SET_LIMITS:
+		if (!lnk.welcomed)
+			break;
+		quota_apply(&m->u.limits);
+		send_limits();
+		return;
 	case NVS_MSG_SET_MANAGED:
 		if (!lnk.welcomed)
 			break;
@@ -487,6 +531,21 @@ static void serve_device(struct gate_dev *d)
 		send_gpu_ref(NVS_MSG_REQ_LOCK, d);
 }
 
+/* Samples a metered device while it is held; reports each tick it was
+ * busy in. */
+static void meter(struct gate_dev *d, long long now)
+{
+	struct nvs_usage u;
+	int done;
+
+	if (d->holding && d->meter)
+		done = usage_sample(d, now, &u);
+	else
+		done = usage_flush(d, &u);
+	if (done)
+		link_send(NVS_MSG_USAGE, &u, sizeof(u));
+}
+
 static void check_idle(struct gate_dev *d, long long now)
 {
 	unsigned long submits = atomic_load(&d->submits);
@@ -513,10 +572,12 @@ static int poll_timeout_ms(long long now)
 	} else if (!lnk.welcomed) {
 		timeout = 100;
 	}
-	for (int i = 0; i < atomic_load(&gate_ndevs); i++)
-		if (gate_devs[i].holding &&
-		    (timeout < 0 || timeout > IDLE_CHECK_MS))
-			timeout = IDLE_CHECK_MS;
+	for (int i = 0; i < atomic_load(&gate_ndevs); i++) {
+		int period =
+		    gate_devs[i].meter ? USAGE_SAMPLE_MS : IDLE_CHECK_MS;
+		if (gate_devs[i].holding && (timeout < 0 || timeout > period))
+			timeout = period;
+	}
 	return timeout;
 }
 
@@ -553,8 +614,10 @@ static void *link_main(void *arg)
 		for (int i = 0; i < atomic_load(&gate_ndevs) && lnk.fd >= 0;
 		     i++) {
 			serve_device(&gate_devs[i]);
-			if (client_is_managed())
+			if (client_is_managed()) {
+				meter(&gate_devs[i], now);
 				check_idle(&gate_devs[i], now);
+			}
 		}
 	}
 	return NULL;

@@ -23,7 +23,6 @@
 	X(cuCtxGetDevice)                                                      \
 	X(cuCtxPushCurrent_v2)                                                 \
 	X(cuCtxPopCurrent_v2)                                                  \
-	X(cuCtxSynchronize)                                                    \
 	X(cuDeviceGetUuid)                                                     \
 	X(cuDeviceGetUuid_v2)                                                  \
 	X(cuStreamIsCapturing)                                                 \
@@ -31,9 +30,7 @@
 	X(cuEventCreate)                                                       \
 	X(cuEventRecord)                                                       \
 	X(cuEventQuery)                                                        \
-	X(cuEventSynchronize)                                                  \
 	X(cuEventElapsedTime)                                                  \
-	X(cuStreamSynchronize)                                                 \
 	X(cuMemAdvise)                                                         \
 	X(cuMemAdvise_v2)                                                      \
 	X(cuGetErrorName)
@@ -62,6 +59,9 @@ static inline void driver_ensure(void)
 void *driver_real_dlsym(void *handle, const char *name);
 /* Handle of the real libcuda.so.1, or NULL. */
 void *driver_handle(void);
+/* dlsym's answer for NVML's memory queries asked of NVML (or the global
+ * scope): 1 and our hook in *hook, else 0 (nvml_hooks.c). */
+int nvml_hook_lookup(void *handle, const char *name, void **hook);
 /* "CUDA_ERROR_OUT_OF_MEMORY" etc. for logs. */
 const char *driver_error_name(CUresult r);
 

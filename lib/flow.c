@@ -43,6 +43,7 @@ struct flow_thread {
 };
 
 static __thread struct flow_thread *flow_tls;
+atomic_int flow_metering;
 static long long window_ns = -1;
 
 long long flow_window_ns(void)
@@ -128,7 +129,7 @@ static double queued_ns(const struct flow_thread *t)
 	return launches * t->launch_ns;
 }
 
-void flow_checkpoint(CUstream stream)
+void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail)
 {
 	long long window = flow_window_ns();
 	unsigned launches = flow_tls_since;
@@ -167,9 +168,15 @@ void flow_checkpoint(CUstream stream)
 	cp->stream = stream;
 	cp->launches = launches;
 	t->count++;
-	/* About four checkpoints per window. */
+	atomic_store(tail, cp->ev);
+	/* About four checkpoints per window (more while metering). */
 	if (t->learnt) {
-		double every = (double)window / 4.0 / t->launch_ns;
+		double span = (double)window / 4.0;
+		if (atomic_load_explicit(&flow_metering,
+		                         memory_order_relaxed) &&
+		    span > FLOW_METER_NS)
+			span = FLOW_METER_NS;
+		double every = span / t->launch_ns;
 		flow_tls_every = every < 1                ? 1
 		                 : every > FLOW_MAX_EVERY ? FLOW_MAX_EVERY
 		                                          : (unsigned)every;

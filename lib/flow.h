@@ -25,8 +25,15 @@ extern __thread unsigned flow_tls_since
 extern __thread unsigned flow_tls_every
     __attribute__((tls_model("initial-exec")));
 
-/* Slow path, taken every flow_tls_every launches (see gate_exit). */
-void flow_checkpoint(CUstream stream);
+/* Slow path, taken every flow_tls_every launches (see gate_exit). The
+ * event recorded is stored in *tail: the device's latest checkpoint. */
+void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail);
+
+/* Set while some device's GPU time is metered (compute quotas): then
+ * checkpoints come every FLOW_METER_NS of GPU work or so, so that the meter
+ * sees queued work end precisely. */
+extern atomic_int flow_metering;
+#define FLOW_METER_NS 2000000.0
 
 /* Window in ns from NVSHARE_QUEUE_WINDOW_MS (0 disables flow control). */
 long long flow_window_ns(void);

@@ -198,6 +198,14 @@ void gate_set_open(struct gate_dev *d, int open)
 	pthread_mutex_unlock(&d->mu);
 }
 
+void gate_update_open(struct gate_dev *d)
+{
+	int open = client_is_managed() ? d->holding && !d->throttled : 1;
+
+	atomic_store(&d->open, open);
+	pthread_cond_broadcast(&d->cv);
+}
+
 /* Waits until no gated call of d is inside the driver: a few quick
  * yields (the usual case is a launch returning), then short sleeps (a
  * synchronous copy may wait on a long kernel). */
@@ -296,6 +304,9 @@ void gate_forget_context(CUcontext ctx)
 
 	for (int i = 0; i < n; i++) {
 		struct gate_dev *d = &gate_devs[i];
+		/* The checkpoint may belong to the context: never query it
+		 * again (the next checkpoint sets a fresh one). */
+		atomic_store(&d->tail_ev, NULL);
 		pthread_mutex_lock(&d->mu);
 		for (int j = 0; j < d->nctxs; j++) {
 			if (d->ctxs[j] == ctx) {

@@ -67,6 +67,13 @@ struct gate_dev {
 	CUstream swap_stream;    /* link thread's stream for moving memory */
 	unsigned long idle_mark; /* submits value at the last idle check */
 	long long idle_since_ns; /* when submits last changed */
+
+	/* Compute quotas (usage.h). */
+	atomic_int syncing;        /* threads waiting in a synchronize call */
+	_Atomic(CUevent) tail_ev;  /* the latest flow checkpoint recorded */
+	int throttled;             /* the scheduler paused our launches (mu) */
+	int meter;                 /* the scheduler wants USAGE reports (mu) */
+	struct usage_meter *usage; /* link thread's measurement, or NULL */
 };
 
 /* Devices known so far (index < gate_ndevs). */
@@ -141,11 +148,15 @@ static inline void gate_exit(struct gate_dev *d, CUstream stream)
 	/* Asynchronous work only: a synchronous call has already waited. */
 	if (nvs_unlikely(++flow_tls_since >= flow_tls_every) &&
 	    stream != NVS_NO_STREAM)
-		flow_checkpoint(stream);
+		flow_checkpoint(stream, &d->tail_ev);
 }
 
 /* Used by the link thread (client.c). */
 void gate_set_open(struct gate_dev *d, int open);
+/* With d->mu held: opens the gate if the process may submit there now
+ * (holding the lock and not throttled, or unmanaged), closes it else, and
+ * wakes the waiters. */
+void gate_update_open(struct gate_dev *d);
 /* Closes the gate, waits for calls in flight, then synchronizes the
  * device's contexts. While a stream capture runs it reopens the gate and
  * waits; after 5 s it gives up synchronizing and returns -1 (gate closed,

@@ -179,6 +179,11 @@ NVS_EXPORT void *dlsym(void *handle, const char *name)
 		if (e && *e->real)
 			return e->hook;
 	}
+	if (name[0] == 'n' && strncmp(name, "nvml", 4) == 0) {
+		void *hook;
+		if (nvml_hook_lookup(handle, name, &hook))
+			return hook;
+	}
 	if (handle == RTLD_NEXT)
 		return next_after(name, __builtin_return_address(0));
 	return driver_real_dlsym(handle, name);

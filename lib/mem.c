@@ -1,27 +1,29 @@
 /*
- * mem.c - the allocation table (open addressing, linear probing, tombstones
- * on delete, doubled when 3/4 full) and the memory hooks.
- *
- * cuMemAlloc becomes cuMemAllocManaged so that the scheduler can later move
- * a process's memory between GPU and host. What the program is told about
- * memory (cuMemGetInfo, cuDeviceTotalMem) follows the capacity the scheduler
- * gave for the GPU, so a process sees the card it is meant to see.
+ * mem.c - the allocation table (open addressing on (kind, key), linear
+ * probing, tombstones on delete, rebuilt when 3/4 full) and the charges
+ * against each device's ceiling. The hooks that use it are in
+ * mem_hooks.c.
  */
 #include "mem.h"
 
 #include "client.h"
 #include "log.h"
+#include "quota.h"
 
 #include <stdlib.h>
 #include <time.h>
 
-#define TOMBSTONE ((CUdeviceptr)-1)
+#define KIND_EMPTY 0
+#define KIND_TOMBSTONE 0xff
 
 struct mem_slot {
-	CUdeviceptr ptr;      /* 0: empty; TOMBSTONE: deleted */
-	uint64_t bytes;       /* size accounted */
-	struct gate_dev *dev; /* device it was charged to */
-	int managed;          /* Unified Memory: the swap path can move it */
+	uint64_t key;         /* pointer, handle or address (see kind) */
+	uint64_t bytes;       /* charged (MEM_MAPPING: mapped length) */
+	uint64_t handle;      /* MEM_MAPPING: the handle mapped */
+	struct gate_dev *dev; /* device charged (NULL for mappings) */
+	uint32_t refs;        /* MEM_HANDLE: 1 until released + mappings */
+	uint8_t kind;         /* enum mem_kind, KIND_EMPTY, KIND_TOMBSTONE */
+	uint8_t managed;      /* Unified Memory: the swap path can move it */
 };
 
 static struct {
@@ -32,10 +34,15 @@ static struct {
 	size_t live;            /* live entries */
 } table = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static size_t slot_of(CUdeviceptr p, size_t cap)
+static size_t slot_of(enum mem_kind kind, uint64_t key, size_t cap)
 {
-	uint64_t h = (uint64_t)p * 0x9e3779b97f4a7c15ull;
+	uint64_t h = (key ^ ((uint64_t)kind << 56)) * 0x9e3779b97f4a7c15ull;
 	return (size_t)(h >> 17) & (cap - 1);
+}
+
+static int is_live(const struct mem_slot *s)
+{
+	return s->kind != KIND_EMPTY && s->kind != KIND_TOMBSTONE;
 }
 
 /* Rebuilds the table without tombstones: twice as large when it is
@@ -54,10 +61,10 @@ static int rehash(void)
 		return -1;
 	for (size_t i = 0; i < table.cap; i++) {
 		struct mem_slot *s = &table.slots[i];
-		if (s->ptr == 0 || s->ptr == TOMBSTONE)
+		if (!is_live(s))
 			continue;
-		size_t j = slot_of(s->ptr, ncap);
-		while (n[j].ptr)
+		size_t j = slot_of(s->kind, s->key, ncap);
+		while (n[j].kind != KIND_EMPTY)
 			j = (j + 1) & (ncap - 1);
 		n[j] = *s;
 	}
@@ -68,113 +75,46 @@ static int rehash(void)
 	return 0;
 }
 
-static void charge(struct gate_dev *d, int64_t delta)
+/* The live entry (kind, key), or NULL (table.mu held). */
+static struct mem_slot *find(enum mem_kind kind, uint64_t key)
 {
-	pthread_mutex_lock(&d->mu);
-	d->allocated_bytes = (uint64_t)((int64_t)d->allocated_bytes + delta);
-	d->todo |= GATE_TODO_MEMORY;
-	pthread_mutex_unlock(&d->mu);
-	client_notify();
+	if (!table.cap)
+		return NULL;
+	for (size_t i = slot_of(kind, key, table.cap);
+	     table.slots[i].kind != KIND_EMPTY; i = (i + 1) & (table.cap - 1))
+		if (table.slots[i].kind == kind && table.slots[i].key == key)
+			return &table.slots[i];
+	return NULL;
 }
 
-/* Removes ptr's entry if present (table.mu held); returns it, or a zero
- * slot. */
-static struct mem_slot take(CUdeviceptr ptr)
+/* Removes a live entry, returning a copy (table.mu held). */
+static struct mem_slot take(struct mem_slot *s)
 {
-	struct mem_slot found = {0};
+	struct mem_slot found = *s;
 
-	if (!table.cap)
-		return found;
-	for (size_t i = slot_of(ptr, table.cap); table.slots[i].ptr;
-	     i = (i + 1) & (table.cap - 1)) {
-		if (table.slots[i].ptr == ptr) {
-			found = table.slots[i];
-			table.slots[i].ptr = TOMBSTONE;
-			table.live--;
-			break;
-		}
-	}
+	s->kind = KIND_TOMBSTONE;
+	table.live--;
 	return found;
 }
 
-int mem_track(struct gate_dev *d, CUdeviceptr ptr, uint64_t bytes, int managed)
+/* Inserts an entry (table.mu held). Returns 0 or -1 if out of memory. */
+static int insert(const struct mem_slot *e)
 {
-	struct mem_slot stale;
 	size_t i;
 
-	pthread_mutex_lock(&table.mu);
-	/* An address still listed was freed through a path we do not see
-	 * (and reused): forget the old entry rather than charge it twice. */
-	stale = take(ptr);
-	if ((table.used + 1) * 4 > table.cap * 3 && rehash()) {
-		pthread_mutex_unlock(&table.mu);
-		if (stale.ptr)
-			charge(stale.dev, -(int64_t)stale.bytes);
-		NVS_WARN("event=no_memory msg=\"allocation table full; "
-		         "allocation not accounted\"");
+	if ((table.used + 1) * 4 > table.cap * 3 && rehash())
 		return -1;
-	}
-	i = slot_of(ptr, table.cap);
-	while (table.slots[i].ptr && table.slots[i].ptr != TOMBSTONE)
+	i = slot_of(e->kind, e->key, table.cap);
+	while (is_live(&table.slots[i]))
 		i = (i + 1) & (table.cap - 1);
-	if (table.slots[i].ptr == 0)
+	if (table.slots[i].kind == KIND_EMPTY)
 		table.used++;
-	table.slots[i] = (struct mem_slot){ptr, bytes, d, managed};
+	table.slots[i] = *e;
 	table.live++;
-	pthread_mutex_unlock(&table.mu);
-	if (stale.ptr)
-		charge(stale.dev, -(int64_t)stale.bytes);
-	charge(d, (int64_t)bytes);
-	if (managed) {
-		pthread_mutex_lock(&d->mu);
-		d->unplaced = 1;
-		pthread_mutex_unlock(&d->mu);
-	}
 	return 0;
 }
 
-int mem_untrack(CUdeviceptr ptr)
-{
-	struct mem_slot found;
-
-	pthread_mutex_lock(&table.mu);
-	found = take(ptr);
-	pthread_mutex_unlock(&table.mu);
-	if (!found.ptr)
-		return 0;
-	charge(found.dev, -(int64_t)found.bytes);
-	return 1;
-}
-
-int mem_managed_of(struct gate_dev *d, struct mem_range **out, size_t *n)
-{
-	struct mem_range *r = NULL;
-	size_t count = 0, cap = 0;
-
-	pthread_mutex_lock(&table.mu);
-	for (size_t i = 0; i < table.cap; i++) {
-		struct mem_slot *s = &table.slots[i];
-		if (s->ptr == 0 || s->ptr == TOMBSTONE || s->dev != d ||
-		    !s->managed)
-			continue;
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct mem_range *nr = realloc(r, ncap * sizeof(*nr));
-			if (!nr) {
-				pthread_mutex_unlock(&table.mu);
-				free(r);
-				return -1;
-			}
-			r = nr;
-			cap = ncap;
-		}
-		r[count++] = (struct mem_range){s->ptr, s->bytes};
-	}
-	pthread_mutex_unlock(&table.mu);
-	*out = r;
-	*n = count;
-	return 0;
-}
+/* --- charges -------------------------------------------------------------- */
 
 /* Waits briefly for the scheduler's GPU_ACCEPTED so that capacity checks
  * use the capacity it assigns (which may be smaller than the card). */
@@ -193,146 +133,218 @@ static uint64_t capacity_of(struct gate_dev *d)
 	return cap;
 }
 
-static int over_capacity(struct gate_dev *d, size_t bytes)
+/* A limit larger than the GPU is honoured: the process oversubscribes and
+ * the scheduler swaps. Without a limit the card itself is the ceiling,
+ * unless NVSHARE_SINGLE_OVERSUB lets one process exceed it. */
+uint64_t mem_ceiling(struct gate_dev *d)
 {
-	uint64_t cap = capacity_of(d), used;
+	uint64_t limit = quota_memory_limit();
 
-	if (client_config()->single_oversub || cap == 0)
+	if (limit)
+		return limit;
+	if (client_config()->single_oversub)
 		return 0;
+	return capacity_of(d);
+}
+
+uint64_t mem_used(struct gate_dev *d)
+{
+	uint64_t used;
+
 	pthread_mutex_lock(&d->mu);
 	used = d->allocated_bytes;
 	pthread_mutex_unlock(&d->mu);
-	return used > cap || bytes > cap - used;
+	return used;
 }
 
-NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
+static void changed(struct gate_dev *d)
 {
-	struct gate_dev *d = gate_current();
-	CUresult r;
-
-	if (!d || !dptr || bytesize == 0 || !nvs_real_cuMemAllocManaged)
-		return nvs_real_cuMemAlloc_v2
-		           ? nvs_real_cuMemAlloc_v2(dptr, bytesize)
-		           : CUDA_ERROR_NOT_INITIALIZED;
-	if (over_capacity(d, bytesize)) {
-		NVS_DEBUG("event=oom api=cuMemAlloc bytes=%zu gpu=%s", bytesize,
-		          d->uuid);
-		return CUDA_ERROR_OUT_OF_MEMORY;
-	}
-	r = nvs_real_cuMemAllocManaged(dptr, bytesize, CU_MEM_ATTACH_GLOBAL);
-	if (r == CUDA_SUCCESS) {
-		mem_track(d, *dptr, bytesize, 1);
-	} else if (r == CUDA_ERROR_NOT_SUPPORTED) {
-		/* No Unified Memory here: plain device memory, not movable. */
-		r = nvs_real_cuMemAlloc_v2(dptr, bytesize);
-		if (r == CUDA_SUCCESS)
-			mem_track(d, *dptr, bytesize, 0);
-	}
-	return r;
+	d->todo |= GATE_TODO_MEMORY;
 }
 
-/* Allocations made as the program asked, then accounted: bytes is what the
- * driver really reserved (for pitched memory, pitch x height). */
-#define NVS_TRACKED_ALLOC(name, params, args, bytes, managed)                  \
-	NVS_EXPORT CUresult name params                                        \
-	{                                                                      \
-		struct gate_dev *d = gate_current();                           \
-		CUresult r;                                                    \
-		if (!nvs_real_##name)                                          \
-			return CUDA_ERROR_NOT_INITIALIZED;                     \
-		r = nvs_real_##name args;                                      \
-		if (r == CUDA_SUCCESS && d)                                    \
-			mem_track(d, *dptr, (bytes), (managed));               \
-		return r;                                                      \
-	}
-NVS_TRACKED_ALLOC(cuMemAllocManaged,
-                  (CUdeviceptr * dptr, size_t bytesize, unsigned int flags),
-                  (dptr, bytesize, flags), bytesize, 1)
-NVS_TRACKED_ALLOC(cuMemAllocPitch_v2,
-                  (CUdeviceptr * dptr, size_t *pitch, size_t width,
-                   size_t height, unsigned int elem),
-                  (dptr, pitch, width, height, elem), (uint64_t)*pitch *height,
-                  0)
-NVS_TRACKED_ALLOC(cuMemAllocAsync,
-                  (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), bytesize, 0)
-NVS_TRACKED_ALLOC(cuMemAllocAsync_ptsz,
-                  (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), bytesize, 0)
-NVS_TRACKED_ALLOC(cuMemAllocFromPoolAsync,
-                  (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
-                   CUstream s),
-                  (dptr, bytesize, p, s), bytesize, 0)
-NVS_TRACKED_ALLOC(cuMemAllocFromPoolAsync_ptsz,
-                  (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
-                   CUstream s),
-                  (dptr, bytesize, p, s), bytesize, 0)
-
-/* Frees: the accounting follows only what the driver really freed. */
-#define NVS_FREE(name, params, args)                                           \
-	NVS_EXPORT CUresult name params                                        \
-	{                                                                      \
-		CUresult r;                                                    \
-		driver_ensure();                                               \
-		if (!nvs_real_##name)                                          \
-			return CUDA_ERROR_NOT_INITIALIZED;                     \
-		r = nvs_real_##name args;                                      \
-		if (r == CUDA_SUCCESS)                                         \
-			mem_untrack(dptr);                                     \
-		return r;                                                      \
-	}
-NVS_FREE(cuMemFree_v2, (CUdeviceptr dptr), (dptr))
-NVS_FREE(cuMemFreeAsync, (CUdeviceptr dptr, CUstream s), (dptr, s))
-NVS_FREE(cuMemFreeAsync_ptsz, (CUdeviceptr dptr, CUstream s), (dptr, s))
-
-NVS_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
+int mem_charge(struct gate_dev *d, uint64_t bytes, const char *api)
 {
-	struct gate_dev *d;
-	CUresult r;
-	uint64_t cap, used;
+	uint64_t ceiling = mem_ceiling(d), used;
+	int ok;
 
-	driver_ensure();
-	if (!nvs_real_cuMemGetInfo_v2)
-		return CUDA_ERROR_NOT_INITIALIZED;
-	r = nvs_real_cuMemGetInfo_v2(free_bytes, total_bytes);
-	if (r != CUDA_SUCCESS)
-		return r;
-	d = gate_current();
-	if (!d)
-		return r;
-	cap = capacity_of(d);
 	pthread_mutex_lock(&d->mu);
 	used = d->allocated_bytes;
+	ok = ceiling == 0 || (used <= ceiling && bytes <= ceiling - used);
+	if (ok) {
+		d->allocated_bytes = used + bytes;
+		changed(d);
+	}
 	pthread_mutex_unlock(&d->mu);
-	/* What this process may still use: the card it sees, less its own
-	 * allocations; co-tenants' memory is the scheduler's business. */
-	if (total_bytes)
-		*total_bytes = cap;
-	if (free_bytes)
-		*free_bytes = used >= cap ? 0 : cap - used;
-	return r;
+	if (!ok) {
+		NVS_INFO("event=oom api=%s bytes=%llu used=%llu ceiling=%llu "
+		         "limit=%llu gpu=%s",
+		         api, (unsigned long long)bytes,
+		         (unsigned long long)used, (unsigned long long)ceiling,
+		         (unsigned long long)quota_memory_limit(), d->uuid);
+		return -1;
+	}
+	client_notify();
+	return 0;
 }
 
-NVS_EXPORT CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+void mem_uncharge(struct gate_dev *d, uint64_t bytes)
 {
-	CUresult r;
-	int n;
+	pthread_mutex_lock(&d->mu);
+	d->allocated_bytes =
+	    d->allocated_bytes >= bytes ? d->allocated_bytes - bytes : 0;
+	changed(d);
+	pthread_mutex_unlock(&d->mu);
+	client_notify();
+}
 
-	driver_ensure();
-	if (!nvs_real_cuDeviceTotalMem_v2)
-		return CUDA_ERROR_NOT_INITIALIZED;
-	r = nvs_real_cuDeviceTotalMem_v2(bytes, dev);
-	if (r != CUDA_SUCCESS || !bytes)
-		return r;
-	n = atomic_load(&gate_ndevs);
-	for (int i = 0; i < n; i++) {
-		struct gate_dev *d = &gate_devs[i];
-		if (d->ordinal != dev)
-			continue;
+/* --- the table -------------------------------------------------------------
+ */
+
+int mem_record(struct gate_dev *d, enum mem_kind kind, uint64_t key,
+               uint64_t bytes, int managed)
+{
+	struct mem_slot e = {.key = key,
+	                     .bytes = bytes,
+	                     .dev = d,
+	                     .refs = 1,
+	                     .kind = (uint8_t)kind,
+	                     .managed = managed ? 1 : 0},
+	                *s, stale = {0};
+	int rc;
+
+	pthread_mutex_lock(&table.mu);
+	/* A key still listed was freed through a path we do not see (and
+	 * reused): forget the old entry rather than charge it twice. */
+	s = find(kind, key);
+	if (s)
+		stale = take(s);
+	rc = insert(&e);
+	pthread_mutex_unlock(&table.mu);
+	if (stale.dev)
+		mem_uncharge(stale.dev, stale.bytes);
+	if (rc) {
+		mem_uncharge(d, bytes);
+		NVS_WARN("event=no_memory msg=\"allocation table full; "
+		         "allocation not accounted\"");
+		return -1;
+	}
+	if (managed) {
 		pthread_mutex_lock(&d->mu);
-		if (d->accepted)
-			*bytes = d->capacity_bytes;
+		d->unplaced = 1;
 		pthread_mutex_unlock(&d->mu);
 	}
-	return r;
+	return 0;
+}
+
+int mem_forget(enum mem_kind kind, uint64_t key)
+{
+	struct mem_slot *s, found = {0};
+
+	pthread_mutex_lock(&table.mu);
+	s = find(kind, key);
+	if (s)
+		found = take(s);
+	pthread_mutex_unlock(&table.mu);
+	if (!found.dev)
+		return 0;
+	mem_uncharge(found.dev, found.bytes);
+	return 1;
+}
+
+/* Drops one reference of a handle (table.mu held); returns the device and
+ * bytes to uncharge in *out when it was the last. */
+static void handle_unref(uint64_t handle, struct mem_slot *out)
+{
+	struct mem_slot *h = find(MEM_HANDLE, handle);
+
+	if (h && --h->refs == 0)
+		*out = take(h);
+}
+
+void mem_vmm_mapped(uint64_t va, uint64_t size, uint64_t handle)
+{
+	struct mem_slot *h, e = {.key = va,
+	                         .bytes = size,
+	                         .handle = handle,
+	                         .kind = MEM_MAPPING};
+
+	pthread_mutex_lock(&table.mu);
+	h = find(MEM_HANDLE, handle);
+	/* Untracked handles (imported from another process) charge nothing
+	 * here; their owner pays. */
+	if (h && insert(&e) == 0)
+		h->refs++;
+	pthread_mutex_unlock(&table.mu);
+}
+
+void mem_vmm_unmapped(uint64_t va, uint64_t size)
+{
+	struct mem_slot *m, gone[16];
+	size_t ngone = 0;
+
+	pthread_mutex_lock(&table.mu);
+	m = find(MEM_MAPPING, va);
+	if (m && m->bytes == size) {
+		/* The usual case: one mapping, unmapped as it was mapped. */
+		struct mem_slot map = take(m), g = {0};
+		handle_unref(map.handle, &g);
+		if (g.dev)
+			gone[ngone++] = g;
+	} else {
+		/* A range over several mappings: look at every mapping. */
+		for (size_t i = 0; i < table.cap; i++) {
+			struct mem_slot *s = &table.slots[i], g = {0};
+			if (s->kind != MEM_MAPPING || s->key < va ||
+			    s->key - va >= size)
+				continue;
+			handle_unref(take(s).handle, &g);
+			if (g.dev && ngone < sizeof(gone) / sizeof(gone[0]))
+				gone[ngone++] = g;
+			else if (g.dev) /* rare: uncharge under the lock */
+				mem_uncharge(g.dev, g.bytes);
+		}
+	}
+	pthread_mutex_unlock(&table.mu);
+	for (size_t i = 0; i < ngone; i++)
+		mem_uncharge(gone[i].dev, gone[i].bytes);
+}
+
+void mem_vmm_released(uint64_t handle)
+{
+	struct mem_slot g = {0};
+
+	pthread_mutex_lock(&table.mu);
+	handle_unref(handle, &g);
+	pthread_mutex_unlock(&table.mu);
+	if (g.dev)
+		mem_uncharge(g.dev, g.bytes);
+}
+
+int mem_managed_of(struct gate_dev *d, struct mem_range **out, size_t *n)
+{
+	struct mem_range *r = NULL;
+	size_t count = 0, cap = 0;
+
+	pthread_mutex_lock(&table.mu);
+	for (size_t i = 0; i < table.cap; i++) {
+		struct mem_slot *s = &table.slots[i];
+		if (s->kind != MEM_PTR || s->dev != d || !s->managed)
+			continue;
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct mem_range *nr = realloc(r, ncap * sizeof(*nr));
+			if (!nr) {
+				pthread_mutex_unlock(&table.mu);
+				free(r);
+				return -1;
+			}
+			r = nr;
+			cap = ncap;
+		}
+		r[count++] = (struct mem_range){(CUdeviceptr)s->key, s->bytes};
+	}
+	pthread_mutex_unlock(&table.mu);
+	*out = r;
+	*n = count;
+	return 0;
 }

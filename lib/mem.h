@@ -1,18 +1,55 @@
 /*
- * mem.h - accounting of the device memory this process holds, per GPU.
+ * mem.h - accounting of the device memory this process holds, per GPU, and
+ * enforcement of its memory limit.
  *
- * Every allocation hook records (pointer -> bytes, device) here and every
- * free removes it, so the per-device totals are exact and O(1) per call.
+ * Every allocation is charged to its device before (or, where the driver
+ * decides the size, right after) the driver makes it, and refused when it
+ * would take the device's total above the process's ceiling: its memory
+ * limit, or without one the GPU's capacity. One table maps what the
+ * program holds (device pointers, arrays, physical VMM allocations and
+ * their mappings) to what was charged, so frees give back exactly that.
+ * Table operations are O(1) on average.
  */
 #ifndef NVSHARE_LIB_MEM_H
 #define NVSHARE_LIB_MEM_H
 
 #include "gate.h"
 
-/* Records an allocation of bytes at ptr on d (managed: Unified Memory,
- * which the swap path may move). Returns 0, -1 if out of memory for the
- * table (the allocation then simply goes unaccounted). */
-int mem_track(struct gate_dev *d, CUdeviceptr ptr, uint64_t bytes, int managed);
+/* What a table entry stands for; the key's meaning depends on it. */
+enum mem_kind {
+	MEM_PTR = 1,     /* device pointer (cuMemAlloc family) */
+	MEM_ARRAY = 2,   /* CUarray / CUmipmappedArray handle */
+	MEM_HANDLE = 3,  /* cuMemCreate physical allocation: freed when
+	                    released and unmapped everywhere */
+	MEM_MAPPING = 4, /* cuMemMap: virtual address -> handle (charges
+	                    nothing itself) */
+};
+
+/* Charges bytes to d, or returns -1 (nothing charged) if that would take
+ * d above the ceiling; api names the call for the log. */
+int mem_charge(struct gate_dev *d, uint64_t bytes, const char *api);
+void mem_uncharge(struct gate_dev *d, uint64_t bytes);
+
+/* Records an allocation already charged (bytes to d). managed: Unified
+ * Memory, which the swap path may move. If the table cannot grow, the
+ * charge is given back (the allocation goes unaccounted) and -1 returned. */
+int mem_record(struct gate_dev *d, enum mem_kind kind, uint64_t key,
+               uint64_t bytes, int managed);
+/* Forgets a MEM_PTR or MEM_ARRAY entry and gives back its charge; returns
+ * 1 if it was tracked. */
+int mem_forget(enum mem_kind kind, uint64_t key);
+
+/* Physical VMM memory: cuMemMap of a tracked handle at va (size bytes),
+ * cuMemUnmap of [va, va + size), cuMemRelease of a handle. The charge goes
+ * when the handle is released and no mapping of it remains. */
+void mem_vmm_mapped(uint64_t va, uint64_t size, uint64_t handle);
+void mem_vmm_unmapped(uint64_t va, uint64_t size);
+void mem_vmm_released(uint64_t handle);
+
+/* The memory the process may hold on d (0: no ceiling), and what it holds
+ * there now: what cuMemGetInfo and NVML report. */
+uint64_t mem_ceiling(struct gate_dev *d);
+uint64_t mem_used(struct gate_dev *d);
 
 /* One managed allocation. */
 struct mem_range {
@@ -23,7 +60,5 @@ struct mem_range {
 /* A snapshot of d's managed allocations in *out (malloc'd, *n entries;
  * the caller frees it). Returns 0, or -1 if out of memory. */
 int mem_managed_of(struct gate_dev *d, struct mem_range **out, size_t *n);
-/* Forgets ptr; returns 1 if it was tracked. */
-int mem_untrack(CUdeviceptr ptr);
 
 #endif /* NVSHARE_LIB_MEM_H */

@@ -17,6 +17,7 @@
 
 #include "lockproto.h"
 #include "log.h"
+#include "parse.h"
 #include "perm.h"
 #include "status.h"
 
@@ -191,6 +192,93 @@ static void set_managed(struct server *s, struct sched_conn *c, int64_t value)
 	reply(s, c, 0, msg);
 }
 
+/* "1.0 GiB" / "40%" / "none", for replies. */
+static void limit_text(uint32_t key, uint64_t v, char *buf, size_t len)
+{
+	if (v == 0)
+		snprintf(buf, len, "none");
+	else if (key == NVS_CTL_KEY_MEMORY_LIMIT)
+		nvs_format_size(v, buf, len);
+	else
+		snprintf(buf, len, "%llu%%", (unsigned long long)v);
+}
+
+static void set_field(struct quota_pod *p, uint32_t key, uint64_t v)
+{
+	if (key == NVS_CTL_KEY_MEMORY_LIMIT) {
+		p->has_memory = 1;
+		p->memory_bytes = v;
+	} else {
+		p->has_core = 1;
+		p->core_pct = (uint32_t)v;
+	}
+}
+
+/* A limit for one client, or for every process of a pod (now and later).
+ * Limits larger than the GPU are accepted: the scheduler then swaps. */
+static void set_client_limit(struct server *s, struct sched_conn *c,
+                             const struct nvs_ctl_set_client *m, int64_t now)
+{
+	const char *what =
+	    m->key == NVS_CTL_KEY_MEMORY_LIMIT ? "memory_limit" : "core_limit";
+	char msg[512], err[128], val[32], ns[64], pod[256];
+	uint64_t v;
+	size_t n = 0;
+
+	if (quota_value_of(m->key, m->value, &v, err, sizeof(err))) {
+		NVS_WARN("event=set_refused key=%s reason=\"%s\" pid=%d uid=%u",
+		         what, err, (int)c->pid, (unsigned)c->uid);
+		reply(s, c, EINVAL, err);
+		return;
+	}
+	limit_text(m->key, v, val, sizeof(val));
+	if (m->client_id) {
+		struct sched_client *cl =
+		    registry_client_find(&s->reg, m->client_id);
+		if (!cl) {
+			snprintf(msg, sizeof(msg), "no client %llu connected",
+			         (unsigned long long)m->client_id);
+			reply(s, c, ENOENT, msg);
+			return;
+		}
+		set_field(&cl->set, m->key, v);
+		NVS_INFO("event=set key=%s client=%llu value=%s pid=%d uid=%u",
+		         what, (unsigned long long)cl->id, val, (int)c->pid,
+		         (unsigned)c->uid);
+		lockproto_apply_limits(s, cl, now);
+		snprintf(msg, sizeof(msg), "ok client=%llu %s=%s",
+		         (unsigned long long)cl->id, what, val);
+		reply(s, c, 0, msg);
+		return;
+	}
+	struct quota_pod *p =
+	    quota_pod_get(&s->reg.pods, m->pod_namespace, m->pod_name);
+	if (!p) {
+		snprintf(msg, sizeof(msg),
+		         "cannot keep settings for another pod (%d kept)",
+		         QUOTA_MAX_PODS);
+		reply(s, c, ENOSPC, msg);
+		return;
+	}
+	set_field(p, m->key, v);
+	for (size_t i = 0; i < s->reg.nclients; i++) {
+		struct sched_client *cl = s->reg.clients[i];
+		if (quota_pod_find(&s->reg.pods, cl->pod_namespace,
+		                   cl->pod_name) != p)
+			continue;
+		lockproto_apply_limits(s, cl, now);
+		n++;
+	}
+	registry_printable(p->pod_namespace, ns, sizeof(ns));
+	registry_printable(p->pod_name, pod, sizeof(pod));
+	NVS_INFO("event=set key=%s pod=%s/%s value=%s clients=%zu pid=%d "
+	         "uid=%u",
+	         what, ns, pod, val, n, (int)c->pid, (unsigned)c->uid);
+	snprintf(msg, sizeof(msg), "ok pod=%s/%s %s=%s clients=%zu", ns, pod,
+	         what, val, n);
+	reply(s, c, 0, msg);
+}
+
 void control_handle(struct server *s, struct sched_conn *c,
                     const struct nvs_msg *m, int64_t now)
 {
@@ -212,6 +300,10 @@ void control_handle(struct server *s, struct sched_conn *c,
 	}
 	if (m->hdr.type == NVS_MSG_CTL_STATUS) {
 		on_status(s, c, &m->u.ctl_status, now);
+		return;
+	}
+	if (m->hdr.type == NVS_MSG_CTL_SET_CLIENT) {
+		set_client_limit(s, c, &m->u.ctl_set_client, now);
 		return;
 	}
 	/* CTL_SET: nvs_msg_validate already refused unknown keys. */

@@ -1,5 +1,6 @@
 /*
- * control.h - CTL_STATUS and CTL_SET from nvsharectl. Any connection may
+ * control.h - CTL_STATUS, CTL_SET and CTL_SET_CLIENT from nvsharectl. Any
+ * connection may
  * send them (no HELLO needed); the peer's credentials decide whether they
  * are honoured (see perm.h), and every refusal is logged.
  */
@@ -11,7 +12,7 @@
 #include "proto.h"
 #include "server.h"
 
-/* Handles one validated CTL_STATUS or CTL_SET from c and queues the reply. */
+/* Handles one validated control message from c and queues the reply. */
 void control_handle(struct server *s, struct sched_conn *c,
                     const struct nvs_msg *m, int64_t now);
 

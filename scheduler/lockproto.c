@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compute.h"
 #include "log.h"
 #include "parse.h"
 #include "policy.h"
@@ -263,6 +264,7 @@ static void on_register(struct server *s, struct sched_conn *c,
 	memcpy(acc.uuid, g->uuid, sizeof(acc.uuid));
 	acc.capacity_bytes = g->capacity_bytes;
 	server_send(s, c, NVS_MSG_GPU_ACCEPTED, &acc, sizeof(acc));
+	compute_attach(s, c->client, g, now);
 }
 
 /* The registered GPU a message names, or NULL after a protocol error. */
@@ -353,6 +355,64 @@ static void on_swap_report(struct server *s, struct sched_conn *c,
 	apply(s, e->gpu, &out);
 }
 
+static void format_limits(const struct nvs_limits *l, char *buf, size_t len)
+{
+	char mem[32] = "none";
+
+	if (l->memory_bytes)
+		snprintf(mem, sizeof(mem), "%llu",
+		         (unsigned long long)l->memory_bytes);
+	if (l->core_pct)
+		snprintf(buf, len, "memory_limit=%s core_limit=%u", mem,
+		         l->core_pct);
+	else
+		snprintf(buf, len, "memory_limit=%s core_limit=none", mem);
+}
+
+void lockproto_apply_limits(struct server *s, struct sched_client *cl,
+                            int64_t now)
+{
+	struct quota_pod *pod =
+	    cl->pod_name[0]
+	        ? quota_pod_find(&s->reg.pods, cl->pod_namespace, cl->pod_name)
+	        : NULL;
+	/* Most specific last: the client's own, its pod's, its very own. */
+	struct nvs_limits pod_view = quota_effective(&cl->own, pod);
+	struct nvs_limits want = quota_effective(&pod_view, &cl->set);
+	char text[96];
+
+	if (!quota_differ(&want, &cl->limits)) {
+		compute_limits_changed(s, cl, now);
+		return;
+	}
+	format_limits(&want, text, sizeof(text));
+	NVS_INFO("event=set_limits client=%llu %s", (unsigned long long)cl->id,
+	         text);
+	cl->limits = want;
+	server_send(s, cl->conn, NVS_MSG_SET_LIMITS, &want, sizeof(want));
+	compute_limits_changed(s, cl, now);
+}
+
+/* The client's limits in force: at start those of its environment (or,
+ * after a scheduler restart, those it had), later a confirmation of
+ * SET_LIMITS. */
+static void on_limits(struct server *s, struct sched_conn *c,
+                      const struct nvs_limits *l, int64_t now)
+{
+	struct sched_client *cl = c->client;
+	char text[96];
+
+	format_limits(l, text, sizeof(text));
+	NVS_INFO("event=limits client=%llu %s%s", (unsigned long long)cl->id,
+	         text, cl->has_own ? "" : " source=client");
+	if (!cl->has_own) {
+		cl->own = *l;
+		cl->has_own = 1;
+	}
+	cl->limits = *l;
+	lockproto_apply_limits(s, cl, now);
+}
+
 void lockproto_handle(struct server *s, struct sched_conn *c,
                       const struct nvs_msg *m, int64_t now)
 {
@@ -392,6 +452,12 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 		if (e)
 			on_swap_report(s, c, e, &m->u.swap_report, now);
 		return;
+	case NVS_MSG_LIMITS: on_limits(s, c, &m->u.limits, now); return;
+	case NVS_MSG_USAGE:
+		e = registered(s, c, m, m->u.usage.uuid);
+		if (e)
+			compute_usage(s, c->client, e, &m->u.usage);
+		return;
 	}
 	server_protocol_error(s, c, "unexpected %s",
 	                      nvs_msg_type_name(m->hdr.type));
@@ -400,6 +466,7 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 void lockproto_client_gone(struct server *s, struct sched_client *cl,
                            int64_t now)
 {
+	compute_client_gone(s, cl, now);
 	for (size_t i = 0; i < cl->ngpus; i++) {
 		struct sched_gpu *g = cl->gpus[i].gpu;
 		struct policy_out out = {.n = 0};
@@ -422,7 +489,8 @@ int64_t lockproto_tick(struct server *s, int64_t now)
 		if (d < next)
 			next = d;
 	}
-	return next;
+	int64_t bill = compute_tick(s, now);
+	return bill < next ? bill : next;
 }
 
 /* Hands the registry's settings to every GPU's policy. */

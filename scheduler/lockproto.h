@@ -1,8 +1,9 @@
 /*
  * lockproto.h - the client side of the protocol in the scheduler: HELLO,
- * REGISTER_GPU, REQ_LOCK, LOCK_RELEASED, MEM_UPDATE, SWAP_REPORT, and the
+ * REGISTER_GPU, REQ_LOCK, LOCK_RELEASED, MEM_UPDATE, SWAP_REPORT, LIMITS,
+ * and the
  * application of policy decisions (LOCK_OK, DROP_LOCK, EVICT, WAITING,
- * forced releases) to clients.
+ * forced releases, SET_LIMITS) to clients.
  *
  * It turns messages into calls of the pure policy and the policy's actions
  * into messages, logs and counters; it owns no sockets (server.c does).
@@ -33,6 +34,11 @@ int64_t lockproto_tick(struct server *s, int64_t now);
 void lockproto_set_time_slice(struct server *s, uint32_t ms);
 void lockproto_set_max_run(struct server *s, uint32_t ms);
 void lockproto_set_mode(struct server *s, enum policy_mode mode);
+
+/* Sends the client the limits that now apply to it (its own, its pod's,
+ * those set for it), if they differ from those in force. */
+void lockproto_apply_limits(struct server *s, struct sched_client *cl,
+                            int64_t now);
 
 /* Turns scheduling off (locks and queues cleared, clients told to run
  * ungated) or on again (clients told to ask for locks again). */

@@ -19,6 +19,7 @@
 #include "sock.h"
 
 #define DEFAULT_RELEASE_GRACE_MS 5000
+#define DEFAULT_CORE_WINDOW_MS 100 /* see docs/scheduler.md */
 #define EXIT_USAGE 2
 
 static void usage(FILE *f)
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: nvshare-scheduler [--socket PATH] [--mode MODE]\n"
 	    "                         [--time-slice auto|MS] [--max-run MS]\n"
-	    "                         [--release-grace MS]\n"
+	    "                         [--release-grace MS] [--core-window MS]\n"
 	    "                         [--gpu-memory UUID=SIZE]... [--help]\n"
 	    "\n"
 	    "Shares each GPU of this node among the processes running under\n"
@@ -50,11 +51,15 @@ static void usage(FILE *f)
 	    "  --release-grace MS     time a process has to release after "
 	    "being\n"
 	    "                         asked, 100..600000 (default %d)\n"
+	    "  --core-window MS       compute-quota window: a process limited\n"
+	    "                         to N%% may use N%% of each window of\n"
+	    "                         GPU time, 100..10000, a multiple of 10\n"
+	    "                         (default %d)\n"
 	    "  --gpu-memory UUID=SIZE treat GPU UUID as having SIZE bytes of\n"
 	    "                         memory (e.g. GPU-...=4Gi); repeatable\n"
 	    "  --help                 show this text\n",
 	    NVS_DEFAULT_SOCKET, REGISTRY_DEFAULT_MAX_RUN_MS,
-	    DEFAULT_RELEASE_GRACE_MS);
+	    DEFAULT_RELEASE_GRACE_MS, DEFAULT_CORE_WINDOW_MS);
 }
 
 static int bad_flag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -172,6 +177,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 	    {"max-run", required_argument, NULL, 'r'},
 	    {"release-grace", required_argument, NULL, 'g'},
 	    {"gpu-memory", required_argument, NULL, 'm'},
+	    {"core-window", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -193,6 +199,15 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 			             &cfg->release_grace_ms, "--release-grace");
 			break;
 		case 'm': rc = parse_override(optarg, cfg); break;
+		case 'w':
+			rc = parse_ms(optarg, 100, 10000, &cfg->core_window_ms,
+			              "--core-window");
+			if (rc == 0 && cfg->core_window_ms % 10)
+				rc = bad_flag("invalid --core-window \"%s\": "
+				              "want a multiple of 10 ms (the "
+				              "usage tick)",
+				              optarg);
+			break;
 		case 'h': usage(stdout); return 1;
 		default: return bad_flag("invalid flag");
 		}
@@ -209,6 +224,7 @@ int main(int argc, char **argv)
 	    .time_slice_ms = REGISTRY_SLICE_AUTO,
 	    .max_run_ms = REGISTRY_DEFAULT_MAX_RUN_MS,
 	    .release_grace_ms = DEFAULT_RELEASE_GRACE_MS,
+	    .core_window_ms = DEFAULT_CORE_WINDOW_MS,
 	};
 	int rc;
 

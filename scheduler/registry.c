@@ -45,6 +45,7 @@ void registry_destroy(struct sched_registry *r)
 	free(r->clients);
 	for (size_t i = 0; i < r->ngpus; i++)
 		gpu_free(r->gpus[i]);
+	quota_table_free(&r->pods);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -15,8 +15,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "billing.h"
 #include "policy.h"
 #include "proto.h"
+#include "quota.h"
 
 #define REGISTRY_MAX_GPUS 256             /* GPU contexts kept at once */
 #define REGISTRY_CLIENT_MAX_GPUS 64       /* GPUs one client may register */
@@ -29,6 +31,9 @@ struct sched_gpu {
 	unsigned nclients;        /* clients that registered it now */
 	struct policy_gpu policy; /* lock state: running, queue, memory,
 	                             counters */
+	struct bill_gpu bill;     /* compute quotas (compute.c) */
+	int bill_ready;           /* bill initialised */
+	int metered;              /* someone here has a core limit */
 };
 
 /* The client's memory on the GPU (MEM_UPDATE, swaps) is policy state:
@@ -36,6 +41,9 @@ struct sched_gpu {
 struct sched_client_gpu {
 	struct sched_gpu *gpu; /* the GPU this entry is about */
 	uint64_t lock_grants;  /* times the client was granted this GPU */
+	int throttled;         /* paused by its compute quota */
+	int meter_sent;        /* what it was last told about metering */
+	uint64_t throttles;    /* times it was throttled */
 };
 
 struct sched_conn; /* the connection, owned by the event loop */
@@ -51,8 +59,13 @@ struct sched_client {
 	char pod_name[256];     /* Kubernetes pod name, "" outside a pod */
 	char container[64];     /* container name, "" if unknown */
 	struct sched_client_gpu gpus[REGISTRY_CLIENT_MAX_GPUS]; /* registered */
-	size_t ngpus;            /* entries used in gpus */
-	struct sched_conn *conn; /* where to send its messages */
+	size_t ngpus;             /* entries used in gpus */
+	struct sched_conn *conn;  /* where to send its messages */
+	struct nvs_limits own;    /* limits it started with (first LIMITS) */
+	int has_own;              /* LIMITS received */
+	struct quota_pod set;     /* set live for this very client (only the
+	                              has_ and value fields are used) */
+	struct nvs_limits limits; /* in force: last sent or confirmed */
 };
 
 struct sched_registry {
@@ -68,6 +81,7 @@ struct sched_registry {
 	uint32_t max_run_ms;           /* longest slice, whatever the setting */
 	uint32_t release_grace_ms;     /* current release grace */
 	uint64_t forced_releases;      /* total, all GPUs, ever */
+	struct quota_table pods;       /* limits set per pod */
 };
 
 /* Mode auto and max_run REGISTRY_DEFAULT_MAX_RUN_MS until changed. */

@@ -321,8 +321,11 @@ static int inbound_type(uint16_t type)
 	case NVS_MSG_LOCK_RELEASED:
 	case NVS_MSG_MEM_UPDATE:
 	case NVS_MSG_SWAP_REPORT:
+	case NVS_MSG_LIMITS:
+	case NVS_MSG_USAGE:
 	case NVS_MSG_CTL_STATUS:
-	case NVS_MSG_CTL_SET: return 1;
+	case NVS_MSG_CTL_SET:
+	case NVS_MSG_CTL_SET_CLIENT: return 1;
 	}
 	return 0;
 }
@@ -338,7 +341,8 @@ static void dispatch(struct server *s, struct sched_conn *c,
 		                      nvs_msg_type_name(type));
 		return;
 	}
-	if (type == NVS_MSG_CTL_STATUS || type == NVS_MSG_CTL_SET)
+	if (type == NVS_MSG_CTL_STATUS || type == NVS_MSG_CTL_SET ||
+	    type == NVS_MSG_CTL_SET_CLIENT)
 		control_handle(s, c, m, nvs_now_ns());
 	else
 		lockproto_handle(s, c, m, nvs_now_ns());

@@ -39,6 +39,7 @@ struct server_config {
 	                                      REGISTRY_SLICE_AUTO */
 	uint32_t max_run_ms;               /* initial longest slice */
 	uint32_t release_grace_ms;         /* time to answer DROP_LOCK */
+	uint32_t core_window_ms;           /* compute-quota window */
 	struct server_gpu_override overrides[SERVER_MAX_OVERRIDES]; /* flags */
 	size_t noverrides; /* entries used in overrides */
 };

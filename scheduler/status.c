@@ -183,6 +183,10 @@ static void json_gpu(const struct sched_gpu *g, int64_t now,
 	status_buf_printf(b, "],\"forced_releases\":%llu,\"lock_grants\":%llu",
 	                  (unsigned long long)p->forced_releases,
 	                  (unsigned long long)p->lock_grants);
+	status_buf_printf(
+	    b, ",\"metered\":%s,\"core_window_ms\":%lld",
+	    g->metered ? "true" : "false",
+	    g->bill_ready ? (long long)(g->bill.window_ns / 1000000) : 0LL);
 	policy_slice_of(p, &sl);
 	slice_reason(&sl, why, sizeof(why));
 	status_buf_printf(b,
@@ -250,6 +254,30 @@ static void mem_view_of(const struct sched_client *c,
 	v->swap_ins = m->swap_ins;
 }
 
+/* Uses more than its (lowered) memory limit: new allocations fail until
+ * use falls below it. */
+static int over_limit(const struct sched_client *c, const struct mem_view *v)
+{
+	return c->limits.memory_bytes && v->footprint > c->limits.memory_bytes;
+}
+
+/* Compute quota on a GPU: the share in force (after scaling), GPU time
+ * billed, whether paused now. */
+static void json_compute(const struct sched_client *c,
+                         const struct sched_client_gpu *e, int64_t now,
+                         struct status_buf *b)
+{
+	const struct bill_client *bc = bill_client_of(&e->gpu->bill, c->id);
+
+	status_buf_printf(b,
+	                  ",\"core_share_pct\":%.2f,\"billed_gpu_ms\":%.1f,"
+	                  "\"throttled\":%s,\"throttles\":%llu",
+	                  bill_effective_pct(&e->gpu->bill, c->id, now),
+	                  bc ? (double)bc->billed_ns / 1e6 : 0.0,
+	                  e->throttled ? "true" : "false",
+	                  (unsigned long long)e->throttles);
+}
+
 static void json_client_gpu(const struct sched_client *c,
                             const struct sched_client_gpu *e, int64_t now,
                             struct status_buf *b)
@@ -276,9 +304,14 @@ static void json_client_gpu(const struct sched_client *c,
 		status_buf_printf(b, "null");
 	else
 		status_buf_printf(b, "\"%s\"", policy_wait_reason_name(why));
-	status_buf_printf(b, ",\"swap_outs\":%llu,\"swap_ins\":%llu}",
+	status_buf_printf(b,
+	                  ",\"swap_outs\":%llu,\"swap_ins\":%llu,"
+	                  "\"over_memory_limit\":%s",
 	                  (unsigned long long)v.swap_outs,
-	                  (unsigned long long)v.swap_ins);
+	                  (unsigned long long)v.swap_ins,
+	                  over_limit(c, &v) ? "true" : "false");
+	json_compute(c, e, now, b);
+	buf_putc(b, '}');
 }
 
 static void json_client(const struct sched_client *c, int64_t now,
@@ -294,6 +327,16 @@ static void json_client(const struct sched_client *c, int64_t now,
 	status_json_string(b, c->pod_name);
 	status_buf_printf(b, ",\"container\":");
 	status_json_string(b, c->container);
+	if (c->limits.memory_bytes)
+		status_buf_printf(b, ",\"memory_limit_bytes\":%llu",
+		                  (unsigned long long)c->limits.memory_bytes);
+	else
+		status_buf_printf(b, ",\"memory_limit_bytes\":null");
+	if (c->limits.core_pct)
+		status_buf_printf(b, ",\"core_limit_pct\":%u",
+		                  c->limits.core_pct);
+	else
+		status_buf_printf(b, ",\"core_limit_pct\":null");
 	status_buf_printf(b, ",\"gpus\":[");
 	for (size_t i = 0; i < c->ngpus; i++) {
 		if (i)
@@ -396,6 +439,7 @@ static void text_client_row(const struct sched_client *c,
 	char comm[sizeof(c->comm)],
 	    pod[sizeof(c->pod_namespace) + sizeof(c->pod_name) + 1];
 	char mem[32] = "-", resident[32] = "-", podraw[sizeof(pod)];
+	char mlimit[40] = "-", core[16] = "-";
 	const char *uuid = "-", *state = "-", *why = "-";
 	long long held = 0, wait = 0, grants = 0;
 
@@ -406,6 +450,10 @@ static void text_client_row(const struct sched_client *c,
 	else
 		podraw[0] = '\0';
 	registry_printable(podraw, pod, sizeof(pod));
+	if (c->limits.memory_bytes)
+		nvs_format_size(c->limits.memory_bytes, mlimit, sizeof(mlimit));
+	if (c->limits.core_pct)
+		snprintf(core, sizeof(core), "%u%%", c->limits.core_pct);
 	if (e) {
 		int64_t since;
 		enum policy_state st =
@@ -424,13 +472,20 @@ static void text_client_row(const struct sched_client *c,
 		nvs_format_size(v.resident, resident, sizeof(resident));
 		if (r != POLICY_WAIT_NONE)
 			why = policy_wait_reason_name(r);
+		if (over_limit(c, &v))
+			snprintf(mlimit + strlen(mlimit),
+			         sizeof(mlimit) - strlen(mlimit), "!");
+		/* Paused by its compute quota now. */
+		if (c->limits.core_pct && e->throttled)
+			snprintf(core + strlen(core),
+			         sizeof(core) - strlen(core), "~");
 	}
 	status_buf_printf(b,
 	                  "%-6llu %-8d %-6u %-15s %-24s %-40s %-8s %-6s %8lld "
-	                  "%8lld %11s %11s %7lld\n",
+	                  "%8lld %11s %11s %7lld %11s %5s\n",
 	                  (unsigned long long)c->id, (int)c->pid,
 	                  (unsigned)c->uid, comm, pod, uuid, state, why, held,
-	                  wait, mem, resident, grants);
+	                  wait, mem, resident, grants, mlimit, core);
 }
 
 int status_render_text(const struct sched_registry *r, int64_t now,
@@ -462,9 +517,10 @@ int status_render_text(const struct sched_registry *r, int64_t now,
 	status_buf_printf(
 	    b,
 	    "\n%-6s %-8s %-6s %-15s %-24s %-40s %-8s %-6s %8s %8s "
-	    "%11s %11s %7s\n",
+	    "%11s %11s %7s %11s %5s\n",
 	    "CLIENT", "PID", "UID", "COMM", "POD", "GPU", "STATE", "WAIT",
-	    "HELD_MS", "WAIT_MS", "MEMORY", "RESIDENT", "GRANTS");
+	    "HELD_MS", "WAIT_MS", "MEMORY", "RESIDENT", "GRANTS", "MEM_LIMIT",
+	    "CORE");
 	for (size_t i = 0; i < r->nclients; i++) {
 		const struct sched_client *c = r->clients[i];
 

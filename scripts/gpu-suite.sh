@@ -5,7 +5,9 @@
 # Extra arguments go to suite.py (--time-slice MS, --capacity SIZE,
 # --repeat N, --json FILE). With --memory first, it runs the memory-aware
 # suite instead (tests/gpu/memory_suite.py: fitting and oversubscribed
-# workloads at a configured 16 GiB capacity).
+# workloads at a configured 16 GiB capacity); with --quota, the quota suite
+# (tests/gpu/quota_suite.py: PyTorch under a memory limit, and the compute
+# quota accuracy matrix with gpuload and PyTorch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nvidia-smi -L >/dev/null || { echo "gpu-suite: no NVIDIA GPU here" >&2; exit 1; }
@@ -15,6 +17,9 @@ cmake --build "$build" -j"$(nproc)" --target nvshare nvshare-scheduler nvsharect
 if [ "${1:-}" = "--memory" ]; then
 	shift
 	python3 tests/gpu/memory_suite.py --build "$build" "$@"
+elif [ "${1:-}" = "--quota" ]; then
+	shift
+	python3 tests/gpu/quota_suite.py --build "$build" "$@"
 else
 	python3 tests/gpu/suite.py --build "$build" "$@"
 fi

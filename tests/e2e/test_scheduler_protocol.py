@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The scheduler's wire protocol (version 2), spoken with raw frames.
+"""The scheduler's wire protocol (version 3), spoken with raw frames.
 
 Fake clients built here with the struct module (mirroring common/proto.h)
 drive the real nvshare-scheduler in serial mode (one holder at a time): the
@@ -28,7 +28,7 @@ from harness import DEFAULT_UUID, GIB, SECOND_UUID  # noqa: E402
 THIRD_UUID = "GPU-00000000-0000-0000-0000-000000000003"
 
 MAGIC = 0x4853564E
-VERSION = 2
+VERSION = 3
 HDR = struct.Struct("=IHHII")
 
 HELLO, WELCOME, REGISTER_GPU, GPU_ACCEPTED = 1, 2, 3, 4

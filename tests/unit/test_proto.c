@@ -198,6 +198,23 @@ static void test_roundtrip_all_types(void)
 	roundtrip(NVS_MSG_SET_MANAGED, &sm, sizeof(sm));
 	roundtrip(NVS_MSG_CTL_STATUS, &cs, sizeof(cs));
 	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
+	{
+		struct nvs_limits lim = {.memory_bytes = 3ull << 30,
+		                         .core_pct = 25};
+		struct nvs_usage use = {.tick = 123456789, .busy_ns = 4000000};
+		struct nvs_throttle thr = {.throttled = 1, .meter = 1};
+		struct nvs_ctl_set_client sc = {.key = NVS_CTL_KEY_CORE_LIMIT,
+		                                .value = 30};
+		snprintf(use.uuid, sizeof(use.uuid), UUID_A);
+		snprintf(thr.uuid, sizeof(thr.uuid), UUID_B);
+		snprintf(sc.pod_namespace, sizeof(sc.pod_namespace), "team");
+		snprintf(sc.pod_name, sizeof(sc.pod_name), "trainer");
+		roundtrip(NVS_MSG_LIMITS, &lim, sizeof(lim));
+		roundtrip(NVS_MSG_SET_LIMITS, &lim, sizeof(lim));
+		roundtrip(NVS_MSG_USAGE, &use, sizeof(use));
+		roundtrip(NVS_MSG_THROTTLE, &thr, sizeof(thr));
+		roundtrip(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc));
+	}
 	set.key = NVS_CTL_KEY_MANAGED;
 	set.value = 0;
 	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
@@ -278,12 +295,15 @@ static void test_header_validation(void)
 	hdr_of(&f)->version = 1; /* DROP_LOCK changed size in version 2 */
 	EXPECT_INVALID(f, "unsupported protocol version 1");
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
-	hdr_of(&f)->version = 3;
-	EXPECT_INVALID(f, "unsupported protocol version 3");
+	hdr_of(&f)->version = 2; /* no LIMITS: its clients ignore quotas */
+	EXPECT_INVALID(f, "unsupported protocol version 2");
+	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
+	hdr_of(&f)->version = 4;
+	EXPECT_INVALID(f, "unsupported protocol version 4");
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
 	hdr_of(&f)->reserved = 1;
 	EXPECT_INVALID(f, "reserved header field set");
-	static const uint16_t unknown[] = {0, 14, 63, 67, 0xffff};
+	static const uint16_t unknown[] = {0, 18, 63, 68, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		char want[64];
 		f = make_frame(unknown[i], &ref, sizeof(ref));
@@ -399,6 +419,76 @@ static void test_memory_messages(void)
 	set.key = 0;
 	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET, &set, sizeof(set)),
 	               "unknown CTL_SET key 0");
+}
+
+/* LIMITS, SET_LIMITS, USAGE, THROTTLE and CTL_SET_CLIENT (version 3). */
+static void test_quota_messages(void)
+{
+	struct nvs_limits l = {.memory_bytes = 1ull << 30, .core_pct = 40};
+	struct nvs_usage u = {.tick = 5, .busy_ns = NVS_USAGE_TICK_NS};
+	struct nvs_throttle t = {.throttled = 1};
+	struct nvs_ctl_set_client sc = {
+	    .client_id = 3, .key = NVS_CTL_KEY_MEMORY_LIMIT, .value = 1};
+	char err[160];
+	struct frame f;
+
+	snprintf(u.uuid, sizeof(u.uuid), UUID_A);
+	snprintf(t.uuid, sizeof(t.uuid), UUID_A);
+	f = make_frame(NVS_MSG_LIMITS, &l, sizeof(l));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	f = make_frame(NVS_MSG_SET_LIMITS, &l, sizeof(l));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	l.core_pct = 100; /* 100% is "none" and travels as 0 */
+	EXPECT_INVALID(make_frame(NVS_MSG_LIMITS, &l, sizeof(l)),
+	               "core limit 100% out of range 0..99");
+	l.core_pct = 0;
+	l.reserved = 1;
+	EXPECT_INVALID(make_frame(NVS_MSG_SET_LIMITS, &l, sizeof(l)),
+	               "reserved field set");
+	f = make_frame(NVS_MSG_USAGE, &u, sizeof(u));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	u.busy_ns = NVS_USAGE_TICK_NS + 1;
+	EXPECT_INVALID(make_frame(NVS_MSG_USAGE, &u, sizeof(u)),
+	               "USAGE busy 10000001 ns exceeds the tick");
+	u.busy_ns = 0;
+	u.tick = -1;
+	EXPECT_INVALID(make_frame(NVS_MSG_USAGE, &u, sizeof(u)),
+	               "negative USAGE tick");
+	f = make_frame(NVS_MSG_THROTTLE, &t, sizeof(t));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	t.throttled = 2;
+	EXPECT_INVALID(make_frame(NVS_MSG_THROTTLE, &t, sizeof(t)),
+	               "bad THROTTLE fields");
+	t.throttled = 0;
+	t.meter = 3;
+	EXPECT_INVALID(make_frame(NVS_MSG_THROTTLE, &t, sizeof(t)),
+	               "bad THROTTLE fields");
+	f = make_frame(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	snprintf(sc.pod_name, sizeof(sc.pod_name), "trainer");
+	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc)),
+	               "CTL_SET_CLIENT needs a client id or a pod name");
+	sc.client_id = 0;
+	f = make_frame(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc));
+	CHECK_EQ(validate(&f, err, sizeof(err)), 0);
+	sc.pod_name[0] = '\0';
+	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc)),
+	               "CTL_SET_CLIENT needs a client id or a pod name");
+	sc.client_id = 1;
+	snprintf(sc.pod_namespace, sizeof(sc.pod_namespace), "ns");
+	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc)),
+	               "CTL_SET_CLIENT: namespace without a pod name");
+	sc.pod_namespace[0] = '\0';
+	sc.key = NVS_CTL_KEY_MODE;
+	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc)),
+	               "unknown CTL_SET_CLIENT key 3");
+	sc.key = NVS_CTL_KEY_CORE_LIMIT;
+	memset(sc.pod_name, 'x', sizeof(sc.pod_name));
+	sc.client_id = 0;
+	EXPECT_INVALID(make_frame(NVS_MSG_CTL_SET_CLIENT, &sc, sizeof(sc)),
+	               "unterminated string in CTL_SET_CLIENT");
+	CHECK_EQ(nvs_msg_fixed_size(NVS_MSG_CTL_SET_CLIENT), 344);
+	CHECK_STR(nvs_msg_type_name(NVS_MSG_THROTTLE), "THROTTLE");
 }
 
 static void test_payload_validation(void)
@@ -828,6 +918,7 @@ int main(void)
 	test_reply();
 	test_header_validation();
 	test_payload_validation();
+	test_quota_messages();
 	test_memory_messages();
 	test_uuid_validation();
 	test_reply_validation();

@@ -67,6 +67,9 @@ static void build(struct sched_registry *r)
 	c1->pid = 100;
 	c1->uid = 1000;
 	snprintf(c1->comm, sizeof(c1->comm), "gpuload");
+	/* Limits in force; 1 GiB held over a 512 MiB limit lowered live. */
+	c1->limits.memory_bytes = 512ull << 20;
+	c1->limits.core_pct = 40;
 	c2->pid = 200;
 	c2->uid = 1001;
 	snprintf(c2->comm, sizeof(c2->comm), "bad\"name\n");
@@ -97,7 +100,8 @@ static void test_json(void)
 	    "\"max_run_ms\":30000,\"gpus\":["
 	    "{\"uuid\":\"" UUID_A "\",\"capacity_bytes\":17179869184,"
 	    "\"holder\":1,\"holder_held_ms\":1250,\"queue\":[2],"
-	    "\"forced_releases\":0,\"lock_grants\":1,\"mode\":\"serial\","
+	    "\"forced_releases\":0,\"lock_grants\":1,\"metered\":false,\"core_"
+	    "window_ms\":0,\"mode\":\"serial\","
 	    "\"time_slice_ms\":2000,\"time_slice_reason\":\"fixed\","
 	    "\"time_slice_setting\":2000,\"max_run_ms\":30000,"
 	    "\"resident_bytes\":1073741824,\"running\":[1],"
@@ -106,7 +110,8 @@ static void test_json(void)
 	    "\"evict_timeouts\":0},"
 	    "{\"uuid\":\"" UUID_B "\",\"capacity_bytes\":4294967296,"
 	    "\"holder\":null,\"holder_held_ms\":0,\"queue\":[],"
-	    "\"forced_releases\":0,\"lock_grants\":0,\"mode\":\"serial\","
+	    "\"forced_releases\":0,\"lock_grants\":0,\"metered\":false,\"core_"
+	    "window_ms\":0,\"mode\":\"serial\","
 	    "\"time_slice_ms\":2000,\"time_slice_reason\":\"fixed\","
 	    "\"time_slice_setting\":2000,\"max_run_ms\":30000,"
 	    "\"resident_bytes\":0,\"running\":[],"
@@ -116,24 +121,36 @@ static void test_json(void)
 	    "\"clients\":["
 	    "{\"id\":1,\"pid\":100,\"uid\":1000,\"comm\":\"gpuload\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"memory_limit_bytes\":536870912,\"core_limit_pct\":40,"
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"holding\","
 	    "\"held_ms\":1250,\"memory_bytes\":1073741824,"
 	    "\"lock_grants\":1,\"wait_ms\":0,"
 	    "\"resident_bytes\":1073741824,\"swapped_bytes\":0,"
-	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0}]},"
+	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
+	    "limit\":true,"
+	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
+	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":2,\"pid\":200,\"uid\":1001,"
 	    "\"comm\":\"bad\\\"name\\u000a\",\"pod_namespace\":\"ml\","
 	    "\"pod_name\":\"trainer-0\",\"container\":\"main\","
+	    "\"memory_limit_bytes\":null,\"core_limit_pct\":null,"
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"waiting\","
 	    "\"held_ms\":0,\"memory_bytes\":0,\"lock_grants\":0,"
 	    "\"wait_ms\":750,\"resident_bytes\":0,\"swapped_bytes\":0,"
-	    "\"wait_reason\":\"turn\",\"swap_outs\":0,\"swap_ins\":0}]},"
+	    "\"wait_reason\":\"turn\",\"swap_outs\":0,\"swap_ins\":0,\"over_"
+	    "memory_limit\":false,"
+	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
+	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":3,\"pid\":300,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"memory_limit_bytes\":null,\"core_limit_pct\":null,"
 	    "\"gpus\":[{\"uuid\":\"" UUID_B "\",\"state\":\"idle\","
 	    "\"held_ms\":0,\"memory_bytes\":0,\"lock_grants\":0,"
 	    "\"wait_ms\":0,\"resident_bytes\":0,\"swapped_bytes\":0,"
-	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0}]}]}\n";
+	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
+	    "limit\":false,"
+	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
+	    "\"throttled\":false,\"throttles\":0}]}]}\n";
 
 	build(&r);
 	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
@@ -192,7 +209,8 @@ static void test_json_memory(void)
 	    "\"max_run_ms\":30000,\"gpus\":["
 	    "{\"uuid\":\"" UUID_A "\",\"capacity_bytes\":4294967296,"
 	    "\"holder\":1,\"holder_held_ms\":1250,\"queue\":[2],"
-	    "\"forced_releases\":0,\"lock_grants\":1,\"mode\":\"auto\","
+	    "\"forced_releases\":0,\"lock_grants\":1,\"metered\":false,\"core_"
+	    "window_ms\":0,\"mode\":\"auto\","
 	    "\"time_slice_ms\":4026,"
 	    "\"time_slice_reason\":\"auto: 5 x 0.81 s swap\","
 	    "\"time_slice_setting\":\"auto\",\"max_run_ms\":30000,"
@@ -203,25 +221,37 @@ static void test_json_memory(void)
 	    "\"clients\":["
 	    "{\"id\":1,\"pid\":100,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"memory_limit_bytes\":null,\"core_limit_pct\":null,"
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"holding\","
 	    "\"held_ms\":1250,\"memory_bytes\":3221225472,"
 	    "\"lock_grants\":1,\"wait_ms\":0,"
 	    "\"resident_bytes\":3221225472,\"swapped_bytes\":0,"
-	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0}]},"
+	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
+	    "limit\":false,"
+	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
+	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":2,\"pid\":101,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"memory_limit_bytes\":null,\"core_limit_pct\":null,"
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"waiting\","
 	    "\"held_ms\":0,\"memory_bytes\":2147483648,"
 	    "\"lock_grants\":0,\"wait_ms\":750,"
 	    "\"resident_bytes\":2147483648,\"swapped_bytes\":0,"
-	    "\"wait_reason\":\"memory\",\"swap_outs\":0,\"swap_ins\":0}]},"
+	    "\"wait_reason\":\"memory\",\"swap_outs\":0,\"swap_ins\":0,\"over_"
+	    "memory_limit\":false,"
+	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
+	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":3,\"pid\":102,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
+	    "\"memory_limit_bytes\":null,\"core_limit_pct\":null,"
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"idle\","
 	    "\"held_ms\":0,\"memory_bytes\":1073741824,"
 	    "\"lock_grants\":0,\"wait_ms\":0,"
 	    "\"resident_bytes\":0,\"swapped_bytes\":1073741824,"
-	    "\"wait_reason\":null,\"swap_outs\":1,\"swap_ins\":0}]}]}\n";
+	    "\"wait_reason\":null,\"swap_outs\":1,\"swap_ins\":0,\"over_memory_"
+	    "limit\":false,"
+	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
+	    "\"throttled\":false,\"throttles\":0}]}]}\n";
 
 	build_memory(&r);
 	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
@@ -274,6 +304,10 @@ static void test_text(void)
 	                  "30000 ms\n") != NULL);
 	CHECK(strstr(b.p, "  holder: client 1, held 1250 ms\n") != NULL);
 	CHECK(strstr(b.p, "  running: client 1\n") != NULL);
+	/* Client 1's limits: the memory one marked as exceeded. */
+	CHECK(strstr(b.p, "  MEM_LIMIT  CORE\n") != NULL);
+	CHECK(strstr(b.p, "  512.0 MiB!   40%\n") != NULL);
+	CHECK(strstr(b.p, "          -     -\n") != NULL);
 	CHECK(strstr(b.p, "  queue: client 2 (waiting 750 ms, turn)\n") !=
 	      NULL);
 	CHECK(strstr(b.p, "  holder: none\n  running: none\n  queue: "

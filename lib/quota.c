@@ -1,0 +1,77 @@
+/*
+ * quota.c - see quota.h. A bad environment value is reported and ignored:
+ * the process then runs without that limit (the scheduler can still set
+ * one), because refusing to start would take the application down.
+ */
+#include "quota.h"
+
+#include "log.h"
+#include "parse.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static atomic_ullong memory_limit; /* bytes, 0: none */
+static atomic_uint core_limit;     /* percent 1..99, 0: none */
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
+static void read_env(void)
+{
+	const char *v = getenv("NVSHARE_GPU_MEMORY_LIMIT");
+	uint64_t n;
+
+	nvs_log_init("lib", NVS_LOG_WARN);
+	if (v && *v) {
+		if (nvs_parse_size(v, &n) == 0 && n > 0)
+			atomic_store(&memory_limit, n);
+		else
+			NVS_WARN("event=bad_env var=NVSHARE_GPU_MEMORY_LIMIT "
+			         "value=\"%.32s\" msg=\"want a size above zero "
+			         "(4Gi, 512Mi, 1.5G, bytes); running without a "
+			         "memory limit\"",
+			         v);
+	}
+	v = getenv("NVSHARE_GPU_CORE_LIMIT");
+	if (v && *v) {
+		if (nvs_parse_u64(v, 1, NVS_CORE_LIMIT_MAX, &n) == 0)
+			atomic_store(&core_limit, n == NVS_CORE_LIMIT_MAX
+			                              ? 0u
+			                              : (unsigned)n);
+		else
+			NVS_WARN("event=bad_env var=NVSHARE_GPU_CORE_LIMIT "
+			         "value=\"%.32s\" msg=\"want a percentage "
+			         "1..100; running without a core limit\"",
+			         v);
+	}
+}
+
+uint64_t quota_memory_limit(void)
+{
+	pthread_once(&env_once, read_env);
+	return atomic_load_explicit(&memory_limit, memory_order_relaxed);
+}
+
+void quota_current(struct nvs_limits *out)
+{
+	pthread_once(&env_once, read_env);
+	out->memory_bytes = atomic_load(&memory_limit);
+	out->core_pct = atomic_load(&core_limit);
+	out->reserved = 0;
+}
+
+void quota_apply(const struct nvs_limits *l)
+{
+	struct nvs_limits old;
+
+	quota_current(&old);
+	atomic_store(&memory_limit, l->memory_bytes);
+	atomic_store(&core_limit, l->core_pct);
+	if (old.memory_bytes != l->memory_bytes || old.core_pct != l->core_pct)
+		NVS_INFO(
+		    "event=limits_changed memory_limit=%llu "
+		    "old_memory_limit=%llu core_limit=%u old_core_limit=%u",
+		    (unsigned long long)l->memory_bytes,
+		    (unsigned long long)old.memory_bytes, l->core_pct,
+		    old.core_pct);
+}

@@ -1,0 +1,141 @@
+/*
+ * compute.c - see compute.h.
+ */
+#include "compute.h"
+
+#include <string.h>
+
+#include "billing.h"
+#include "log.h"
+
+_Static_assert(BILL_TICK_NS == NVS_USAGE_TICK_NS, "one tick on both sides");
+
+static void send_state(struct server *s, struct sched_client *cl,
+                       struct sched_client_gpu *e)
+{
+	struct nvs_throttle t;
+
+	memset(&t, 0, sizeof(t));
+	memcpy(t.uuid, e->gpu->uuid, sizeof(t.uuid));
+	t.throttled = e->throttled ? 1 : 0;
+	t.meter = e->gpu->metered ? 1 : 0;
+	e->meter_sent = e->gpu->metered;
+	server_send(s, cl->conn, NVS_MSG_THROTTLE, &t, sizeof(t));
+}
+
+/* Metering on g follows whether anyone there (but `gone`, a client on its
+ * way out) has a core limit; every client whose view is out of date is
+ * told. */
+static void update_meter(struct server *s, struct sched_gpu *g,
+                         const struct sched_client *gone)
+{
+	int metered = 0;
+
+	for (size_t i = 0; i < s->reg.nclients && !metered; i++) {
+		struct sched_client *cl = s->reg.clients[i];
+		metered = cl != gone && cl->limits.core_pct &&
+		          registry_client_gpu(cl, g);
+	}
+	if (metered != g->metered)
+		NVS_INFO("event=metering gpu=%s on=%d", g->uuid, metered);
+	g->metered = metered;
+	for (size_t i = 0; i < s->reg.nclients; i++) {
+		struct sched_client *cl = s->reg.clients[i];
+		struct sched_client_gpu *e = registry_client_gpu(cl, g);
+		if (cl != gone && e && e->meter_sent != metered)
+			send_state(s, cl, e);
+	}
+}
+
+static void apply(struct server *s, struct sched_gpu *g,
+                  const struct bill_out *out)
+{
+	for (size_t i = 0; i < out->n; i++) {
+		const struct bill_action *a = &out->a[i];
+		struct sched_client *cl =
+		    registry_client_find(&s->reg, a->client);
+		struct sched_client_gpu *e =
+		    cl ? registry_client_gpu(cl, g) : NULL;
+		if (!e)
+			continue;
+		e->throttled = a->kind == BILL_THROTTLE;
+		if (e->throttled)
+			e->throttles++;
+		NVS_DEBUG("event=%s gpu=%s client=%llu",
+		          e->throttled ? "throttle" : "unthrottle", g->uuid,
+		          (unsigned long long)cl->id);
+		send_state(s, cl, e);
+	}
+}
+
+void compute_attach(struct server *s, struct sched_client *cl,
+                    struct sched_gpu *g, int64_t now)
+{
+	if (!g->bill_ready) {
+		bill_init(&g->bill, (int64_t)s->cfg->core_window_ms * 1000000,
+		          now);
+		g->bill_ready = 1;
+	}
+	if (bill_add(&g->bill, cl->id, cl->limits.core_pct) < 0)
+		NVS_WARN("event=billing_full gpu=%s client=%llu max=%d "
+		         "msg=\"client not billed\"",
+		         g->uuid, (unsigned long long)cl->id, BILL_MAX_CLIENTS);
+	update_meter(s, g, NULL);
+}
+
+void compute_client_gone(struct server *s, struct sched_client *cl, int64_t now)
+{
+	(void)now;
+	for (size_t i = 0; i < cl->ngpus; i++) {
+		struct sched_gpu *g = cl->gpus[i].gpu;
+		bill_remove(&g->bill, cl->id);
+		update_meter(s, g, cl);
+	}
+}
+
+void compute_limits_changed(struct server *s, struct sched_client *cl,
+                            int64_t now)
+{
+	for (size_t i = 0; i < cl->ngpus; i++) {
+		struct sched_gpu *g = cl->gpus[i].gpu;
+		struct bill_out out = {.n = 0};
+		const struct bill_client *b = bill_client_of(&g->bill, cl->id);
+
+		if (!b || b->limit_pct == cl->limits.core_pct)
+			continue;
+		bill_set_limit(&g->bill, cl->id, cl->limits.core_pct, now,
+		               &out);
+		apply(s, g, &out);
+		update_meter(s, g, NULL);
+	}
+}
+
+void compute_usage(struct server *s, struct sched_client *cl,
+                   struct sched_client_gpu *e, const struct nvs_usage *u)
+{
+	(void)s;
+	if (bill_report(&e->gpu->bill, cl->id, u->tick, (int64_t)u->busy_ns))
+		NVS_DEBUG("event=usage_refused gpu=%s client=%llu tick=%lld",
+		          e->gpu->uuid, (unsigned long long)cl->id,
+		          (long long)u->tick);
+}
+
+int64_t compute_tick(struct server *s, int64_t now)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; i < s->reg.ngpus; i++) {
+		struct sched_gpu *g = s->reg.gpus[i];
+		struct bill_out out = {.n = 0};
+		int64_t d;
+
+		/* Nothing to bill where nobody is limited. */
+		if (!g->bill_ready || !g->metered)
+			continue;
+		d = bill_advance(&g->bill, now, &out);
+		apply(s, g, &out);
+		if (d < next)
+			next = d;
+	}
+	return next;
+}

@@ -1,0 +1,108 @@
+/*
+ * quota.c - see quota.h.
+ */
+#include "quota.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *ns_or_default(const char *ns)
+{
+	return ns && ns[0] ? ns : "default";
+}
+
+void quota_table_free(struct quota_table *t)
+{
+	free(t->pods);
+	memset(t, 0, sizeof(*t));
+}
+
+struct quota_pod *quota_pod_find(struct quota_table *t, const char *ns,
+                                 const char *name)
+{
+	ns = ns_or_default(ns);
+	for (size_t i = 0; i < t->npods; i++)
+		if (strcmp(t->pods[i].pod_name, name) == 0 &&
+		    strcmp(t->pods[i].pod_namespace, ns) == 0)
+			return &t->pods[i];
+	return NULL;
+}
+
+struct quota_pod *quota_pod_get(struct quota_table *t, const char *ns,
+                                const char *name)
+{
+	struct quota_pod *p = quota_pod_find(t, ns, name);
+
+	if (p)
+		return p;
+	if (t->npods >= QUOTA_MAX_PODS || !name[0] ||
+	    strlen(name) >= sizeof(p->pod_name) ||
+	    strlen(ns_or_default(ns)) >= sizeof(p->pod_namespace))
+		return NULL;
+	if (t->npods == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 16;
+		struct quota_pod *n = realloc(t->pods, ncap * sizeof(*n));
+		if (!n)
+			return NULL;
+		t->pods = n;
+		t->cap = ncap;
+	}
+	p = &t->pods[t->npods++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->pod_namespace, sizeof(p->pod_namespace), "%s",
+	         ns_or_default(ns));
+	snprintf(p->pod_name, sizeof(p->pod_name), "%s", name);
+	return p;
+}
+
+struct nvs_limits quota_effective(const struct nvs_limits *own,
+                                  const struct quota_pod *pod)
+{
+	struct nvs_limits l = *own;
+
+	if (pod && pod->has_memory)
+		l.memory_bytes = pod->memory_bytes;
+	if (pod && pod->has_core)
+		l.core_pct = pod->core_pct;
+	return l;
+}
+
+int quota_value_of(uint32_t key, int64_t value, uint64_t *out, char *err,
+                   size_t errlen)
+{
+	if (value == NVS_CTL_LIMIT_NONE) {
+		*out = 0;
+		return 0;
+	}
+	switch (key) {
+	case NVS_CTL_KEY_MEMORY_LIMIT:
+		if (value < 1) {
+			snprintf(err, errlen,
+			         "memory limit must be at least 1 byte, or "
+			         "none; got %lld",
+			         (long long)value);
+			return -1;
+		}
+		*out = (uint64_t)value;
+		return 0;
+	case NVS_CTL_KEY_CORE_LIMIT:
+		if (value < 1 || value > NVS_CORE_LIMIT_MAX) {
+			snprintf(err, errlen,
+			         "core limit must be 1..%d percent, or none; "
+			         "got %lld",
+			         NVS_CORE_LIMIT_MAX, (long long)value);
+			return -1;
+		}
+		/* 100% of a GPU is no limit at all. */
+		*out = value == NVS_CORE_LIMIT_MAX ? 0 : (uint64_t)value;
+		return 0;
+	}
+	snprintf(err, errlen, "key %u is not a limit", key);
+	return -1;
+}
+
+int quota_differ(const struct nvs_limits *a, const struct nvs_limits *b)
+{
+	return a->memory_bytes != b->memory_bytes || a->core_pct != b->core_pct;
+}

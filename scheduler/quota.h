@@ -1,0 +1,60 @@
+/*
+ * quota.h - the quotas the scheduler keeps per client and per pod.
+ *
+ * A client starts with the limits of its environment (it reports them with
+ * LIMITS). Limits set for a pod (nvsharectl --pod, later its annotations)
+ * override those of every process of the pod, present and future; limits
+ * set for one client override its own until it exits. The client enforces
+ * them; the scheduler decides which apply and tells it. Plain data and pure
+ * functions: no I/O.
+ */
+#ifndef NVSHARE_QUOTA_H
+#define NVSHARE_QUOTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define QUOTA_MAX_PODS 4096 /* pods with settings kept at once */
+
+/* What was set for a pod; a field not set leaves the process's own. */
+struct quota_pod {
+	char pod_namespace[64];
+	char pod_name[256];
+	int has_memory;        /* memory_bytes was set (0: set to none) */
+	uint64_t memory_bytes; /* 0: no limit */
+	int has_core;          /* core_pct was set (0: set to none) */
+	uint32_t core_pct;     /* 0: no limit */
+};
+
+struct quota_table {
+	struct quota_pod *pods; /* npods entries, cap allocated */
+	size_t npods;
+	size_t cap;
+};
+
+void quota_table_free(struct quota_table *t);
+
+/* The pod's entry, or NULL. An empty namespace means "default". */
+struct quota_pod *quota_pod_find(struct quota_table *t, const char *ns,
+                                 const char *name);
+/* The pod's entry, created (nothing set) if new. NULL when the table holds
+ * QUOTA_MAX_PODS pods or memory ran out. */
+struct quota_pod *quota_pod_get(struct quota_table *t, const char *ns,
+                                const char *name);
+
+/* The limits that apply to a process that asked for `own`, given its pod's
+ * settings (pod may be NULL). */
+struct nvs_limits quota_effective(const struct nvs_limits *own,
+                                  const struct quota_pod *pod);
+
+/* Validates a CTL_SET_CLIENT value for key and turns it into the limits
+ * field's value (0: no limit). Returns 0, or -1 with a reason in err. */
+int quota_value_of(uint32_t key, int64_t value, uint64_t *out, char *err,
+                   size_t errlen);
+
+/* 1 if the two differ in any limit. */
+int quota_differ(const struct nvs_limits *a, const struct nvs_limits *b);
+
+#endif /* NVSHARE_QUOTA_H */
