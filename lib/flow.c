@@ -13,6 +13,7 @@
 #include "gate.h"
 #include "log.h"
 #include "parse.h"
+#include "quota.h"
 
 #include <stdlib.h>
 
@@ -139,6 +140,8 @@ void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail)
 	struct flow_cp *cp;
 
 	flow_tls_since = 0;
+	if (window > FLOW_LIMITED_WINDOW_NS && quota_core_limit())
+		window = FLOW_LIMITED_WINDOW_NS;
 	if (window == 0 || atomic_load(&gate_captures) > 0 ||
 	    !nvs_real_cuEventRecord || !nvs_real_cuEventElapsedTime ||
 	    nvs_real_cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)

@@ -34,6 +34,10 @@ void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail);
  * sees queued work end precisely. */
 extern atomic_int flow_metering;
 #define FLOW_METER_NS 2000000.0
+/* A process with a core limit keeps at most this much GPU time queued, so
+ * that a throttle stops its work within milliseconds (queued work still
+ * runs, and is billed as debt). */
+#define FLOW_LIMITED_WINDOW_NS 10000000LL
 
 /* Window in ns from NVSHARE_QUEUE_WINDOW_MS (0 disables flow control). */
 long long flow_window_ns(void);

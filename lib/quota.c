@@ -52,6 +52,12 @@ uint64_t quota_memory_limit(void)
 	return atomic_load_explicit(&memory_limit, memory_order_relaxed);
 }
 
+unsigned quota_core_limit(void)
+{
+	pthread_once(&env_once, read_env);
+	return atomic_load_explicit(&core_limit, memory_order_relaxed);
+}
+
 void quota_current(struct nvs_limits *out)
 {
 	pthread_once(&env_once, read_env);

@@ -16,6 +16,9 @@
 /* Device memory the process may hold per GPU; 0: no limit. */
 uint64_t quota_memory_limit(void);
 
+/* Share of a GPU's compute the process may use, 1..99; 0: no limit. */
+unsigned quota_core_limit(void);
+
 /* The limits in force, for LIMITS messages. */
 void quota_current(struct nvs_limits *out);
 

@@ -1,7 +1,9 @@
 /*
- * usage.c - see usage.h. Sample and hold: the time since the previous
- * sample is busy when this sample finds the device busy. With a sample a
- * millisecond that errs by at most a millisecond per burst.
+ * usage.c - see usage.h. Between two samples that agree, the time is busy
+ * or idle as they say; between two that differ the change happened at an
+ * unknown moment, counted as the middle. With a sample a millisecond that
+ * errs by at most half a millisecond at each end of a burst, and not in
+ * one direction more than the other.
  */
 #include "usage.h"
 
@@ -13,6 +15,7 @@ struct usage_meter {
 	unsigned long submits; /* d->submits at the previous sample */
 	int64_t tick;          /* tick being summed, -1: none */
 	uint64_t busy_ns;      /* busy time in it so far */
+	int was_busy;          /* what the previous sample found */
 };
 
 static int busy_now(struct gate_dev *d, struct usage_meter *m)
@@ -48,7 +51,8 @@ int usage_sample(struct gate_dev *d, long long now, struct nvs_usage *out)
 {
 	struct usage_meter *m = d->usage;
 	int64_t tick = now / NVS_USAGE_TICK_NS;
-	int done = 0;
+	long long from = 0, to = 0, boundary = tick * NVS_USAGE_TICK_NS;
+	int busy = 0, done = 0;
 
 	if (!m) {
 		m = d->usage = calloc(1, sizeof(*m));
@@ -56,39 +60,42 @@ int usage_sample(struct gate_dev *d, long long now, struct nvs_usage *out)
 			return 0;
 		m->tick = -1;
 	}
-	if (m->last_ns && busy_now(d, m)) {
-		/* Credit [last, now] to the ticks it covers; only the tick
-		 * being summed and the current one are kept (a longer stall of
-		 * the link thread loses the middle, which it cannot vouch for
-		 * anyway). */
-		long long from = m->last_ns;
-		long long boundary = tick * NVS_USAGE_TICK_NS;
-		if (m->tick == tick - 1 && from < boundary) {
-			m->busy_ns += (uint64_t)(boundary - from);
-			from = boundary;
+	if (m->last_ns) {
+		long long mid = m->last_ns + (now - m->last_ns) / 2;
+		busy = busy_now(d, m);
+		if (busy && m->was_busy) {
+			from = m->last_ns;
+			to = now;
+		} else if (busy) { /* went busy in between */
+			from = mid;
+			to = now;
+		} else if (m->was_busy) { /* went idle in between */
+			from = m->last_ns;
+			to = mid;
 		}
-		if (m->tick != tick) {
-			if (m->tick >= 0 && m->busy_ns) {
-				fill(d, m, out);
-				done = 1;
-			}
-			m->tick = tick;
-			m->busy_ns = 0;
-		}
-		if (from < boundary)
-			from = boundary;
-		m->busy_ns += (uint64_t)(now - from);
-	} else if (m->tick != tick) {
+	} else {
+		m->submits = atomic_load(&d->submits);
+	}
+	m->was_busy = busy;
+	m->last_ns = now;
+	/* Credit [from, to) to the ticks it covers; only the tick being
+	 * summed and the current one are kept (a longer stall of the link
+	 * thread loses the middle, which it cannot vouch for anyway). */
+	if (m->tick != tick) {
+		if (to > from && m->tick == tick - 1 && from < boundary)
+			m->busy_ns +=
+			    (uint64_t)((to < boundary ? to : boundary) - from);
 		if (m->tick >= 0 && m->busy_ns) {
 			fill(d, m, out);
 			done = 1;
 		}
 		m->tick = tick;
 		m->busy_ns = 0;
+		if (from < boundary)
+			from = boundary;
 	}
-	if (!m->last_ns)
-		m->submits = atomic_load(&d->submits);
-	m->last_ns = now;
+	if (to > from)
+		m->busy_ns += (uint64_t)(to - from);
 	return done;
 }
 
@@ -106,5 +113,6 @@ int usage_flush(struct gate_dev *d, struct nvs_usage *out)
 	m->tick = -1;
 	m->busy_ns = 0;
 	m->last_ns = 0;
+	m->was_busy = 0;
 	return done;
 }

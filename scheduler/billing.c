@@ -9,7 +9,8 @@
  *                   window / TICK closes, and debt accounting is exact);
  *   window boundary at window_start + window: each limited client keeps
  *                   what it used beyond its budget as debt (at most
- *                   BILL_MAX_DEBT_WINDOWS budgets of the new window), or,
+ *                   BILL_MAX_DEBT_WINDOWS budgets of the new window, and
+ *                   at least the window itself), or,
  *                   if it used something, up to BILL_CREDIT_TICKS of
  *                   unused budget as credit (negative used_ns); the rest
  *                   is forgotten, and the next window's length (if
@@ -317,6 +318,10 @@ static void new_window(struct bill_gpu *g, int64_t limit)
 		}
 		carry = c->used_ns - budget(g, c, sum, t, wold);
 		cap = BILL_MAX_DEBT_WINDOWS * budget(g, c, sum, t, wnew);
+		/* Work queued before a throttle can be a whole window for a
+		 * small share: never forgive less than that. */
+		if (cap < wnew)
+			cap = wnew;
 		if (carry >= 0) {
 			c->used_ns = carry > cap ? cap : carry;
 		} else {

@@ -6,7 +6,8 @@ Every cell runs at once, each group of workloads on a simulated GPU of its
 own: single workloads at 10..90 %, pairs sharing one GPU (their memory fits,
 so they run concurrently), four workloads across two GPUs, and a limit
 changed from 30 % to 80 % half-way. Each workload is a saturating gpuload
-(5 ms kernels). Its achieved share is its GPU time from the simulated
+(5 ms kernels; the simulated GPU runs one kernel at a time, so spin kernels
+are work there, unlike on a real GPU). Its achieved share is its GPU time from the simulated
 driver's kernel trace (kernels x kernel time, each kernel runs alone on its
 device) divided by the wall time measured, after a warm-up.
 """

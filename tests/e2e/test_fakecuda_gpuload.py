@@ -37,6 +37,8 @@ BAD_USAGE = [
     ["--kernels", "1", "--alloc-api", "malloc"],
     ["--kernels", "1", "--device", "-1"],
     ["--kernels", "1", "--frobnicate"],
+    ["--kernels", "1", "--kernel", "sleep"],
+    ["--kernels", "1", "--work-iters", "0"],
     ["--seconds", "0"],
 ]
 
@@ -92,6 +94,23 @@ def full_duty(env, c):
                                           len(gaps)))
 
 
+def work_kernels(env, c):
+    """--kernel work calibrates to the kernel time (the simulated GPU runs
+    an iteration per ns); --work-iters skips the calibration."""
+    rc, res, _ = finish(env.gpuload("--kernel", "work", "--kernels", 10,
+                                    "--kernel-ms", 5, preload=False))
+    c.check(rc == 0 and res["kernel"] == "work" and
+            abs(res["work_iters"] - 5000000) <= 50000,
+            "calibrated: about 5,000,000 iterations per 5 ms (%s)" %
+            (res and res["work_iters"]))
+    rc, res, _ = finish(env.gpuload("--work-iters", 2000000, "--kernels", 10,
+                                    preload=False))
+    mine = [r for r in env.trace() if r["pid"] == res["pid"]]
+    c.check(rc == 0 and res["work_iters"] == 2000000 and len(mine) == 10 and
+            all(r["end_ns"] - r["start_ns"] == 2000000 for r in mine),
+            "--work-iters 2000000: ten kernels of exactly 2 ms")
+
+
 def half_duty(env, c):
     rc, res, _ = finish(env.gpuload("--kernels", 6, "--kernel-ms", 20,
                                     "--duty", 50, "--device", 1,
@@ -125,6 +144,7 @@ def main(env, c):
     usage_errors(env, c)
     seconds_to_kernels(env, c)
     full_duty(env, c)
+    work_kernels(env, c)
     half_duty(env, c)
     bad_device(env, c)
 

@@ -328,6 +328,7 @@ CUresult CUDAAPI cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod,
 	f->magic = FC_MAGIC_FUNC;
 	f->mod = mod;
 	f->spin = strcmp(name, "spin") == 0;
+	f->work = strcmp(name, "work") == 0;
 	memcpy(f->name, name, strlen(name) + 1);
 	*hfunc = (CUfunction)f;
 	return CUDA_SUCCESS;

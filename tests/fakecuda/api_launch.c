@@ -4,13 +4,18 @@
  * A simulated kernel costs time on its device's compute timeline. The
  * kernel named "spin" takes (uint64_t ns, CUdeviceptr buf, uint64_t bytes)
  * and lasts ns, touching the managed memory in [buf, buf+bytes) (which then
- * has to be resident: faults and evictions add to its time). Every other
+ * has to be resident: faults and evictions add to its time). The kernel
+ * named "work" takes the same parameters but its first counts iterations
+ * of FC_WORK_NS_PER_ITER each: on this GPU, where a kernel runs alone,
+ * time and work are the same thing. Every other
  * kernel lasts NVSHARE_FAKE_KERNEL_US and touches nothing. Parameters come
  * from kernelParams or from the packed "extra" buffer, as in the real API.
  */
 #include <string.h>
 
 #include "fakecuda.h"
+
+#define FC_WORK_NS_PER_ITER 1 /* the "work" kernel's iteration */
 
 /* The "extra" launch option markers (CU_LAUNCH_PARAM_*). */
 #define FC_LAUNCH_PARAM_END ((void *)0x00)
@@ -104,13 +109,13 @@ static CUresult launch(CUfunction hf, const unsigned int grid[3],
 	if (r != CUDA_SUCCESS)
 		return r;
 	op.ns = fc_rt.cfg.kernel_ns;
-	if (f->spin) {
+	if (f->spin || f->work) {
 		r = launch_spin_args(params, extra, &a);
 		if (r != CUDA_SUCCESS)
 			return r;
 		if (!launch_buffer_ok(&a))
 			return CUDA_ERROR_ILLEGAL_ADDRESS;
-		op.ns = a.ns;
+		op.ns = f->work ? a.ns * FC_WORK_NS_PER_ITER : a.ns;
 		op.addr = a.buf;
 		op.len = a.bytes;
 	}

@@ -147,6 +147,8 @@ struct fc_function {
 	uint32_t magic;        /* FC_MAGIC_FUNC */
 	struct fc_module *mod; /* its module (checked for being loaded) */
 	int spin;              /* 1: the "spin" kernel (timed by params) */
+	int work;              /* 1: the "work" kernel (FC_WORK_NS_PER_ITER
+	                          per iteration of its first parameter) */
 	char name[128];        /* kernel name */
 };
 

@@ -2,8 +2,11 @@
 
 1. Memory: tests/gpu/torch_quota.py under a 1 GiB limit, with PyTorch's
    default allocator and with expandable segments (cuMemCreate).
-2. Compute: the accuracy matrix of the issue, with gpuload (spin kernels;
-   achieved share = kernels x kernel time / wall) and with a PyTorch matmul
+2. Compute: the accuracy matrix of the issue, with gpuload ("work"
+   kernels, a fixed loop calibrated alone to 5 ms; achieved share = kernels
+   x kernel time / wall. Spin kernels wait on the GPU clock, so two of them
+   time-sliced on one GPU both finish on time: they measure time, not
+   work, and cannot show a share) and with a PyTorch matmul
    loop (achieved share = solo time / limited time). Every workload gets
    GPU work in proportion to its target, target x T of solo time, so that
    all of a cell's workloads finish together if the shares are right; the
@@ -114,12 +117,14 @@ class Workload:
         self.kind = kind
         self.gpuload = os.path.join(os.path.abspath(build), "bin", "gpuload")
         self.solo_iter_s = solo_iter_s
+        self.work_iters = None  # gpuload: calibrated alone, once
 
     def cmd(self, work_s):
         if self.kind == "gpuload":
             n = max(1, int(round(work_s * 1000 / KERNEL_MS)))
-            return [self.gpuload, "--kernel-ms", str(KERNEL_MS), "--kernels",
-                    str(n)], n * KERNEL_MS / 1000.0
+            return [self.gpuload, "--work-iters", str(self.work_iters),
+                    "--kernel-ms", str(KERNEL_MS), "--kernels", str(n)], \
+                n * KERNEL_MS / 1000.0
         n = max(1, int(round(work_s / self.solo_iter_s)))
         return [sys.executable, os.path.join(HERE, "torch_loop.py"),
                 "--workload", "matmul", "--iters", str(n)], \
@@ -178,6 +183,19 @@ def run_cell(env, w, cell, groups, gpu_base, T, rows, lock):
 
 def matrix(env, kind, T):
     w = Workload(kind, env.build)
+    if kind == "gpuload":
+        # Calibrated alone: run concurrently, each would time its probe
+        # against the others' work and make its kernels too short.
+        p = subprocess.run([w.gpuload, "--kernel", "work", "--kernel-ms",
+                            str(KERNEL_MS), "--kernels", "200"],
+                           env=env.env(gpu=0), capture_output=True,
+                           text=True, timeout=600)
+        r = last_json(p.stdout)
+        w.work_iters = r["work_iters"]
+        print("gpuload work kernel: %d iterations per %.0f ms; 200 kernels "
+              "alone in %.1f ms (%.1f expected)" %
+              (w.work_iters, KERNEL_MS, r["wall_ms"] -
+               (r["first_launch_ms"] - r["start_ms"]), 200 * KERNEL_MS))
     if kind == "torch":
         # Solo speed of one matmul iteration, unlimited, under nvshare.
         p = subprocess.run([sys.executable, os.path.join(HERE, "torch_loop.py"),

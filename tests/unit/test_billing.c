@@ -723,8 +723,9 @@ static void test_window_change(void)
 	CHECK_EQ(g.window_start_ns, MS(600));
 }
 
-/* What a client uses beyond its budget carries over, but at most
- * BILL_MAX_DEBT_WINDOWS budgets: it then waits that many windows. */
+/* What a client uses beyond its budget carries over, up to
+ * BILL_MAX_DEBT_WINDOWS budgets or one window, whichever is more: it then
+ * waits until it is paid. */
 static void test_debt_cap(void)
 {
 	setup(0, 0);
@@ -735,19 +736,32 @@ static void test_debt_cap(void)
 	EXPECT(THR(1));
 	CHECK_EQ(adv(MS(99)), MS(100));
 	CHECK_EQ(used(1), MS(70));
-	/* 60 ms over, 40 ms kept; tick 7 closes after the boundary. */
+	/* 60 ms over, all kept (4 budgets are 40 ms, but a window is 100);
+	 * tick 7 closes after the boundary. */
 	CHECK_EQ(adv(MS(100)), MS(110));
-	CHECK_EQ(used(1), MS(50));
-	for (int i = 2; i <= 5; i++) {
+	CHECK_EQ(used(1), MS(70));
+	for (int i = 2; i <= 7; i++) {
 		CHECK_EQ(adv(MS(100) * i), MS(100) * i + T);
-		CHECK_EQ(used(1), MS(10) * (6 - i));
+		CHECK_EQ(used(1), MS(10) * (8 - i));
 		EXPECT_NONE();
 	}
 	/* 10 ms left is not under the 10 ms budget; 0 is. */
-	CHECK_EQ(adv(MS(600)), MS(610));
+	CHECK_EQ(adv(MS(800)), MS(810));
 	EXPECT(UNTHR(1));
 	CHECK_EQ(used(1), 0);
 	CHECK_EQ(billed(1), MS(80));
+	/* More than a window over: the rest is forgiven. */
+	setup(0, 0);
+	add(1, 10);
+	for (int64_t k = 0; k < 8; k++)
+		busy(1, k, T);
+	adv(MS(99));
+	for (int64_t k = 8; k < 15; k++) /* tick 7 still holds a slot */
+		busy(1, k, T);
+	CHECK_EQ(adv(MS(199)), MS(200));
+	CHECK_EQ(used(1), MS(140)); /* 60 + 10 + 70 */
+	CHECK_EQ(adv(MS(200)), MS(210));
+	CHECK_EQ(used(1), MS(100)); /* 130 over, one window kept */
 
 	/* The cap counts budgets of the window that starts: 100 -> 200 ms,
 	 * 70 ms used of 10: 60 over, within 4 x 20 ms. */
@@ -792,39 +806,39 @@ static void test_out_full(void)
 	for (size_t i = 0; i < out.n; i++)
 		CHECK_EQ(out.a[i].client, 65 + i);
 	out.n = 0;
-	/* Each owes 10 - 1.43 ms, capped at 4 x 1.43 ms: paid at 500 ms.
-	 * A full out across events of one call: the window still turns,
-	 * the actions wait their turn. */
+	/* Each owes 10 - 1.43 ms (under a window: all kept): paid at 700
+	 * ms. A full out across events of one call: the window still
+	 * turns, the actions wait their turn. */
 	for (int i = 0; i < 60; i++)
 		out.a[out.n++] = (struct bill_action){BILL_THROTTLE, 0};
-	CHECK_EQ(adv(MS(499)), MS(500));
+	CHECK_EQ(adv(MS(699)), MS(700));
 	CHECK_EQ(out.n, 60);
-	CHECK_EQ(adv(MS(500)), MS(500));
+	CHECK_EQ(adv(MS(700)), MS(700));
 	CHECK_EQ(out.n, BILL_OUT_MAX);
 	CHECK_EQ(out.a[60].kind, BILL_UNTHROTTLE);
 	CHECK_EQ(out.a[60].client, 1);
 	CHECK_EQ(out.a[63].client, 4);
 	out.n = 0;
-	CHECK_EQ(adv(MS(500)), MS(500));
+	CHECK_EQ(adv(MS(700)), MS(700));
 	CHECK_EQ(out.n, BILL_OUT_MAX);
 	CHECK_EQ(out.a[0].client, 5);
 	CHECK_EQ(out.a[63].client, 68);
 	out.n = 0;
-	CHECK_EQ(adv(MS(500)), MS(510));
+	CHECK_EQ(adv(MS(700)), MS(710));
 	EXPECT(UNTHR(69), UNTHR(70));
 	/* Nobody has been busy for two windows: each counts only itself. */
-	CHECK(pct_is(1, MS(505), 10.0));
-	busy(1, 50, T);
-	CHECK_EQ(adv(MS(530)), MS(540));
+	CHECK(pct_is(1, MS(705), 10.0));
+	busy(1, 70, T);
+	CHECK_EQ(adv(MS(730)), MS(740));
 	EXPECT(THR(1));
 	/* bill_set_limit with no room: done by the next call. */
 	for (int i = 0; i < BILL_OUT_MAX; i++)
 		out.a[out.n++] = (struct bill_action){BILL_THROTTLE, 0};
-	bill_set_limit(&g, 1, 0, MS(531), &out);
+	bill_set_limit(&g, 1, 0, MS(731), &out);
 	CHECK_EQ(out.n, BILL_OUT_MAX);
 	out.n = 0;
 	CHECK_EQ(throttled(1), 1);
-	CHECK_EQ(adv(MS(531)), MS(540));
+	CHECK_EQ(adv(MS(731)), MS(740));
 	EXPECT(UNTHR(1));
 }
 

@@ -20,9 +20,16 @@
 static const char *const gl_alloc_names[] = {"alloc", "managed", "pitch",
                                              "async"};
 
+static const char *const gl_kernel_names[] = {"spin", "work"};
+
 const char *gl_alloc_api_name(enum gl_alloc_api api)
 {
 	return gl_alloc_names[api];
+}
+
+const char *gl_kernel_name(enum gl_kernel k)
+{
+	return gl_kernel_names[k];
 }
 
 void gl_args_usage(FILE *out)
@@ -31,7 +38,8 @@ void gl_args_usage(FILE *out)
 	    out,
 	    "usage: gpuload [--device N] [--mem SIZE] [--kernel-ms MS]\n"
 	    "               (--kernels N | --seconds S) [--duty PCT]\n"
-	    "               [--inflight K] [--alloc-api NAME]\n"
+	    "               [--inflight K] [--alloc-api NAME] [--kernel NAME]\n"
+	    "               [--work-iters N]\n"
 	    "\n"
 	    "Runs a fixed amount of GPU work through the CUDA driver API\n"
 	    "and prints one JSON line with what it did.\n"
@@ -47,6 +55,13 @@ void gl_args_usage(FILE *out)
 	    "                   when alone (default 100)\n"
 	    "  --inflight K     kernels queued at most at duty 100 "
 	    "(default 2)\n"
+	    "  --kernel NAME    spin (default): waits on the GPU clock for\n"
+	    "                   the kernel time, however the GPU is shared;\n"
+	    "                   work: a fixed loop calibrated alone to the\n"
+	    "                   kernel time, slowed down by sharing\n"
+	    "  --work-iters N   work kernels of N iterations, no calibration\n"
+	    "                   (calibrate once alone: a shared GPU would\n"
+	    "                   make the kernels too short)\n"
 	    "  --alloc-api NAME alloc (cuMemAlloc, default), managed,\n"
 	    "                   pitch or async\n"
 	    "\n"
@@ -100,12 +115,14 @@ enum args_flag {
 	ARG_DUTY,
 	ARG_INFLIGHT,
 	ARG_ALLOC_API,
+	ARG_KERNEL,
+	ARG_WORK_ITERS,
 	ARG_COUNT,
 };
 
 static const char *const args_names[ARG_COUNT] = {
-    "--device",  "--mem",  "--kernel-ms", "--kernels",
-    "--seconds", "--duty", "--inflight",  "--alloc-api"};
+    "--device", "--mem",      "--kernel-ms", "--kernels", "--seconds",
+    "--duty",   "--inflight", "--alloc-api", "--kernel",  "--work-iters"};
 
 /* Working values while parsing. */
 struct args_state {
@@ -142,6 +159,19 @@ static int args_apply(struct args_state *st, enum args_flag f, const char *v)
 		a->inflight = (int)x;
 		return 0;
 	case ARG_ALLOC_API: return args_alloc_api(v, &a->alloc);
+	case ARG_KERNEL:
+		for (size_t i = 0;
+		     i < sizeof(gl_kernel_names) / sizeof(gl_kernel_names[0]);
+		     i++) {
+			if (strcmp(v, gl_kernel_names[i]) == 0) {
+				a->kernel = (enum gl_kernel)i;
+				return 0;
+			}
+		}
+		return -1;
+	case ARG_WORK_ITERS:
+		a->kernel = GL_KERNEL_WORK;
+		return nvs_parse_u64(v, 1, UINT64_MAX / 1000, &a->work_iters);
 	default: return -1;
 	}
 }

@@ -17,6 +17,14 @@ enum gl_alloc_api {
 	GL_ALLOC_ASYNC = 3,   /* cuMemAllocAsync */
 };
 
+enum gl_kernel {
+	GL_KERNEL_SPIN = 0, /* waits on the GPU clock: lasts its time even
+	                       when the GPU is shared (time is not work) */
+	GL_KERNEL_WORK = 1, /* a fixed number of loop iterations, calibrated
+	                       alone to the kernel time: takes longer when the
+	                       GPU is shared, like real compute */
+};
+
 /* What to run. */
 struct gl_args {
 	int device;              /* CUDA device ordinal */
@@ -26,6 +34,9 @@ struct gl_args {
 	int duty;                /* percent of time the GPU is kept busy */
 	int inflight;            /* kernels queued at most (duty 100) */
 	enum gl_alloc_api alloc; /* allocation entry point */
+	enum gl_kernel kernel;   /* which kernel */
+	uint64_t work_iters;     /* work: iterations per kernel, 0 = calibrate
+	                            to kernel_ms at start */
 };
 
 /* Parses argv into a. Returns 0, 1 for --help (usage printed to stdout),
@@ -34,5 +45,6 @@ int gl_args_parse(int argc, char **argv, struct gl_args *a, char *err,
                   size_t errlen);
 void gl_args_usage(FILE *out);
 const char *gl_alloc_api_name(enum gl_alloc_api api);
+const char *gl_kernel_name(enum gl_kernel k);
 
 #endif /* GPULOAD_ARGS_H */

@@ -42,6 +42,7 @@
 	X(event_create, "cuEventCreate", cuEventCreate)                        \
 	X(event_record, "cuEventRecord", cuEventRecord)                        \
 	X(event_synchronize, "cuEventSynchronize", cuEventSynchronize)         \
+	X(event_elapsed, "cuEventElapsedTime", cuEventElapsedTime)             \
 	X(event_destroy, "cuEventDestroy", cuEventDestroy_v2)
 
 /* The entry points gpuload uses. */

@@ -2,9 +2,12 @@
  * gpuload.c - a GPU workload of known size, for tests, the demo and the
  * GPU suite.
  *
- * It runs a fixed number of "spin" kernels of a fixed duration (spin.ptx
- * busy-waits on the GPU's clock, so a kernel lasts the same on any GPU),
- * optionally touching a buffer so that memory residency matters. At duty
+ * It runs a fixed number of kernels of a fixed duration: "spin" kernels
+ * (spin.ptx busy-waits on the GPU's clock, so a kernel lasts the same on
+ * any GPU, shared or not) or "work" kernels (a fixed loop, calibrated at
+ * start to the kernel time, so sharing the GPU slows them down as it does
+ * real compute), optionally touching a buffer so that memory residency
+ * matters. At duty
  * 100 it keeps up to --inflight kernels queued, waiting on the oldest
  * through a ring of events; below 100 it runs one kernel at a time and
  * sleeps between them so that alone on a GPU it keeps it busy that share of
@@ -37,8 +40,9 @@ struct gl_run {
 	CUdevice dev;                    /* the device */
 	CUcontext ctx;                   /* its primary context (0 if none) */
 	CUstream stream;                 /* non-blocking stream */
-	CUmodule mod;                    /* module holding spin */
-	CUfunction spin;                 /* the kernel */
+	CUmodule mod;                    /* module holding the kernels */
+	CUfunction spin;                 /* the kernel run (spin or work) */
+	uint64_t work_iters;             /* work: iterations per kernel */
 	CUdeviceptr buf;                 /* buffer, 0 if none */
 	uint64_t buf_bytes;              /* bytes allocated for it */
 	CUevent events[GL_MAX_INFLIGHT]; /* ring of in-flight markers */
@@ -146,6 +150,50 @@ static int gl_alloc(struct gl_run *run)
 	}
 }
 
+/* The work kernel's iterations for one kernel time: the fastest of a few
+ * runs of a probe size, timed with events on the GPU, scaled. Done before
+ * the timed part, while the GPU is (as far as we know) ours. */
+#define GL_PROBE_ITERS (1ull << 20)
+static int gl_calibrate(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+	uint64_t iters = GL_PROBE_ITERS, zero = 0;
+	CUdeviceptr none = 0;
+	void *params[3] = {&iters, &none, &zero};
+	CUevent ev[2];
+	float best = 0, ms;
+
+	for (int i = 0; i < 2; i++)
+		GL_CALL(run, "cuEventCreate",
+		        d->event_create(&ev[i], CU_EVENT_DEFAULT));
+	for (int i = 0; i < 4; i++) {
+		GL_CALL(run, "cuEventRecord",
+		        d->event_record(ev[0], run->stream));
+		GL_CALL(run, "cuLaunchKernel",
+		        d->launch_kernel(run->spin, 1, 1, 1, 32, 1, 1, 0,
+		                         run->stream, params, NULL));
+		GL_CALL(run, "cuEventRecord",
+		        d->event_record(ev[1], run->stream));
+		GL_CALL(run, "cuEventSynchronize", d->event_synchronize(ev[1]));
+		GL_CALL(run, "cuEventElapsedTime",
+		        d->event_elapsed(&ms, ev[0], ev[1]));
+		if (i > 0 && ms > 0 && (best == 0 || ms < best))
+			best = ms; /* the first run warms up */
+	}
+	for (int i = 0; i < 2; i++)
+		d->event_destroy(ev[i]);
+	if (best <= 0) {
+		snprintf(run->error, sizeof(run->error),
+		         "calibration: the work kernel took no time");
+		return -1;
+	}
+	run->work_iters = (uint64_t)llround(run->args.kernel_ms / best *
+	                                    (double)GL_PROBE_ITERS);
+	if (run->work_iters == 0)
+		run->work_iters = 1;
+	return 0;
+}
+
 static int gl_load_kernel(struct gl_run *run)
 {
 	struct gl_driver *d = &run->drv;
@@ -153,7 +201,12 @@ static int gl_load_kernel(struct gl_run *run)
 	GL_CALL(run, "cuModuleLoadData",
 	        d->module_load_data(&run->mod, gl_spin_ptx));
 	GL_CALL(run, "cuModuleGetFunction",
-	        d->module_get_function(&run->spin, run->mod, "spin"));
+	        d->module_get_function(&run->spin, run->mod,
+	                               gl_kernel_name(run->args.kernel)));
+	run->work_iters = run->args.work_iters;
+	if (run->args.kernel == GL_KERNEL_WORK && !run->work_iters &&
+	    gl_calibrate(run) < 0)
+		return -1;
 	if (run->args.duty < 100)
 		return 0;
 	for (; run->nevents < run->args.inflight; run->nevents++)
@@ -165,7 +218,9 @@ static int gl_load_kernel(struct gl_run *run)
 
 static int gl_launch(struct gl_run *run)
 {
-	uint64_t ns = (uint64_t)llround(run->args.kernel_ms * 1e6);
+	uint64_t ns = run->args.kernel == GL_KERNEL_WORK
+	                  ? run->work_iters
+	                  : (uint64_t)llround(run->args.kernel_ms * 1e6);
 	uint64_t bytes = run->args.mem_bytes, pages, blocks = 1;
 	unsigned int threads = 128;
 	void *params[3] = {&ns, &run->buf, &bytes};
@@ -290,10 +345,12 @@ static void gl_report(const struct gl_run *run)
 		gl_json_string(run->uuid);
 	else
 		printf("null");
-	printf(",\"mem_bytes\":%llu,\"alloc_api\":\"%s\",\"pid\":%d,"
-	       "\"error\":",
+	printf(",\"mem_bytes\":%llu,\"alloc_api\":\"%s\",\"kernel\":\"%s\","
+	       "\"work_iters\":%llu,\"pid\":%d,\"error\":",
 	       (unsigned long long)run->buf_bytes,
-	       gl_alloc_api_name(run->args.alloc), (int)getpid());
+	       gl_alloc_api_name(run->args.alloc),
+	       gl_kernel_name(run->args.kernel),
+	       (unsigned long long)run->work_iters, (int)getpid());
 	if (run->error[0])
 		gl_json_string(run->error);
 	else
