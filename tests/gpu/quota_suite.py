@@ -242,12 +242,95 @@ def matrix(env, kind, T):
     return rows
 
 
+class ClockSampler:
+    """SM clock (MHz) sampled with nvidia-smi while a run lasts (reading
+    only: the card's settings are never touched)."""
+
+    def __init__(self):
+        self.samples = []
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.loop)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop.is_set():
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=clocks.sm,power.draw",
+                 "--format=csv,noheader,nounits", "-i", "0"],
+                capture_output=True, text=True).stdout.strip()
+            try:
+                mhz, watts = out.split(",")
+                self.samples.append((float(mhz), float(watts)))
+            except ValueError:
+                pass
+            time.sleep(0.2)
+
+    def done(self):
+        self.stop.set()
+        self.t.join()
+        if not self.samples:
+            return "no clock samples"
+        mhz = sorted(s[0] for s in self.samples)
+        watts = sorted(s[1] for s in self.samples)
+        return "SM clock median %.0f MHz, power median %.0f W (%d samples)" % (
+            mhz[len(mhz) // 2], watts[len(watts) // 2], len(mhz))
+
+
+def baseline(env, T):
+    """What sharing costs without any quota, and what a limited PyTorch
+    loop's clocks do: two unlimited workloads of each kind together, and
+    the matmul loop alone unlimited and at 50 % with the SM clock
+    sampled."""
+    print("== baseline: two unlimited workloads together (no quota)")
+    for kind in ("gpuload", "torch"):
+        w = Workload(kind, env.build)
+        if kind == "gpuload":
+            p = subprocess.run([w.gpuload, "--kernel", "work", "--kernel-ms",
+                                str(KERNEL_MS), "--kernels", "200"],
+                               env=env.env(gpu=0), capture_output=True,
+                               text=True, timeout=600)
+            w.work_iters = last_json(p.stdout)["work_iters"]
+        else:
+            clk = ClockSampler()
+            p = subprocess.run([sys.executable,
+                                os.path.join(HERE, "torch_loop.py"),
+                                "--workload", "matmul", "--iters", "6000"],
+                               env=env.env(gpu=0), capture_output=True,
+                               text=True, timeout=600)
+            r = last_json(p.stdout)
+            w.solo_iter_s = r["seconds"] / r["iters"]
+            print("torch matmul alone, unlimited: %.3f ms per iteration; %s"
+                  % (w.solo_iter_s * 1e3, clk.done()))
+        procs = []
+        for _ in range(2):
+            cmd, work = w.cmd(0.5 * T)
+            procs.append((subprocess.Popen(cmd, env=env.env(gpu=0),
+                                           stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True),
+                          work))
+        for p, work in procs:
+            out, _ = p.communicate(timeout=600)
+            start, end = Workload.span(kind, last_json(out))
+            print("%-8s unlimited pair: achieved %.1f%% of solo speed" %
+                  (kind, 100.0 * work / (end - start)))
+        if kind == "torch":
+            clk = ClockSampler()
+            cmd, work = w.cmd(0.5 * T)
+            p = subprocess.run(cmd, env=env.env(
+                {"NVSHARE_GPU_CORE_LIMIT": "50"}, gpu=0),
+                capture_output=True, text=True, timeout=600)
+            start, end = Workload.span(kind, last_json(p.stdout))
+            print("torch matmul at 50%%: achieved %.1f%% of solo speed; %s" %
+                  (100.0 * work / (end - start), clk.done()))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--capacity", default="16Gi")
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--only", choices=["memory", "gpuload", "torch"])
+    ap.add_argument("--only", choices=["memory", "gpuload", "torch",
+                                       "baseline"])
     a = ap.parse_args()
     env = Env(a.build, a.capacity)
     try:
@@ -257,6 +340,8 @@ def main():
         for kind in ("gpuload", "torch"):
             if a.only in (None, kind):
                 matrix(env, kind, a.seconds)
+        if a.only in (None, "baseline"):
+            baseline(env, a.seconds)
     finally:
         env.close()
         print("--- scheduler log (warnings) ---")
