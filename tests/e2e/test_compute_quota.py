@@ -9,7 +9,7 @@ from core_matrix import run as run_matrix, table
 from harness import finish, run
 
 TOLERANCE = 3.0
-SECONDS = 6.0
+SECONDS = 10.0
 
 
 def main(env, c):
