@@ -359,6 +359,8 @@ CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
                              const CUmemAllocationProp *prop,
                              unsigned long long flags);
 CUresult CUDAAPI cuMemRelease(CUmemGenericAllocationHandle handle);
+CUresult CUDAAPI
+cuMemRetainAllocationHandle(CUmemGenericAllocationHandle *handle, void *addr);
 CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr *ptr, size_t size,
                                      size_t alignment, CUdeviceptr addr,
                                      unsigned long long flags);
@@ -635,6 +637,7 @@ CUresult CUDAAPI cuEventElapsedTime(float *pMilliseconds, CUevent hStart,
 	  0)                                                                   \
 	X(cuMemCreate, cuMemCreate, 10020, 0)                                  \
 	X(cuMemRelease, cuMemRelease, 10020, 0)                                \
+	X(cuMemRetainAllocationHandle, cuMemRetainAllocationHandle, 11000, 0)  \
 	X(cuMemAddressReserve, cuMemAddressReserve, 10020, 0)                  \
 	X(cuMemAddressFree, cuMemAddressFree, 10020, 0)                        \
 	X(cuMemMap, cuMemMap, 10020, 0)                                        \

@@ -333,7 +333,13 @@ void gate_reset_after_fork(void)
 		d->swapped_out = 0;
 		d->swap_stream = NULL;
 		d->todo = GATE_TODO_REGISTER;
+		/* Quotas of compute are the scheduler's word to the parent. */
+		d->throttled = d->meter = 0;
+		atomic_store(&d->syncing, 0);
+		atomic_store(&d->tail_ev, NULL);
+		d->usage = NULL; /* the parent's, not ours to free */
 		atomic_store(&d->inflight, 0);
 		atomic_store(&d->open, 1);
 	}
+	atomic_store(&flow_metering, 0);
 }

@@ -97,20 +97,35 @@ static struct mem_slot take(struct mem_slot *s)
 	return found;
 }
 
-/* Inserts an entry (table.mu held). Returns 0 or -1 if out of memory. */
-static int insert(const struct mem_slot *e)
+/* Makes room for one more entry (table.mu held); may move every slot, so
+ * pointers into the table are stale after it. Returns 0 or -1. */
+static int room(void)
 {
-	size_t i;
-
 	if ((table.used + 1) * 4 > table.cap * 3 && rehash())
 		return -1;
-	i = slot_of(e->kind, e->key, table.cap);
+	return 0;
+}
+
+/* Inserts an entry where room() made room (table.mu held); moves
+ * nothing. */
+static void put(const struct mem_slot *e)
+{
+	size_t i = slot_of(e->kind, e->key, table.cap);
+
 	while (is_live(&table.slots[i]))
 		i = (i + 1) & (table.cap - 1);
 	if (table.slots[i].kind == KIND_EMPTY)
 		table.used++;
 	table.slots[i] = *e;
 	table.live++;
+}
+
+/* Inserts an entry (table.mu held). Returns 0 or -1 if out of memory. */
+static int insert(const struct mem_slot *e)
+{
+	if (room())
+		return -1;
+	put(e);
 	return 0;
 }
 
@@ -269,10 +284,24 @@ void mem_vmm_mapped(uint64_t va, uint64_t size, uint64_t handle)
 	                         .kind = MEM_MAPPING};
 
 	pthread_mutex_lock(&table.mu);
-	h = find(MEM_HANDLE, handle);
+	/* Room first: growing the table moves the handle's slot. */
+	h = room() == 0 ? find(MEM_HANDLE, handle) : NULL;
 	/* Untracked handles (imported from another process) charge nothing
 	 * here; their owner pays. */
-	if (h && insert(&e) == 0)
+	if (h) {
+		put(&e);
+		h->refs++;
+	}
+	pthread_mutex_unlock(&table.mu);
+}
+
+void mem_vmm_retained(uint64_t handle)
+{
+	struct mem_slot *h;
+
+	pthread_mutex_lock(&table.mu);
+	h = find(MEM_HANDLE, handle);
+	if (h)
 		h->refs++;
 	pthread_mutex_unlock(&table.mu);
 }

@@ -41,10 +41,14 @@ int mem_forget(enum mem_kind kind, uint64_t key);
 
 /* Physical VMM memory: cuMemMap of a tracked handle at va (size bytes),
  * cuMemUnmap of [va, va + size), cuMemRelease of a handle. The charge goes
- * when the handle is released and no mapping of it remains. */
+ * when every reference to the handle is released and no mapping of it
+ * remains. */
 void mem_vmm_mapped(uint64_t va, uint64_t size, uint64_t handle);
 void mem_vmm_unmapped(uint64_t va, uint64_t size);
 void mem_vmm_released(uint64_t handle);
+/* cuMemRetainAllocationHandle handed out the handle once more: one more
+ * cuMemRelease is owed before the memory goes. */
+void mem_vmm_retained(uint64_t handle);
 
 /* The memory the process may hold on d (0: no ceiling), and what it holds
  * there now: what cuMemGetInfo and NVML report. */

@@ -59,17 +59,29 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 	return r;
 }
 
+/* 1 if s is capturing: a stream-ordered allocation or free there is a
+ * node of a graph, which may run many times or never, not memory now. */
+static int capturing(CUstream s)
+{
+	CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
+
+	return s != NVS_NO_STREAM && nvs_real_cuStreamIsCapturing &&
+	       nvs_real_cuStreamIsCapturing(s, &st) == CUDA_SUCCESS &&
+	       st != CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
 /* Allocations whose size the program gives: charged first, made as asked,
  * recorded under the pointer. Invalid arguments (no device, no pointer,
- * zero bytes) go to the driver unaccounted for it to refuse. */
-#define NVS_CHARGED_ALLOC(name, params, args, managed)                         \
+ * zero bytes) go to the driver unaccounted for it to refuse, and so do
+ * allocations captured into a graph (see capturing()). */
+#define NVS_CHARGED_ALLOC(name, params, args, managed, stream)                 \
 	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
 		struct gate_dev *d = gate_current();                           \
 		CUresult r;                                                    \
 		if (!nvs_real_##name)                                          \
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
-		if (!d || !dptr || bytesize == 0)                              \
+		if (!d || !dptr || bytesize == 0 || capturing(stream))         \
 			return nvs_real_##name args;                           \
 		if (mem_charge(d, bytesize, #name))                            \
 			return CUDA_ERROR_OUT_OF_MEMORY;                       \
@@ -82,21 +94,21 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 	}
 NVS_CHARGED_ALLOC(cuMemAllocManaged,
                   (CUdeviceptr * dptr, size_t bytesize, unsigned int flags),
-                  (dptr, bytesize, flags), 1)
+                  (dptr, bytesize, flags), 1, NVS_NO_STREAM)
 NVS_CHARGED_ALLOC(cuMemAllocAsync,
                   (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), 0)
+                  (dptr, bytesize, s), 0, s)
 NVS_CHARGED_ALLOC(cuMemAllocAsync_ptsz,
                   (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), 0)
+                  (dptr, bytesize, s), 0, NVS_PT(s))
 NVS_CHARGED_ALLOC(cuMemAllocFromPoolAsync,
                   (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
                    CUstream s),
-                  (dptr, bytesize, p, s), 0)
+                  (dptr, bytesize, p, s), 0, s)
 NVS_CHARGED_ALLOC(cuMemAllocFromPoolAsync_ptsz,
                   (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
                    CUstream s),
-                  (dptr, bytesize, p, s), 0)
+                  (dptr, bytesize, p, s), 0, NVS_PT(s))
 
 /* The driver picks the pitch, so the real size (pitch x height) is known
  * only afterwards. */
@@ -124,26 +136,29 @@ NVS_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch,
 	return r;
 }
 
-/* Frees: the accounting follows only what the driver really freed. */
-#define NVS_FREE(name, params, args, kind, key)                                \
+/* Frees: the accounting follows only what the driver really freed (and a
+ * free captured into a graph frees nothing now). */
+#define NVS_FREE(name, params, args, kind, key, stream)                        \
 	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
 		CUresult r;                                                    \
 		driver_ensure();                                               \
 		if (!nvs_real_##name)                                          \
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
+		int captured = capturing(stream);                              \
 		r = nvs_real_##name args;                                      \
-		if (r == CUDA_SUCCESS)                                         \
+		if (r == CUDA_SUCCESS && !captured)                            \
 			mem_forget((kind), (uint64_t)(uintptr_t)(key));        \
 		return r;                                                      \
 	}
-NVS_FREE(cuMemFree_v2, (CUdeviceptr dptr), (dptr), MEM_PTR, dptr)
+NVS_FREE(cuMemFree_v2, (CUdeviceptr dptr), (dptr), MEM_PTR, dptr, NVS_NO_STREAM)
 NVS_FREE(cuMemFreeAsync, (CUdeviceptr dptr, CUstream s), (dptr, s), MEM_PTR,
-         dptr)
+         dptr, s)
 NVS_FREE(cuMemFreeAsync_ptsz, (CUdeviceptr dptr, CUstream s), (dptr, s),
-         MEM_PTR, dptr)
-NVS_FREE(cuArrayDestroy, (CUarray a), (a), MEM_ARRAY, a)
-NVS_FREE(cuMipmappedArrayDestroy, (CUmipmappedArray a), (a), MEM_ARRAY, a)
+         MEM_PTR, dptr, NVS_PT(s))
+NVS_FREE(cuArrayDestroy, (CUarray a), (a), MEM_ARRAY, a, NVS_NO_STREAM)
+NVS_FREE(cuMipmappedArrayDestroy, (CUmipmappedArray a), (a), MEM_ARRAY, a,
+         NVS_NO_STREAM)
 
 /* --- arrays ----------------------------------------------------------------
  *
@@ -200,8 +215,9 @@ static uint64_t mipmap_bytes(const CUDA_ARRAY3D_DESCRIPTOR *a, unsigned levels)
 	return total;
 }
 
-/* Makes the array with make(), then charges it; undone with destroy() if
- * over the ceiling. */
+/* Charges an array the driver made (r: its answer); destroys it again if
+ * that is over the ceiling (the caller then clears the program's handle,
+ * so that it cannot be destroyed twice). */
 static CUresult array_charged(struct gate_dev *d, uint64_t bytes, CUresult r,
                               void *handle, CUresult (*destroy)(void *),
                               const char *api)
@@ -239,10 +255,13 @@ NVS_EXPORT CUresult cuArrayCreate_v2(CUarray *ph,
 	r = nvs_real_cuArrayCreate_v2(ph, a);
 	if (r != CUDA_SUCCESS || !a || !ph)
 		return r;
-	return array_charged(
+	r = array_charged(
 	    gate_current(),
 	    level_bytes(a->Width, a->Height, 1, a->NumChannels, a->Format), r,
 	    *ph, destroy_array, "cuArrayCreate");
+	if (r == CUDA_ERROR_OUT_OF_MEMORY)
+		*ph = NULL;
+	return r;
 }
 
 NVS_EXPORT CUresult cuArray3DCreate_v2(CUarray *ph,
@@ -255,8 +274,11 @@ NVS_EXPORT CUresult cuArray3DCreate_v2(CUarray *ph,
 	r = nvs_real_cuArray3DCreate_v2(ph, a);
 	if (r != CUDA_SUCCESS || !a || !ph)
 		return r;
-	return array_charged(gate_current(), mipmap_bytes(a, 1), r, *ph,
-	                     destroy_array, "cuArray3DCreate");
+	r = array_charged(gate_current(), mipmap_bytes(a, 1), r, *ph,
+	                  destroy_array, "cuArray3DCreate");
+	if (r == CUDA_ERROR_OUT_OF_MEMORY)
+		*ph = NULL;
+	return r;
 }
 
 NVS_EXPORT CUresult cuMipmappedArrayCreate(CUmipmappedArray *ph,
@@ -270,8 +292,11 @@ NVS_EXPORT CUresult cuMipmappedArrayCreate(CUmipmappedArray *ph,
 	r = nvs_real_cuMipmappedArrayCreate(ph, a, levels);
 	if (r != CUDA_SUCCESS || !a || !ph)
 		return r;
-	return array_charged(gate_current(), mipmap_bytes(a, levels), r, *ph,
-	                     destroy_mipmapped, "cuMipmappedArrayCreate");
+	r = array_charged(gate_current(), mipmap_bytes(a, levels), r, *ph,
+	                  destroy_mipmapped, "cuMipmappedArrayCreate");
+	if (r == CUDA_ERROR_OUT_OF_MEMORY)
+		*ph = NULL;
+	return r;
 }
 
 /* --- virtual memory management ---------------------------------------------
@@ -313,6 +338,22 @@ NVS_EXPORT CUresult cuMemRelease(CUmemGenericAllocationHandle handle)
 	r = nvs_real_cuMemRelease(handle);
 	if (r == CUDA_SUCCESS)
 		mem_vmm_released(handle);
+	return r;
+}
+
+/* The handle of mapped memory, handed out again: it must be released once
+ * more (NCCL does this when it registers buffers). */
+NVS_EXPORT CUresult
+cuMemRetainAllocationHandle(CUmemGenericAllocationHandle *handle, void *addr)
+{
+	CUresult r;
+
+	driver_ensure();
+	if (!nvs_real_cuMemRetainAllocationHandle)
+		return CUDA_ERROR_NOT_INITIALIZED;
+	r = nvs_real_cuMemRetainAllocationHandle(handle, addr);
+	if (r == CUDA_SUCCESS && handle)
+		mem_vmm_retained(*handle);
 	return r;
 }
 

@@ -36,7 +36,7 @@ static int view_of(nvmlDevice_t dev, unsigned long long *total,
 	nvmlReturn_t (*get_uuid)(nvmlDevice_t, char *, unsigned int) =
 	    (nvmlReturn_t(*)(nvmlDevice_t, char *, unsigned int))nvml_real(
 	        "nvmlDeviceGetUUID");
-	char uuid[NVS_UUID_SIZE];
+	char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
 	struct gate_dev *d;
 	uint64_t ceiling;
 
@@ -114,6 +114,9 @@ int nvml_hook_lookup(void *handle, const char *name, void **hook)
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		if (strcmp(name, hooks[i].name) != 0)
 			continue;
+		/* An NVML without it answers NULL: so do we. */
+		if (!nvml_real(name))
+			return 0;
 		if (handle == RTLD_DEFAULT || handle == RTLD_NEXT) {
 			*hook = hooks[i].hook;
 			return 1;

@@ -110,11 +110,25 @@ void compute_limits_changed(struct server *s, struct sched_client *cl,
 	}
 }
 
+void compute_resend(struct server *s)
+{
+	for (size_t i = 0; i < s->reg.nclients; i++) {
+		struct sched_client *cl = s->reg.clients[i];
+		for (size_t k = 0; k < cl->ngpus; k++)
+			if (cl->gpus[k].gpu->metered || cl->gpus[k].throttled)
+				send_state(s, cl, &cl->gpus[k]);
+	}
+}
+
 void compute_usage(struct server *s, struct sched_client *cl,
-                   struct sched_client_gpu *e, const struct nvs_usage *u)
+                   struct sched_client_gpu *e, const struct nvs_usage *u,
+                   int64_t now)
 {
 	(void)s;
-	if (bill_report(&e->gpu->bill, cl->id, u->tick, (int64_t)u->busy_ns))
+	/* A tick that has not begun cannot have been busy; kept, it would
+	 * hold a slot of the client's open ticks. */
+	if (u->tick > now / NVS_USAGE_TICK_NS ||
+	    bill_report(&e->gpu->bill, cl->id, u->tick, (int64_t)u->busy_ns))
 		NVS_DEBUG("event=usage_refused gpu=%s client=%llu tick=%lld",
 		          e->gpu->uuid, (unsigned long long)cl->id,
 		          (long long)u->tick);

@@ -456,7 +456,7 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 	case NVS_MSG_USAGE:
 		e = registered(s, c, m, m->u.usage.uuid);
 		if (e)
-			compute_usage(s, c->client, e, &m->u.usage);
+			compute_usage(s, c->client, e, &m->u.usage, now);
 		return;
 	}
 	server_protocol_error(s, c, "unexpected %s",
@@ -532,4 +532,8 @@ void lockproto_set_managed(struct server *s, int managed)
 	for (size_t i = 0; i < s->reg.nclients; i++)
 		server_send(s, s->reg.clients[i]->conn, NVS_MSG_SET_MANAGED,
 		            &sm, sizeof(sm));
+	/* Unmanaged clients forget metering and throttling: tell them
+	 * again, after SET_MANAGED. */
+	if (managed)
+		compute_resend(s);
 }

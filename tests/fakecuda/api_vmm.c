@@ -1,7 +1,8 @@
 /*
  * api_vmm.c - virtual memory management: cuMemCreate and cuMemRelease,
  * cuMemAddressReserve and cuMemAddressFree, cuMemMap, cuMemUnmap,
- * cuMemSetAccess, cuMemGetAllocationGranularity.
+ * cuMemSetAccess, cuMemGetAllocationGranularity (and
+ * cuMemRetainAllocationHandle, which answers CUDA_ERROR_NOT_SUPPORTED).
  *
  * The model is the driver's. Physical memory (a handle) is charged to its
  * device at creation and lives until the handle is released *and* every
@@ -505,4 +506,15 @@ int fc_vmm_access_ok(uint64_t p, uint64_t len, unsigned need)
 	ok = fc_mem_lookup(fc_rt.st, fc_rt.slot, p, len, need) >= 0;
 	fc_state_unlock(fc_rt.st);
 	return ok;
+}
+
+/* Not simulated: which handle backs an address is not kept in a form this
+ * could answer from. Documented in docs/testing.md. */
+CUresult CUDAAPI
+cuMemRetainAllocationHandle(CUmemGenericAllocationHandle *handle, void *addr)
+{
+	(void)addr;
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	return handle ? CUDA_ERROR_NOT_SUPPORTED : CUDA_ERROR_INVALID_VALUE;
 }

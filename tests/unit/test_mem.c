@@ -204,10 +204,42 @@ static void test_vmm(void)
 	CHECK_EQ(mem_used(&dev_a), 6 * MIB);
 	mem_vmm_unmapped(0x7f3000000000ull, 6 * MIB);
 	CHECK_EQ(mem_used(&dev_a), 0);
+	/* Retained through its mapping (cuMemRetainAllocationHandle): one
+	 * more release is owed before the memory goes. */
+	CHECK_EQ(alloc(&dev_a, MEM_HANDLE, 12, 8 * MIB), 0);
+	mem_vmm_mapped(0x7f5000000000ull, 8 * MIB, 12);
+	mem_vmm_released(12);
+	mem_vmm_retained(12);
+	mem_vmm_released(12);
+	CHECK_EQ(mem_used(&dev_a), 8 * MIB);
+	mem_vmm_unmapped(0x7f5000000000ull, 8 * MIB);
+	CHECK_EQ(mem_used(&dev_a), 0);
 	/* A handle we never saw (imported): mapping it charges nothing. */
 	mem_vmm_mapped(0x7f4000000000ull, 2 * MIB, 99);
 	mem_vmm_unmapped(0x7f4000000000ull, 2 * MIB);
 	mem_vmm_released(99);
+	CHECK_EQ(mem_used(&dev_a), 0);
+}
+
+/* Mapping a handle while the table grows (the handle's slot moves under
+ * the insertion) keeps its count. */
+static void test_vmm_rehash(void)
+{
+	dev_init(&dev_a, 1ull << 50);
+	limit_now = 0;
+	CHECK_EQ(alloc(&dev_a, MEM_HANDLE, 5, 2 * MIB), 0);
+	for (uint64_t i = 0; i < 5000; i++) {
+		mem_vmm_mapped(0x600000000000ull + i * 2 * MIB, 2 * MIB, 5);
+		alloc(&dev_a, MEM_PTR, 0x500000000000ull + i * 4096, 1);
+	}
+	mem_vmm_released(5);
+	for (uint64_t i = 0; i < 4999; i++)
+		mem_vmm_unmapped(0x600000000000ull + i * 2 * MIB, 2 * MIB);
+	CHECK_EQ(mem_used(&dev_a), 2 * MIB + 5000); /* one mapping left */
+	mem_vmm_unmapped(0x600000000000ull + 4999 * 2 * MIB, 2 * MIB);
+	CHECK_EQ(mem_used(&dev_a), 5000);
+	for (uint64_t i = 0; i < 5000; i++)
+		mem_forget(MEM_PTR, 0x500000000000ull + i * 4096);
 	CHECK_EQ(mem_used(&dev_a), 0);
 }
 
@@ -220,7 +252,7 @@ static atomic_ullong peak;
 static void *worker(void *arg)
 {
 	uint64_t base = 0x200000000000ull * (1 + (uintptr_t)arg), held = 0;
-	uint64_t keys[16];
+	uint64_t keys[16] = {0};
 
 	for (int r = 0; r < ROUNDS; r++) {
 		uint64_t key = base + (uint64_t)r * 4096;
@@ -268,6 +300,7 @@ int main(void)
 	test_kinds_and_reuse();
 	test_churn();
 	test_vmm();
+	test_vmm_rehash();
 	test_threads();
 	return check_summary("test_mem");
 }
