@@ -2,11 +2,14 @@
 in a short version; every cell within 3 points of its target.
 
 Also: a limit changed live takes effect within a second (the matrix's
-30% -> 80% cell), and a bad NVSHARE_GPU_CORE_LIMIT is refused with a clear
-line while the program runs unlimited.
+30% -> 80% cell); scheduling switched off and on again keeps the quota; a
+bad NVSHARE_GPU_CORE_LIMIT is refused with a clear line while the program
+runs unlimited.
 """
-from core_matrix import run as run_matrix, table
-from harness import finish, run
+import time
+
+from core_matrix import gpu_share, run as run_matrix, table
+from harness import finish, run, wait_for
 
 TOLERANCE = 3.0
 SECONDS = 10.0
@@ -20,6 +23,23 @@ def main(env, c):
                 (cell, got, target, err))
 
     env.start_scheduler()
+    p = env.gpuload("--kernel-ms", 5, "--seconds", 60,
+                    extra_env={"NVSHARE_GPU_CORE_LIMIT": "30"})
+    wait_for(lambda: (env.gpu_state(p.pid) or {}).get("core_share_pct") ==
+             30.0, 10.0, "the 30% client metered")
+    env.ctl("off")
+    env.ctl("on")
+    time.sleep(1.0)
+    t0 = time.monotonic_ns()
+    time.sleep(3.0)
+    t1 = time.monotonic_ns()
+    p.kill()
+    p.wait()
+    got = gpu_share(env.trace(), p.pid, t0, t1)
+    c.check(abs(got - 30.0) <= 5.0,
+            "after nvsharectl off and on the 30%% limit still holds (%.1f%%)"
+            % got)
+
     rc, res, err = finish(env.gpuload(
         "--kernel-ms", 5, "--kernels", 20,
         extra_env={"NVSHARE_GPU_CORE_LIMIT": "150"}))
