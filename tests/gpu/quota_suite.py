@@ -80,6 +80,28 @@ class Env:
         self.sched.wait()
 
 
+def interposition(env):
+    """PyTorch under the library with debug logs, a core limit (so the
+    meter and the synchronize hooks run) and a memory limit: look-ups
+    answered by name, lock grants, warnings."""
+    p = subprocess.run([sys.executable, os.path.join(HERE, "torch_loop.py"),
+                        "--workload", "add-small", "--iters", "2000"],
+                       env=env.env({"NVSHARE_LOG": "debug",
+                                    "NVSHARE_GPU_CORE_LIMIT": "50",
+                                    "NVSHARE_GPU_MEMORY_LIMIT": "2Gi"},
+                                   gpu=0),
+                       capture_output=True, text=True, timeout=300)
+    print("interposition: rc=%d getproc_by_name=%d lock_granted=%d "
+          "throttles=%d warnings=%d" %
+          (p.returncode, p.stderr.count("event=getproc_by_name"),
+           p.stderr.count("event=lock_granted"),
+           p.stderr.count("event=throttle gpu"),
+           p.stderr.count("level=warn")))
+    for line in p.stderr.splitlines():
+        if "level=warn" in line or "getproc_by_name" in line:
+            print("  " + line[:200])
+
+
 def memory_quota(env):
     print("== memory quota: PyTorch under NVSHARE_GPU_MEMORY_LIMIT=1Gi")
     for conf in ("", "expandable_segments:True"):
@@ -336,6 +358,7 @@ def main():
     try:
         print(env.smi)
         if a.only in (None, "memory"):
+            interposition(env)
             memory_quota(env)
         for kind in ("gpuload", "torch"):
             if a.only in (None, kind):
