@@ -203,7 +203,7 @@ def run_cell(env, w, cell, groups, gpu_base, T, rows, lock):
             rows.append((w.kind, cell, target, got, None))
 
 
-def matrix(env, kind, T):
+def matrix(env, kind, T, only_cells=None):
     w = Workload(kind, env.build)
     if kind == "gpuload":
         # Calibrated alone: run concurrently, each would time its probe
@@ -230,7 +230,8 @@ def matrix(env, kind, T):
               (w.solo_iter_s * 1e3))
     rows, lock = [], threading.Lock()
     ngpu = len(env.uuids)
-    queue = list(CELLS)
+    queue = [c for c in CELLS
+             if not only_cells or any(c[0].startswith(p) for p in only_cells)]
     while queue:
         batch, used = [], 0
         while queue and used + len(queue[0][1]) <= ngpu:
@@ -249,6 +250,9 @@ def matrix(env, kind, T):
         for t in ts:
             t.join()
     order = {c[0]: i for i, c in enumerate(CELLS)}
+    if not rows:
+        print("== compute quotas: %s: no cell selected" % kind)
+        return rows
     rows.sort(key=lambda r: (order[r[1]], r[2]))
     print("== compute quotas: %s, T = %.0f s" % (kind, T))
     print("%-22s %8s %10s %8s" % ("cell", "target", "achieved", "error"))
@@ -353,6 +357,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--only", choices=["memory", "gpuload", "torch",
                                        "baseline"])
+    ap.add_argument("--cells", nargs="*", default=None,
+                    help="only the matrix cells whose names start so "
+                         "(e.g. quad)")
     a = ap.parse_args()
     env = Env(a.build, a.capacity)
     try:
@@ -362,7 +369,7 @@ def main():
             memory_quota(env)
         for kind in ("gpuload", "torch"):
             if a.only in (None, kind):
-                matrix(env, kind, a.seconds)
+                matrix(env, kind, a.seconds, a.cells)
         if a.only in (None, "baseline"):
             baseline(env, a.seconds)
     finally:
