@@ -166,7 +166,8 @@ static void *next_after(const char *name, void *caller)
 }
 
 /* dlsym: for a hooked driver symbol that the real driver has, asked of the
- * driver (or the global scope), the hook; otherwise exactly what the real
+ * driver (or the global scope), the hook; likewise for NVML's memory
+ * queries asked of NVML (nvml_hooks.c); otherwise exactly what the real
  * dlsym would answer. */
 NVS_EXPORT void *dlsym(void *handle, const char *name)
 {
