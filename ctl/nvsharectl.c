@@ -380,38 +380,15 @@ static int ctl_cmd_status(struct ctl_ctx *ctx, int argc, char **argv)
 	}
 }
 
-/* Sends CTL_SET; on success prints the scheduler's text, or done if none. */
-static int ctl_set(const struct ctl_ctx *ctx, uint32_t key, int64_t value,
-                   const char *done)
-{
-	struct nvs_ctl_set req = {.key = key, .value = value};
-	struct nvs_msg reply;
-	int rc;
-
-	rc = ctl_request(ctx, NVS_MSG_CTL_SET, &req, sizeof(req), &reply);
-	if (rc != CTL_EXIT_OK)
-		return rc;
-	rc = ctl_check_reply(&reply);
-	if (rc == CTL_EXIT_OK) {
-		if (reply.text && reply.text[0])
-			ctl_print_text(stdout, reply.text);
-		else
-			puts(done);
-	}
-	nvs_msg_release(&reply);
-	return rc;
-}
-
-/* Sends CTL_SET_CLIENT; on success prints the scheduler's text. */
-static int ctl_set_client(const struct ctl_ctx *ctx,
-                          const struct nvs_ctl_set_client *req,
-                          const char *done)
+/* Sends a CTL_SET or CTL_SET_CLIENT; on success prints the scheduler's
+ * text, or done if none. */
+static int ctl_send_setting(const struct ctl_ctx *ctx, uint16_t type,
+                            const void *req, size_t len, const char *done)
 {
 	struct nvs_msg reply;
 	int rc;
 
-	rc =
-	    ctl_request(ctx, NVS_MSG_CTL_SET_CLIENT, req, sizeof(*req), &reply);
+	rc = ctl_request(ctx, type, req, len, &reply);
 	if (rc != CTL_EXIT_OK)
 		return rc;
 	rc = ctl_check_reply(&reply);
@@ -647,10 +624,14 @@ static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
 		if (ctl_is_client_key(settings[j].key)) {
 			target.key = settings[j].key;
 			target.value = settings[j].value;
-			rc = ctl_set_client(ctx, &target, settings[j].done);
+			rc = ctl_send_setting(ctx, NVS_MSG_CTL_SET_CLIENT,
+			                      &target, sizeof(target),
+			                      settings[j].done);
 		} else {
-			rc = ctl_set(ctx, settings[j].key, settings[j].value,
-			             settings[j].done);
+			struct nvs_ctl_set req = {.key = settings[j].key,
+			                          .value = settings[j].value};
+			rc = ctl_send_setting(ctx, NVS_MSG_CTL_SET, &req,
+			                      sizeof(req), settings[j].done);
 		}
 		if (rc != CTL_EXIT_OK)
 			return rc;
@@ -671,8 +652,10 @@ static int ctl_managed(struct ctl_ctx *ctx, int argc, char **argv, int on)
 		return ctl_usage_error(name, "unexpected argument '%s'",
 		                       argv[i]);
 	}
-	return ctl_set(ctx, NVS_CTL_KEY_MANAGED, on,
-	               on ? "scheduling is on" : "scheduling is off");
+	struct nvs_ctl_set req = {.key = NVS_CTL_KEY_MANAGED, .value = on};
+
+	return ctl_send_setting(ctx, NVS_MSG_CTL_SET, &req, sizeof(req),
+	                        on ? "scheduling is on" : "scheduling is off");
 }
 
 static int ctl_cmd_on(struct ctl_ctx *ctx, int argc, char **argv)

@@ -228,6 +228,19 @@ def live_changes(env, c):
     c.check(r.returncode == 2, "a garbage limit is refused")
     c.check(client_of(env, p.pid)["memory_limit_bytes"] == GIB,
             "after refusals the previous limit stays")
+    for args, what in (
+            (("--memory-limit", "1Gi"), "a limit without a target"),
+            (("--client", str(cid), "--mode", "serial"),
+             "a GPU setting with a target"),
+            (("--pod", "a/b/c", "--memory-limit", "1Gi"), "a malformed pod"),
+            (("--client", str(cid), "--pod", "p", "--memory-limit", "1Gi"),
+             "two targets"),
+            (("--client", "x1", "--core-limit", "30"), "a malformed id"),
+            (("--client", str(cid), "--core-limit", "101"),
+             "a core limit over 100")):
+        r = env.ctl("set", *args, check=False)
+        c.check(r.returncode == 2 and r.stderr.startswith("nvsharectl set:"),
+                "nvsharectl refuses %s (exit %d)" % (what, r.returncode))
     r = env.ctl("set", "--client", "999999", "--memory-limit", "1Gi",
                 check=False)
     c.check(r.returncode == 1 and "no client" in r.stderr,

@@ -152,6 +152,18 @@ class Workload:
                 "--workload", "matmul", "--iters", str(n)], \
             n * self.solo_iter_s
 
+    def calibrate(self, env):
+        """gpuload: the work kernel's iterations per KERNEL_MS, timed alone
+        (run concurrently, each would time its probe against the others'
+        work and make its kernels too short). Returns gpuload's JSON."""
+        p = subprocess.run([self.gpuload, "--kernel", "work", "--kernel-ms",
+                            str(KERNEL_MS), "--kernels", "200"],
+                           env=env.env(gpu=0), capture_output=True,
+                           text=True, timeout=600)
+        r = last_json(p.stdout)
+        self.work_iters = r["work_iters"]
+        return r
+
     @staticmethod
     def span(kind, r):
         """(start, end) wall clock seconds of the timed part."""
@@ -206,14 +218,7 @@ def run_cell(env, w, cell, groups, gpu_base, T, rows, lock):
 def matrix(env, kind, T, only_cells=None):
     w = Workload(kind, env.build)
     if kind == "gpuload":
-        # Calibrated alone: run concurrently, each would time its probe
-        # against the others' work and make its kernels too short.
-        p = subprocess.run([w.gpuload, "--kernel", "work", "--kernel-ms",
-                            str(KERNEL_MS), "--kernels", "200"],
-                           env=env.env(gpu=0), capture_output=True,
-                           text=True, timeout=600)
-        r = last_json(p.stdout)
-        w.work_iters = r["work_iters"]
+        r = w.calibrate(env)
         print("gpuload work kernel: %d iterations per %.0f ms; 200 kernels "
               "alone in %.1f ms (%.1f expected)" %
               (w.work_iters, KERNEL_MS, r["wall_ms"] -
@@ -311,11 +316,7 @@ def baseline(env, T):
     for kind in ("gpuload", "torch"):
         w = Workload(kind, env.build)
         if kind == "gpuload":
-            p = subprocess.run([w.gpuload, "--kernel", "work", "--kernel-ms",
-                                str(KERNEL_MS), "--kernels", "200"],
-                               env=env.env(gpu=0), capture_output=True,
-                               text=True, timeout=600)
-            w.work_iters = last_json(p.stdout)["work_iters"]
+            w.calibrate(env)
         else:
             clk = ClockSampler()
             p = subprocess.run([sys.executable,
