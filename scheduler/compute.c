@@ -125,6 +125,9 @@ void compute_usage(struct server *s, struct sched_client *cl,
                    int64_t now)
 {
 	(void)s;
+	NVS_DEBUG("event=usage client=%llu tick=%lld busy_ns=%llu",
+	          (unsigned long long)cl->id, (long long)u->tick,
+	          (unsigned long long)u->busy_ns);
 	/* A tick that has not begun cannot have been busy; kept, it would
 	 * hold a slot of the client's open ticks. */
 	if (u->tick > now / NVS_USAGE_TICK_NS ||
