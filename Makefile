@@ -63,7 +63,7 @@ bench:
 	@$(MAKE) --no-print-directory build
 	@if [ -f bench/run.sh ]; then \
 		echo "==> running bench/run.sh"; \
-		bash bench/run.sh; \
+		bash bench/run.sh $(BUILD); \
 	else \
 		echo "==> no benchmarks yet (bench/run.sh does not exist)"; \
 	fi
