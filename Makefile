@@ -57,7 +57,7 @@ demo:
 	@bash scripts/deps.sh demo
 	@$(MAKE) --no-print-directory build
 	@echo "==> running the demo"
-	bash scripts/demo.sh
+	NVSHARE_BUILD=$(BUILD) bash scripts/demo.sh
 
 bench:
 	@$(MAKE) --no-print-directory build
