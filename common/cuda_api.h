@@ -285,6 +285,7 @@ CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib,
                                       CUdevice dev);
 CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev);
 CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev);
+CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev);
 CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
                                 CUdevice dev);
 CUresult CUDAAPI cuCtxCreate_v3(CUcontext *pctx,
@@ -600,6 +601,7 @@ CUresult CUDAAPI cuEventElapsedTime(float *pMilliseconds, CUevent hStart,
 	X(cuDeviceGetAttribute, cuDeviceGetAttribute, 2000, 0)                 \
 	X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain, 7000, 0)         \
 	X(cuDevicePrimaryCtxRelease_v2, cuDevicePrimaryCtxRelease, 11000, 0)   \
+	X(cuDevicePrimaryCtxReset_v2, cuDevicePrimaryCtxReset, 11000, 0)       \
 	X(cuCtxCreate_v2, cuCtxCreate, 3020, 0)                                \
 	X(cuCtxCreate_v3, cuCtxCreate, 11040, 0)                               \
 	X(cuCtxCreate_v4, cuCtxCreate, 12050, 0)                               \

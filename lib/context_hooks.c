@@ -1,6 +1,7 @@
 /*
  * context_hooks.c - driver calls that change what the gate must know:
- * destroyed contexts (they leave the drain list and the per-thread caches)
+ * destroyed contexts (they leave the drain list and the per-thread caches),
+ * primary contexts released or reset (their events go)
  * and stream captures (while one runs, nvshare must not synchronize the
  * context: the driver would invalidate the capture, in any capture mode).
  */
@@ -23,6 +24,27 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 	pthread_rwlock_unlock(&gate_ctx_lock);
 	return r;
 }
+
+/* The primary context goes when its last reference is released, or at a
+ * reset (cudaDeviceReset): the meter must not query its events after. We
+ * cannot tell which recorded context was the primary, so the device's
+ * latest checkpoint is forgotten either way (the next one replaces it). */
+#define NVS_PRIMARY_GOES(name)                                                 \
+	NVS_EXPORT CUresult name(CUdevice dev)                                 \
+	{                                                                      \
+		CUresult r;                                                    \
+		driver_ensure();                                               \
+		if (!nvs_real_##name)                                          \
+			return CUDA_ERROR_NOT_INITIALIZED;                     \
+		pthread_rwlock_wrlock(&gate_ctx_lock);                         \
+		r = nvs_real_##name(dev);                                      \
+		if (r == CUDA_SUCCESS)                                         \
+			gate_forget_primary((int)dev);                         \
+		pthread_rwlock_unlock(&gate_ctx_lock);                         \
+		return r;                                                      \
+	}
+NVS_PRIMARY_GOES(cuDevicePrimaryCtxRelease_v2)
+NVS_PRIMARY_GOES(cuDevicePrimaryCtxReset_v2)
 
 /* Streams now capturing. cuStreamEndCapture does not say whether the
  * capture was one we counted, so captures are kept by stream; the

@@ -298,6 +298,16 @@ struct gate_dev *gate_find_uuid(const char *uuid)
 	return NULL;
 }
 
+void gate_forget_primary(int dev)
+{
+	int n = atomic_load(&gate_ndevs);
+
+	for (int i = 0; i < n; i++)
+		if (gate_devs[i].ordinal == dev)
+			atomic_store(&gate_devs[i].tail_ev, NULL);
+	atomic_fetch_add(&gate_generation, 1);
+}
+
 void gate_forget_context(CUcontext ctx)
 {
 	int n = atomic_load(&gate_ndevs);

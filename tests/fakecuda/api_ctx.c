@@ -46,6 +46,21 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 	return r;
 }
 
+/* As the real driver, but the simulated primary context outlives its last
+ * reference (a retain finds it again): a reset drops every reference. */
+CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+	CUresult r = fc_check_device(dev);
+
+	if (r != CUDA_SUCCESS)
+		return r;
+	pthread_mutex_lock(&fc_rt.lock);
+	if (fc_rt.primary[dev])
+		fc_rt.primary[dev]->refs = 0;
+	pthread_mutex_unlock(&fc_rt.lock);
+	return CUDA_SUCCESS;
+}
+
 CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
                                 CUdevice dev)
 {
