@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "gate.h"
 #include "log.h"
+#include "mem.h"
 
 NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 {
@@ -28,8 +29,9 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 /* The primary context goes when its last reference is released, or at a
  * reset (cudaDeviceReset): the meter must not query its events after. We
  * cannot tell which recorded context was the primary, so the device's
- * latest checkpoint is forgotten either way (the next one replaces it). */
-#define NVS_PRIMARY_GOES(name)                                                 \
+ * latest checkpoint is forgotten either way (the next one replaces it). A
+ * reset also frees every allocation on the device. */
+#define NVS_PRIMARY_GOES(name, resets)                                         \
 	NVS_EXPORT CUresult name(CUdevice dev)                                 \
 	{                                                                      \
 		CUresult r;                                                    \
@@ -39,12 +41,12 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 		pthread_rwlock_wrlock(&gate_ctx_lock);                         \
 		r = nvs_real_##name(dev);                                      \
 		if (r == CUDA_SUCCESS)                                         \
-			gate_forget_primary((int)dev);                         \
+			gate_forget_primary((int)dev, (resets));               \
 		pthread_rwlock_unlock(&gate_ctx_lock);                         \
 		return r;                                                      \
 	}
-NVS_PRIMARY_GOES(cuDevicePrimaryCtxRelease_v2)
-NVS_PRIMARY_GOES(cuDevicePrimaryCtxReset_v2)
+NVS_PRIMARY_GOES(cuDevicePrimaryCtxRelease_v2, 0)
+NVS_PRIMARY_GOES(cuDevicePrimaryCtxReset_v2, 1)
 
 /* Streams now capturing. cuStreamEndCapture does not say whether the
  * capture was one we counted, so captures are kept by stream; the

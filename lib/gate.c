@@ -3,6 +3,7 @@
  * context, waiting for the lock, closing and draining.
  */
 #include "gate.h"
+#include "mem.h"
 
 #include "client.h"
 #include "log.h"
@@ -298,13 +299,27 @@ struct gate_dev *gate_find_uuid(const char *uuid)
 	return NULL;
 }
 
-void gate_forget_primary(int dev)
+void gate_forget_primary(int dev, int reset)
 {
 	int n = atomic_load(&gate_ndevs);
 
-	for (int i = 0; i < n; i++)
-		if (gate_devs[i].ordinal == dev)
-			atomic_store(&gate_devs[i].tail_ev, NULL);
+	for (int i = 0; i < n; i++) {
+		struct gate_dev *d = &gate_devs[i];
+		if (d->ordinal != dev)
+			continue;
+		atomic_store(&d->tail_ev, NULL);
+		/* Made in a context that may be gone; remade when needed. */
+		d->swap_stream = NULL;
+		/* Which recorded context was the primary is unknown, and a
+		 * drain must never push a dead one: forget them all; the next
+		 * gated call of each thread records its context again. */
+		pthread_mutex_lock(&d->mu);
+		d->nctxs = 0;
+		pthread_mutex_unlock(&d->mu);
+		if (reset)
+			mem_forget_device(d);
+	}
+	flow_forget_all();
 	atomic_fetch_add(&gate_generation, 1);
 }
 
@@ -320,12 +335,14 @@ void gate_forget_context(CUcontext ctx)
 		pthread_mutex_lock(&d->mu);
 		for (int j = 0; j < d->nctxs; j++) {
 			if (d->ctxs[j] == ctx) {
+				d->swap_stream = NULL; /* may be of ctx */
 				d->ctxs[j] = d->ctxs[--d->nctxs];
 				break;
 			}
 		}
 		pthread_mutex_unlock(&d->mu);
 	}
+	flow_forget_all();
 	atomic_fetch_add(&gate_generation, 1);
 }
 

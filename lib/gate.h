@@ -175,10 +175,12 @@ struct gate_dev *gate_find_uuid(const char *uuid);
 struct gate_dev *gate_current(void);
 /* Drops a destroyed context from every device and invalidates caches. */
 void gate_forget_context(CUcontext ctx);
-/* The primary context of device ordinal dev may be gone (released or
- * reset): its events are never queried again, and caches are invalidated.
+/* The primary context of device ordinal dev may be gone (released or,
+ * with reset, reset: then its allocations are gone too): its events are
+ * never queried again, the device's recorded contexts are forgotten (each
+ * is recorded again at its next gated call) and caches are invalidated.
  * Call with gate_ctx_lock held for writing. */
-void gate_forget_primary(int dev);
+void gate_forget_primary(int dev, int reset);
 /* In a forked child: fresh locks, no lock held, gates open. */
 void gate_reset_after_fork(void);
 /* Held while creating a device and while the link thread switches between

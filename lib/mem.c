@@ -349,6 +349,31 @@ void mem_vmm_released(uint64_t handle)
 		mem_uncharge(g.dev, g.bytes);
 }
 
+void mem_forget_device(struct gate_dev *d)
+{
+	pthread_mutex_lock(&table.mu);
+	for (size_t i = 0; i < table.cap; i++) {
+		struct mem_slot *s = &table.slots[i];
+		if (!is_live(s))
+			continue;
+		if (s->dev == d) {
+			take(s);
+		} else if (s->kind == MEM_MAPPING) {
+			/* Its handle is gone from the table, or of d. */
+			struct mem_slot *h = find(MEM_HANDLE, s->handle);
+			if (!h || h->dev == d)
+				take(s);
+		}
+	}
+	pthread_mutex_unlock(&table.mu);
+	pthread_mutex_lock(&d->mu);
+	d->allocated_bytes = 0;
+	d->unplaced = 0;
+	changed(d);
+	pthread_mutex_unlock(&d->mu);
+	client_notify();
+}
+
 int mem_managed_of(struct gate_dev *d, struct mem_range **out, size_t *n)
 {
 	struct mem_range *r = NULL;

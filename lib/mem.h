@@ -50,6 +50,10 @@ void mem_vmm_released(uint64_t handle);
  * cuMemRelease is owed before the memory goes. */
 void mem_vmm_retained(uint64_t handle);
 
+/* Everything allocated on d is gone (its primary context was reset): the
+ * entries go, nothing is charged any more. */
+void mem_forget_device(struct gate_dev *d);
+
 /* The memory the process may hold on d (0: no ceiling), and what it holds
  * there now: what cuMemGetInfo and NVML report. */
 uint64_t mem_ceiling(struct gate_dev *d);

@@ -10,6 +10,7 @@
  *                   -> {"rc":CUresult,"id":N}   (arrays: 4-byte elements;
  *                   vmm_early releases its handle right after mapping)
  *   free ID         -> {"rc":CUresult}
+ *   reset           -> {"rc":CUresult} of cuDevicePrimaryCtxReset(0)
  *   info            -> cuMemGetInfo, cuDeviceTotalMem and, when
  *                      libnvidia-ml.so.1 loads, NVML's memory info
  *   quit
@@ -203,6 +204,10 @@ int main(void)
 			break;
 		if (n >= 1 && strcmp(cmd, "info") == 0) {
 			info();
+		} else if (n >= 1 && strcmp(cmd, "reset") == 0) {
+			printf("{\"rc\":%d}\n",
+			       (int)CU(cuDevicePrimaryCtxReset_v2)(0));
+			memset(allocs, 0, sizeof(allocs));
 		} else if (n >= 3 && strcmp(cmd, "alloc") == 0) {
 			int slot = -1;
 			for (int i = 0; i < MAX_ALLOCS && slot < 0; i++)

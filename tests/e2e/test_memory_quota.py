@@ -111,6 +111,18 @@ def vmm_references(env, c):
     p.close()
 
 
+def reset(env, c):
+    """A primary-context reset (cudaDeviceReset) frees the device's
+    memory: the charge goes with it."""
+    p = Probe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1Gi"})
+    p.alloc("alloc", 768 * MIB)
+    c.check(p.cmd("reset")["rc"] == 0 and p.used() == 0,
+            "after cuDevicePrimaryCtxReset nothing is charged")
+    c.check(p.alloc("alloc", 768 * MIB)["rc"] == 0,
+            "and the whole limit is available again")
+    p.close()
+
+
 def views(env, c):
     """cuDeviceTotalMem and NVML say what cuMemGetInfo says."""
     p = Probe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1536Mi"})
@@ -282,6 +294,7 @@ def main(env, c):
     env.start_scheduler()
     per_api(env, c)
     vmm_references(env, c)
+    reset(env, c)
     views(env, c)
     gpuload_limits(env, c)
     live_changes(env, c)
