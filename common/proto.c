@@ -370,9 +370,14 @@ int nvs_msg_send_reply(int fd, int32_t status, const char *text, size_t len)
 	return send_frame(fd, NVS_MSG_CTL_REPLY, &r, sizeof(r), text, len);
 }
 
+/* Room for every fixed-size message and some more; a CTL_REPLY's text
+ * grows the buffer when one comes (only nvsharectl and clients get them),
+ * so a scheduler serving thousands of connections keeps 4 KiB for each. */
+#define READER_FIRST_CAP 4096
+
 int nvs_reader_init(struct nvs_reader *r)
 {
-	r->cap = sizeof(struct nvs_msg_header) + NVS_MSG_MAX_PAYLOAD;
+	r->cap = READER_FIRST_CAP;
 	r->used = 0;
 	r->buf = malloc(r->cap);
 	return r->buf ? 0 : -1;
@@ -425,6 +430,25 @@ enum nvs_read_status nvs_reader_next(struct nvs_reader *r, struct nvs_msg *out,
 		return NVS_READ_ERROR;
 	}
 	total = sizeof(hdr) + hdr.length;
+	/* A length its type cannot have is refused before any of it is
+	 * buffered (or the buffer grown for it). */
+	size_t fixed = nvs_msg_fixed_size(hdr.type);
+	if (hdr.type == NVS_MSG_CTL_REPLY ? hdr.length < fixed
+	                                  : hdr.length != fixed) {
+		snprintf(err, errlen, "%s with length %u, expected %zu",
+		         nvs_msg_type_name(hdr.type), hdr.length, fixed);
+		return NVS_READ_ERROR;
+	}
+	if (total > r->cap) {
+		uint8_t *n = realloc(r->buf, total);
+		if (!n) {
+			snprintf(err, errlen,
+			         "out of memory for a %zu-byte frame", total);
+			return NVS_READ_ERROR;
+		}
+		r->buf = n;
+		r->cap = total;
+	}
 	if (r->used < total)
 		return NVS_READ_MORE;
 	payload = r->buf + sizeof(hdr);

@@ -295,7 +295,7 @@ int nvs_msg_send_reply(int fd, int32_t status, const char *text, size_t len);
  */
 struct nvs_reader {
 	uint8_t *buf; /* heap buffer of cap bytes */
-	size_t cap;   /* capacity: header + NVS_MSG_MAX_PAYLOAD */
+	size_t cap;   /* capacity: 4 KiB, grown to the largest frame seen */
 	size_t used;  /* bytes buffered, not yet consumed */
 };
 

@@ -255,11 +255,16 @@ static void reply_roundtrip(const char *text, size_t len)
 static void test_reply(void)
 {
 	char *big = malloc(100000);
+	struct nvs_reader r;
 	struct nvs_msg m;
 	char err[128];
 	int sv[2], st = -1;
 	pid_t pid;
 
+	/* A scheduler keeps a reader per connection: small until needed. */
+	CHECK_EQ(nvs_reader_init(&r), 0);
+	CHECK_EQ(r.cap, 4096);
+	nvs_reader_free(&r);
 	reply_roundtrip("", 0);
 	reply_roundtrip("ok time_slice_ms=100", 20);
 	/* Larger than the socket buffer: a child writes while we read. */
@@ -269,6 +274,7 @@ static void test_reply(void)
 	pid = fork();
 	if (pid == 0)
 		_exit(nvs_msg_send_reply(sv[0], 0, big, 100000) ? 1 : 0);
+	/* The reader starts at 4 KiB and grows for the long reply. */
 	CHECK_EQ(nvs_msg_recv(sv[1], &m, 5000, err, sizeof(err)), NVS_READ_MSG);
 	CHECK_EQ(m.u.ctl_reply.text_len, 100000);
 	CHECK(m.text && memcmp(m.text, big, 100000) == 0);
