@@ -152,8 +152,12 @@ static int send_hello(void)
 
 /* --- state transitions --------------------------------------------------- */
 
-/* Every gate open, nothing held: the process runs as if alone. */
-static void go_unmanaged(void)
+/* Every gate open, nothing held: the process runs as if alone. With
+ * link_lost the scheduler is gone, and with it the compute quota's state
+ * (metering, throttling): a new scheduler starts afresh. Otherwise (it
+ * turned scheduling off) the state is kept for when scheduling resumes;
+ * unmanaged, gates open whatever it says. */
+static void go_unmanaged(int link_lost)
 {
 	int n;
 
@@ -165,14 +169,15 @@ static void go_unmanaged(void)
 		pthread_mutex_lock(&d->mu);
 		d->holding = d->requested = 0;
 		d->todo &= ~GATE_TODO_REQUEST;
-		/* Quotas of compute are the scheduler's: none without it. */
-		d->throttled = d->meter = 0;
+		if (link_lost)
+			d->throttled = d->meter = 0;
 		atomic_store(&d->open, 1);
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
 	}
 	pthread_mutex_unlock(&gate_registry_mu);
-	atomic_store(&flow_metering, 0);
+	if (link_lost)
+		atomic_store(&flow_metering, 0);
 	/* Nobody will ask for the GPU back now: memory we moved out returns,
 	 * or the program would run on host memory over the bus. */
 	for (int i = 0; i < n; i++) {
@@ -212,7 +217,7 @@ static void link_drop(const char *why)
 	lnk.welcomed = 0;
 	lnk.reader.used = 0;
 	lnk.next_connect_ns = nvs_now_ns() + RECONNECT_NS;
-	go_unmanaged();
+	go_unmanaged(1);
 	atomic_store(&link_settled, 1);
 	NVS_WARN("event=scheduler_lost reason=\"%s\" msg=\"running unmanaged; "
 	         "reconnecting every second\"",
@@ -342,7 +347,7 @@ static void on_welcome(const struct nvs_welcome *w)
 	if (w->managed)
 		go_managed();
 	else
-		go_unmanaged();
+		go_unmanaged(0);
 	atomic_store(&link_settled, 1);
 }
 
@@ -462,7 +467,7 @@ static void on_message(const struct nvs_msg *m)
 		if (m->u.set_managed.managed)
 			go_managed();
 		else
-			go_unmanaged();
+			go_unmanaged(0);
 		return;
 	}
 	NVS_WARN("event=protocol_error msg=\"unexpected %s from scheduler\"",

@@ -162,7 +162,7 @@ struct gate_dev *gate_current(void)
 	return gate_lookup(ctx);
 }
 
-static int stream_capturing(CUstream stream)
+int gate_stream_capturing(CUstream stream)
 {
 	CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
 
@@ -174,7 +174,7 @@ static int stream_capturing(CUstream stream)
 
 int gate_wait(struct gate_dev *d, CUstream stream)
 {
-	if (stream_capturing(stream))
+	if (gate_stream_capturing(stream))
 		return 1;
 	pthread_mutex_lock(&d->mu);
 	while (!atomic_load(&d->open)) {

@@ -90,6 +90,9 @@ struct gate_dev *gate_lookup(CUcontext ctx);
 /* Waits until d is open. Returns 1 if the call may proceed ungated
  * instead (its stream is capturing, so it submits no work now). */
 int gate_wait(struct gate_dev *d, CUstream stream);
+/* 1 if stream (not NVS_NO_STREAM) is capturing into a graph: work there
+ * is recorded, not run, and memory allocated there is a graph node. */
+int gate_stream_capturing(CUstream stream);
 
 /* Per-thread cache of the last context -> device mapping. */
 extern __thread CUcontext gate_tls_ctx

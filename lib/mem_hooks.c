@@ -59,21 +59,11 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 	return r;
 }
 
-/* 1 if s is capturing: a stream-ordered allocation or free there is a
- * node of a graph, which may run many times or never, not memory now. */
-static int capturing(CUstream s)
-{
-	CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_NONE;
-
-	return s != NVS_NO_STREAM && nvs_real_cuStreamIsCapturing &&
-	       nvs_real_cuStreamIsCapturing(s, &st) == CUDA_SUCCESS &&
-	       st != CU_STREAM_CAPTURE_STATUS_NONE;
-}
-
 /* Allocations whose size the program gives: charged first, made as asked,
  * recorded under the pointer. Invalid arguments (no device, no pointer,
  * zero bytes) go to the driver unaccounted for it to refuse, and so do
- * allocations captured into a graph (see capturing()). */
+ * allocations captured into a graph: a graph node may run many times or
+ * never, it is not memory now. */
 #define NVS_CHARGED_ALLOC(name, params, args, managed, stream)                 \
 	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
@@ -81,7 +71,8 @@ static int capturing(CUstream s)
 		CUresult r;                                                    \
 		if (!nvs_real_##name)                                          \
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
-		if (!d || !dptr || bytesize == 0 || capturing(stream))         \
+		if (!d || !dptr || bytesize == 0 ||                            \
+		    gate_stream_capturing(stream))                             \
 			return nvs_real_##name args;                           \
 		if (mem_charge(d, bytesize, #name))                            \
 			return CUDA_ERROR_OUT_OF_MEMORY;                       \
@@ -145,7 +136,7 @@ NVS_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch,
 		driver_ensure();                                               \
 		if (!nvs_real_##name)                                          \
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
-		int captured = capturing(stream);                              \
+		int captured = gate_stream_capturing(stream);                  \
 		r = nvs_real_##name args;                                      \
 		if (r == CUDA_SUCCESS && !captured)                            \
 			mem_forget((kind), (uint64_t)(uintptr_t)(key));        \

@@ -10,6 +10,14 @@
 
 _Static_assert(BILL_TICK_NS == NVS_USAGE_TICK_NS, "one tick on both sides");
 
+/* The bill says whether a client is paused. */
+static int throttled(const struct sched_gpu *g, uint64_t client)
+{
+	const struct bill_client *b = bill_client_of(&g->bill, client);
+
+	return b && b->throttled;
+}
+
 static void send_state(struct server *s, struct sched_client *cl,
                        struct sched_client_gpu *e)
 {
@@ -17,7 +25,7 @@ static void send_state(struct server *s, struct sched_client *cl,
 
 	memset(&t, 0, sizeof(t));
 	memcpy(t.uuid, e->gpu->uuid, sizeof(t.uuid));
-	t.throttled = e->throttled ? 1 : 0;
+	t.throttled = (uint32_t)throttled(e->gpu, cl->id);
 	t.meter = e->gpu->metered ? 1 : 0;
 	e->meter_sent = e->gpu->metered;
 	server_send(s, cl->conn, NVS_MSG_THROTTLE, &t, sizeof(t));
@@ -58,12 +66,11 @@ static void apply(struct server *s, struct sched_gpu *g,
 		    cl ? registry_client_gpu(cl, g) : NULL;
 		if (!e)
 			continue;
-		e->throttled = a->kind == BILL_THROTTLE;
-		if (e->throttled)
+		if (a->kind == BILL_THROTTLE)
 			e->throttles++;
 		NVS_DEBUG("event=%s gpu=%s client=%llu",
-		          e->throttled ? "throttle" : "unthrottle", g->uuid,
-		          (unsigned long long)cl->id);
+		          a->kind == BILL_THROTTLE ? "throttle" : "unthrottle",
+		          g->uuid, (unsigned long long)cl->id);
 		send_state(s, cl, e);
 	}
 }
@@ -71,11 +78,9 @@ static void apply(struct server *s, struct sched_gpu *g,
 void compute_attach(struct server *s, struct sched_client *cl,
                     struct sched_gpu *g, int64_t now)
 {
-	if (!g->bill_ready) {
+	if (!g->bill.window_ns)
 		bill_init(&g->bill, (int64_t)s->cfg->core_window_ms * 1000000,
 		          now);
-		g->bill_ready = 1;
-	}
 	if (bill_add(&g->bill, cl->id, cl->limits.core_pct) < 0)
 		NVS_WARN("event=billing_full gpu=%s client=%llu max=%d "
 		         "msg=\"client not billed\"",
@@ -110,16 +115,6 @@ void compute_limits_changed(struct server *s, struct sched_client *cl,
 	}
 }
 
-void compute_resend(struct server *s)
-{
-	for (size_t i = 0; i < s->reg.nclients; i++) {
-		struct sched_client *cl = s->reg.clients[i];
-		for (size_t k = 0; k < cl->ngpus; k++)
-			if (cl->gpus[k].gpu->metered || cl->gpus[k].throttled)
-				send_state(s, cl, &cl->gpus[k]);
-	}
-}
-
 void compute_usage(struct server *s, struct sched_client *cl,
                    struct sched_client_gpu *e, const struct nvs_usage *u,
                    int64_t now)
@@ -147,7 +142,7 @@ int64_t compute_tick(struct server *s, int64_t now)
 		int64_t d;
 
 		/* Nothing to bill where nobody is limited. */
-		if (!g->bill_ready || !g->metered)
+		if (!g->bill.window_ns || !g->metered)
 			continue;
 		d = bill_advance(&g->bill, now, &out);
 		apply(s, g, &out);

@@ -28,9 +28,6 @@ void compute_limits_changed(struct server *s, struct sched_client *cl,
 void compute_usage(struct server *s, struct sched_client *cl,
                    struct sched_client_gpu *e, const struct nvs_usage *u,
                    int64_t now);
-/* Tells every client again whether it is metered and throttled on each
- * of its GPUs (after scheduling was switched back on). */
-void compute_resend(struct server *s);
 /* Bills closed ticks and starts windows on every GPU; returns the earliest
  * next deadline. */
 int64_t compute_tick(struct server *s, int64_t now);

@@ -17,7 +17,6 @@
 
 #include "lockproto.h"
 #include "log.h"
-#include "parse.h"
 #include "perm.h"
 #include "status.h"
 
@@ -192,17 +191,6 @@ static void set_managed(struct server *s, struct sched_conn *c, int64_t value)
 	reply(s, c, 0, msg);
 }
 
-/* "1.0 GiB" / "40%" / "none", for replies. */
-static void limit_text(uint32_t key, uint64_t v, char *buf, size_t len)
-{
-	if (v == 0)
-		snprintf(buf, len, "none");
-	else if (key == NVS_CTL_KEY_MEMORY_LIMIT)
-		nvs_format_size(v, buf, len);
-	else
-		snprintf(buf, len, "%llu%%", (unsigned long long)v);
-}
-
 static void set_field(struct quota_pod *p, uint32_t key, uint64_t v)
 {
 	if (key == NVS_CTL_KEY_MEMORY_LIMIT) {
@@ -231,7 +219,7 @@ static void set_client_limit(struct server *s, struct sched_conn *c,
 		reply(s, c, EINVAL, err);
 		return;
 	}
-	limit_text(m->key, v, val, sizeof(val));
+	quota_limit_text(m->key, v, "none", val, sizeof(val));
 	if (m->client_id) {
 		struct sched_client *cl =
 		    registry_client_find(&s->reg, m->client_id);

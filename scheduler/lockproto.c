@@ -381,15 +381,15 @@ void lockproto_apply_limits(struct server *s, struct sched_client *cl,
 	struct nvs_limits want = quota_effective(&pod_view, &cl->set);
 	char text[96];
 
-	if (!quota_differ(&want, &cl->limits)) {
-		compute_limits_changed(s, cl, now);
-		return;
+	if (quota_differ(&want, &cl->limits)) {
+		format_limits(&want, text, sizeof(text));
+		NVS_INFO("event=set_limits client=%llu %s",
+		         (unsigned long long)cl->id, text);
+		cl->limits = want;
+		server_send(s, cl->conn, NVS_MSG_SET_LIMITS, &want,
+		            sizeof(want));
 	}
-	format_limits(&want, text, sizeof(text));
-	NVS_INFO("event=set_limits client=%llu %s", (unsigned long long)cl->id,
-	         text);
-	cl->limits = want;
-	server_send(s, cl->conn, NVS_MSG_SET_LIMITS, &want, sizeof(want));
+	/* The bill may not know the limit yet (a client's first LIMITS). */
 	compute_limits_changed(s, cl, now);
 }
 
@@ -532,8 +532,4 @@ void lockproto_set_managed(struct server *s, int managed)
 	for (size_t i = 0; i < s->reg.nclients; i++)
 		server_send(s, s->reg.clients[i]->conn, NVS_MSG_SET_MANAGED,
 		            &sm, sizeof(sm));
-	/* Unmanaged clients forget metering and throttling: tell them
-	 * again, after SET_MANAGED. */
-	if (managed)
-		compute_resend(s);
 }

@@ -3,6 +3,8 @@
  */
 #include "quota.h"
 
+#include "parse.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,17 @@ int quota_value_of(uint32_t key, int64_t value, uint64_t *out, char *err,
 	}
 	snprintf(err, errlen, "key %u is not a limit", key);
 	return -1;
+}
+
+void quota_limit_text(uint32_t key, uint64_t value, const char *none_text,
+                      char *buf, size_t len)
+{
+	if (value == 0)
+		snprintf(buf, len, "%s", none_text);
+	else if (key == NVS_CTL_KEY_MEMORY_LIMIT)
+		nvs_format_size(value, buf, len);
+	else
+		snprintf(buf, len, "%llu%%", (unsigned long long)value);
 }
 
 int quota_differ(const struct nvs_limits *a, const struct nvs_limits *b)

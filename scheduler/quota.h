@@ -54,6 +54,11 @@ struct nvs_limits quota_effective(const struct nvs_limits *own,
 int quota_value_of(uint32_t key, int64_t value, uint64_t *out, char *err,
                    size_t errlen);
 
+/* A limit as people read it: "1.0 GiB" (key NVS_CTL_KEY_MEMORY_LIMIT),
+ * "40%" (NVS_CTL_KEY_CORE_LIMIT), or none_text for 0 (no limit). */
+void quota_limit_text(uint32_t key, uint64_t value, const char *none_text,
+                      char *buf, size_t len);
+
 /* 1 if the two differ in any limit. */
 int quota_differ(const struct nvs_limits *a, const struct nvs_limits *b);
 

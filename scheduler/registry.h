@@ -31,8 +31,8 @@ struct sched_gpu {
 	unsigned nclients;        /* clients that registered it now */
 	struct policy_gpu policy; /* lock state: running, queue, memory,
 	                             counters */
-	struct bill_gpu bill;     /* compute quotas (compute.c) */
-	int bill_ready;           /* bill initialised */
+	struct bill_gpu bill;     /* compute quotas (compute.c); window_ns 0
+	                             until its first client */
 	int metered;              /* someone here has a core limit */
 };
 
@@ -41,7 +41,6 @@ struct sched_gpu {
 struct sched_client_gpu {
 	struct sched_gpu *gpu; /* the GPU this entry is about */
 	uint64_t lock_grants;  /* times the client was granted this GPU */
-	int throttled;         /* paused by its compute quota */
 	int meter_sent;        /* what it was last told about metering */
 	uint64_t throttles;    /* times it was throttled */
 };

@@ -183,10 +183,9 @@ static void json_gpu(const struct sched_gpu *g, int64_t now,
 	status_buf_printf(b, "],\"forced_releases\":%llu,\"lock_grants\":%llu",
 	                  (unsigned long long)p->forced_releases,
 	                  (unsigned long long)p->lock_grants);
-	status_buf_printf(
-	    b, ",\"metered\":%s,\"core_window_ms\":%lld",
-	    g->metered ? "true" : "false",
-	    g->bill_ready ? (long long)(g->bill.window_ns / 1000000) : 0LL);
+	status_buf_printf(b, ",\"metered\":%s,\"core_window_ms\":%lld",
+	                  g->metered ? "true" : "false",
+	                  (long long)(g->bill.window_ns / 1000000));
 	policy_slice_of(p, &sl);
 	slice_reason(&sl, why, sizeof(why));
 	status_buf_printf(b,
@@ -274,7 +273,7 @@ static void json_compute(const struct sched_client *c,
 	                  "\"throttled\":%s,\"throttles\":%llu",
 	                  bill_effective_pct(&e->gpu->bill, c->id, now),
 	                  bc ? (double)bc->billed_ns / 1e6 : 0.0,
-	                  e->throttled ? "true" : "false",
+	                  bc && bc->throttled ? "true" : "false",
 	                  (unsigned long long)e->throttles);
 }
 
@@ -439,7 +438,7 @@ static void text_client_row(const struct sched_client *c,
 	char comm[sizeof(c->comm)],
 	    pod[sizeof(c->pod_namespace) + sizeof(c->pod_name) + 1];
 	char mem[32] = "-", resident[32] = "-", podraw[sizeof(pod)];
-	char mlimit[40] = "-", core[16] = "-";
+	char mlimit[40], core[32];
 	const char *uuid = "-", *state = "-", *why = "-";
 	long long held = 0, wait = 0, grants = 0;
 
@@ -450,10 +449,10 @@ static void text_client_row(const struct sched_client *c,
 	else
 		podraw[0] = '\0';
 	registry_printable(podraw, pod, sizeof(pod));
-	if (c->limits.memory_bytes)
-		nvs_format_size(c->limits.memory_bytes, mlimit, sizeof(mlimit));
-	if (c->limits.core_pct)
-		snprintf(core, sizeof(core), "%u%%", c->limits.core_pct);
+	quota_limit_text(NVS_CTL_KEY_MEMORY_LIMIT, c->limits.memory_bytes, "-",
+	                 mlimit, sizeof(mlimit));
+	quota_limit_text(NVS_CTL_KEY_CORE_LIMIT, c->limits.core_pct, "-", core,
+	                 sizeof(core));
 	if (e) {
 		int64_t since;
 		enum policy_state st =
@@ -476,7 +475,9 @@ static void text_client_row(const struct sched_client *c,
 			snprintf(mlimit + strlen(mlimit),
 			         sizeof(mlimit) - strlen(mlimit), "!");
 		/* Paused by its compute quota now. */
-		if (c->limits.core_pct && e->throttled)
+		const struct bill_client *bc =
+		    bill_client_of(&e->gpu->bill, c->id);
+		if (c->limits.core_pct && bc && bc->throttled)
 			snprintf(core + strlen(core),
 			         sizeof(core) - strlen(core), "~");
 	}

@@ -25,6 +25,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from suite import last_json, report_interposition  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERNEL_MS = 5.0
 
@@ -34,13 +37,6 @@ def gpus():
                          check=True).stdout
     return [l.split("UUID: ")[1].split(")")[0].strip()
             for l in out.splitlines() if "UUID: " in l], out.strip()
-
-
-def last_json(text):
-    for line in reversed(text.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    raise RuntimeError("no JSON in output:\n" + text[-2000:])
 
 
 class Env:
@@ -91,15 +87,7 @@ def interposition(env):
                                     "NVSHARE_GPU_MEMORY_LIMIT": "2Gi"},
                                    gpu=0),
                        capture_output=True, text=True, timeout=300)
-    print("interposition: rc=%d getproc_by_name=%d lock_granted=%d "
-          "throttles=%d warnings=%d" %
-          (p.returncode, p.stderr.count("event=getproc_by_name"),
-           p.stderr.count("event=lock_granted"),
-           p.stderr.count("event=throttle gpu"),
-           p.stderr.count("level=warn")))
-    for line in p.stderr.splitlines():
-        if "level=warn" in line or "getproc_by_name" in line:
-            print("  " + line[:200])
+    report_interposition(p, "throttle")
 
 
 def memory_quota(env):

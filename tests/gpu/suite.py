@@ -27,6 +27,19 @@ def gpu_uuid():
     return out.split("UUID: ")[1].split(")")[0].strip(), out.strip()
 
 
+def report_interposition(p, *events):
+    """Prints what a run with NVSHARE_LOG=debug says about interposition:
+    look-ups answered by name rather than by pointer identity, lock grants,
+    the given events, warnings; then the lines worth reading."""
+    counts = " ".join("%s=%d" % (e, p.stderr.count("event=" + e))
+                      for e in ("getproc_by_name", "lock_granted") + events)
+    print("interposition: rc=%d %s warnings=%d" %
+          (p.returncode, counts, p.stderr.count("level=warn")))
+    for line in p.stderr.splitlines():
+        if "level=warn" in line or "getproc_by_name" in line:
+            print("  " + line[:200])
+
+
 def last_json(text):
     for line in reversed(text.splitlines()):
         if line.startswith("{"):
@@ -121,15 +134,7 @@ def main():
         p = subprocess.run(torch_loop + ["--workload", "add-small", "--iters",
                                          "200"], env=e, capture_output=True,
                            text=True, timeout=300)
-        print("interposition: rc=%d getproc_by_name=%d lock_granted=%d "
-              "device_seen=%d warnings=%d" %
-              (p.returncode, p.stderr.count("event=getproc_by_name"),
-               p.stderr.count("event=lock_granted"),
-               p.stderr.count("event=device_seen"),
-               p.stderr.count("level=warn")))
-        for line in p.stderr.splitlines():
-            if "level=warn" in line or "getproc_by_name" in line:
-                print("  " + line[:200])
+        report_interposition(p, "device_seen")
         for name, cmd in workloads:
             cells = {}
             for procs in (1, 2):
