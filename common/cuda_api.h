@@ -35,6 +35,8 @@
 	X(CUDA_ERROR_NOT_FOUND, 500)                                           \
 	X(CUDA_ERROR_NOT_READY, 600)                                           \
 	X(CUDA_ERROR_ILLEGAL_ADDRESS, 700)                                     \
+	X(CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, 712)                      \
+	X(CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED, 713)                          \
 	X(CUDA_ERROR_LAUNCH_FAILED, 719)                                       \
 	X(CUDA_ERROR_NOT_PERMITTED, 800)                                       \
 	X(CUDA_ERROR_NOT_SUPPORTED, 801)                                       \
@@ -64,6 +66,8 @@
 	X(CU_MEM_ACCESS_FLAGS_PROT_READWRITE, 0x3)                             \
 	X(CU_MEM_ALLOC_GRANULARITY_MINIMUM, 0x0)                               \
 	X(CU_MEM_ALLOC_GRANULARITY_RECOMMENDED, 0x1)                           \
+	X(CU_MEMHOSTALLOC_PORTABLE, 0x01)                                      \
+	X(CU_MEMHOSTREGISTER_PORTABLE, 0x01)                                   \
 	X(CU_AD_FORMAT_UNSIGNED_INT8, 0x01)                                    \
 	X(CU_AD_FORMAT_UNSIGNED_INT16, 0x02)                                   \
 	X(CU_AD_FORMAT_UNSIGNED_INT32, 0x03)                                   \
@@ -328,6 +332,11 @@ CUresult CUDAAPI cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr,
                                               CUmemoryPool pool,
                                               CUstream hStream);
 CUresult CUDAAPI cuMemFreeAsync(CUdeviceptr dptr, CUstream hStream);
+CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags);
+CUresult CUDAAPI cuMemFreeHost(void *p);
+CUresult CUDAAPI cuMemHostRegister_v2(void *p, size_t bytesize,
+                                      unsigned int Flags);
+CUresult CUDAAPI cuMemHostUnregister(void *p);
 CUresult CUDAAPI cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream hStream);
 CUresult CUDAAPI cuMemPrefetchAsync(CUdeviceptr devPtr, size_t count,
                                     CUdevice dstDevice, CUstream hStream);
@@ -625,6 +634,10 @@ CUresult CUDAAPI cuEventElapsedTime(float *pMilliseconds, CUevent hStart,
 	X(cuMemAllocFromPoolAsync, cuMemAllocFromPoolAsync, 11020, 0)          \
 	X(cuMemAllocFromPoolAsync_ptsz, cuMemAllocFromPoolAsync, 11020, 1)     \
 	X(cuMemFreeAsync, cuMemFreeAsync, 11020, 0)                            \
+	X(cuMemHostAlloc, cuMemHostAlloc, 2020, 0)                             \
+	X(cuMemFreeHost, cuMemFreeHost, 2000, 0)                               \
+	X(cuMemHostRegister_v2, cuMemHostRegister, 6050, 0)                    \
+	X(cuMemHostUnregister, cuMemHostUnregister, 4000, 0)                   \
 	X(cuMemFreeAsync_ptsz, cuMemFreeAsync, 11020, 1)                       \
 	X(cuMemPrefetchAsync, cuMemPrefetchAsync, 8000, 0)                     \
 	X(cuMemPrefetchAsync_ptsz, cuMemPrefetchAsync, 8000, 1)                \

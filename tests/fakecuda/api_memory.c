@@ -11,7 +11,8 @@
  * memory from the stream's device, or from the pool's (a pool handle must
  * be one api_pool.c handed out and not destroyed; a pool's maxSize bounds
  * what it holds). Which of these calls a stream capture forbids follows
- * the real driver (see capture.c).
+ * the real driver (see capture.c). Page-locked host memory is plain host
+ * memory in a memfd.
  */
 #include <errno.h>
 #include <string.h>
@@ -440,4 +441,102 @@ CUresult CUDAAPI cuMemAdvise_v2(CUdeviceptr devPtr, size_t count,
                                 CUmem_advise advice, CUmemLocation location)
 {
 	return mem_advise(devPtr, count, advice, mem_location(location));
+}
+
+/* Page-locked host memory: host memory here (there is nothing to pin
+ * for), held in a memfd so that swaps of untouched bytes stay cheap
+ * (fdrange.c). The flags must be ones the driver knows (PORTABLE,
+ * DEVICEMAP, WRITECOMBINED). */
+CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
+{
+	size_t len;
+	void *p;
+	int fd;
+
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!pp || bytesize == 0 || (Flags & ~0x7u))
+		return CUDA_ERROR_INVALID_VALUE;
+	len = mem_map_len(bytesize);
+	fd = memfd_create("fakecuda-host", MFD_CLOEXEC);
+	if (fd < 0)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	p = ftruncate(fd, (off_t)len) == 0
+	        ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+	        : MAP_FAILED;
+	if (p != MAP_FAILED &&
+	    fc_fdrange_add((uintptr_t)p, len, fd, FC_FDRANGE_HOST)) {
+		munmap(p, len);
+		p = MAP_FAILED;
+	}
+	close(fd);
+	if (p == MAP_FAILED)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	*pp = p;
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuMemFreeHost(void *p)
+{
+	uint64_t len = 0;
+
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!p ||
+	    fc_fdrange_remove((uintptr_t)p, 1, FC_FDRANGE_HOST, &len) != 1)
+		return CUDA_ERROR_INVALID_VALUE;
+	munmap(p, len);
+	return CUDA_SUCCESS;
+}
+
+/* Registering host memory page-locks it: here its pages are moved into a
+ * memfd mapped over the same addresses (the bytes present so far copied
+ * across), so that copies to and from it run at the pinned bandwidth and
+ * stay sparse (fdrange.c). The range becomes a shared mapping: a fork()ed
+ * child would share it rather than copy it. */
+CUresult CUDAAPI cuMemHostRegister_v2(void *p, size_t bytesize,
+                                      unsigned int Flags)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p / page * page, end;
+	void *m;
+	int fd;
+
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!p || bytesize == 0 || (Flags & ~0xfu) ||
+	    (uintptr_t)p > UINTPTR_MAX - bytesize - page)
+		return CUDA_ERROR_INVALID_VALUE;
+	end = ((uintptr_t)p + bytesize + page - 1) / page * page;
+	if (fc_fdrange_overlaps(start, end - start))
+		return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+	fd = memfd_create("fakecuda-registered", MFD_CLOEXEC);
+	if (fd < 0)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	if (ftruncate(fd, (off_t)(end - start)) ||
+	    fc_copy_present_pages(fd, start, end - start)) {
+		close(fd);
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+	m = mmap((void *)start, end - start, PROT_READ | PROT_WRITE,
+	         MAP_SHARED | MAP_FIXED, fd, 0);
+	if (m == MAP_FAILED ||
+	    fc_fdrange_add(start, end - start, fd, FC_FDRANGE_REGISTERED)) {
+		close(fd);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	close(fd);
+	return CUDA_SUCCESS;
+}
+
+CUresult CUDAAPI cuMemHostUnregister(void *p)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (!fc_ready())
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!p || fc_fdrange_remove((uintptr_t)p / page * page, 1,
+	                            FC_FDRANGE_REGISTERED, NULL) != 1)
+		return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+	return CUDA_SUCCESS;
 }

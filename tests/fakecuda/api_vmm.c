@@ -382,6 +382,9 @@ CUresult CUDAAPI cuMemMap(CUdeviceptr ptr, size_t size, size_t offset,
 		fc_mem_vmm_unmap(fc_rt.st, fc_rt.slot, ptr, size);
 		fc_state_unlock(fc_rt.st);
 		res = FC_MEM_NO_ROOM;
+	} else if (fc_fdrange_add(ptr, size, v->fd, FC_FDRANGE_VMM)) {
+		/* Only copies get slower (dense): nothing to undo. */
+		NVS_WARN("msg=\"cannot record a VMM mapping's memfd\"");
 	}
 out:
 	pthread_mutex_unlock(&fc_rt.lock);
@@ -405,8 +408,10 @@ CUresult CUDAAPI cuMemUnmap(CUdeviceptr ptr, size_t size)
 	fc_state_lock(fc_rt.st);
 	res = fc_mem_vmm_unmap(fc_rt.st, fc_rt.slot, ptr, size);
 	fc_state_unlock(fc_rt.st);
-	if (res == FC_MEM_OK)
+	if (res == FC_MEM_OK) {
 		vmm_back_to_reserved(ptr, size);
+		fc_fdrange_remove(ptr, size, FC_FDRANGE_VMM, NULL);
+	}
 	pthread_mutex_unlock(&fc_rt.lock);
 	return res == FC_MEM_OK ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }

@@ -127,6 +127,8 @@ static uint64_t *config_bw_field(struct fc_bw *bw, const char *key)
 		return &bw->fault;
 	if (strcmp(key, "copy") == 0)
 		return &bw->copy;
+	if (strcmp(key, "pinned") == 0)
+		return &bw->pinned;
 	return NULL;
 }
 
@@ -151,7 +153,7 @@ int fc_parse_bw(const char *s, struct fc_bw *bw, char *err, size_t errlen)
 		if (!field) {
 			snprintf(err, errlen,
 			         "unknown key \"%.20s\" (want h2d, d2h, fault, "
-			         "copy)",
+			         "copy, pinned)",
 			         item);
 			return -1;
 		}
@@ -182,6 +184,7 @@ void fc_config_defaults(struct fc_config *cfg)
 	cfg->bw.d2h = 9000000000ull;
 	cfg->bw.fault = 8000000000ull;
 	cfg->bw.copy = 25000000000ull;
+	cfg->bw.pinned = 50000000000ull;
 	cfg->kernel_ns = FC_DEFAULT_KERNEL_NS;
 	cfg->queue_depth = FC_DEFAULT_QUEUE_DEPTH;
 }

@@ -32,10 +32,11 @@ struct fc_devcfg {
 
 /* Transfer bandwidths in bytes per second (all non-zero). */
 struct fc_bw {
-	uint64_t h2d;   /* prefetch host -> device */
-	uint64_t d2h;   /* eviction and prefetch device -> host */
-	uint64_t fault; /* on-demand faulting of managed memory */
-	uint64_t copy;  /* cuMemcpy* and cuMemset* */
+	uint64_t h2d;    /* prefetch host -> device */
+	uint64_t d2h;    /* eviction and prefetch device -> host */
+	uint64_t fault;  /* on-demand faulting of managed memory */
+	uint64_t copy;   /* cuMemcpy* and cuMemset* */
+	uint64_t pinned; /* copies to or from page-locked host memory */
 };
 
 /* The whole configuration of one process. */
@@ -55,8 +56,8 @@ struct fc_config {
 int fc_parse_gpus(const char *s, struct fc_devcfg *out, int max, int *n,
                   char *err, size_t errlen);
 
-/* Parses "key=SIZE[,key=SIZE...]" with keys h2d, d2h, fault, copy (each at
- * most once, values > 0, in bytes per second) over the values already in
+/* Parses "key=SIZE[,key=SIZE...]" with keys h2d, d2h, fault, copy, pinned (each
+ * at most once, values > 0, in bytes per second) over the values already in
  * *bw. On error *bw is left untouched. Returns 0 or -1 with a reason. */
 int fc_parse_bw(const char *s, struct fc_bw *bw, char *err, size_t errlen);
 

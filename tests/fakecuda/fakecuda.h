@@ -251,6 +251,32 @@ int64_t fc_stream_bound(const struct fc_stream *s);
 /* rt locked: latest completion of every stream of ctx. */
 int64_t fc_ctx_tail(const struct fc_ctx *ctx);
 void fc_xfer_run(const struct fc_xfer *x);
+
+/* Host ranges that are views of a memfd (fdrange.c). */
+enum fc_fdrange_kind {
+	FC_FDRANGE_VMM = 1,        /* a cuMemMap mapping */
+	FC_FDRANGE_HOST = 2,       /* cuMemHostAlloc memory */
+	FC_FDRANGE_REGISTERED = 3, /* cuMemHostRegister memory */
+};
+/* Copies from here up are sparse when both sides are views. */
+#define FC_SPARSE_MIN (1u << 20)
+/* Records [addr, addr + len) as a view of fd (duplicated). 0 or -1. */
+int fc_fdrange_add(uint64_t addr, uint64_t len, int fd, int kind);
+/* Forgets the views of kind that start in [addr, addr + len); returns how
+ * many, with the length of (the last) one in *found if not NULL. */
+int fc_fdrange_remove(uint64_t addr, uint64_t len, int kind, uint64_t *found);
+/* 1 if [addr, addr + len) overlaps a view. */
+int fc_fdrange_overlaps(uint64_t addr, uint64_t len);
+/* Writes the pages of [addr, addr + len) that hold bytes (present or
+ * swapped out, per /proc/self/pagemap) into fd at their offsets; pages
+ * never touched are left as holes. 0, or -1 on an I/O error. */
+int fc_copy_present_pages(int fd, uint64_t addr, uint64_t len);
+/* 1 if a copy reads or writes page-locked host memory. */
+int fc_fdrange_pinned(const struct fc_xfer *x);
+/* Copies n bytes between two views (dst and src each inside one), moving
+ * only the source's data and punching holes for the rest. Returns 1 if it
+ * did, 0 if the copy is not such a copy (small, or not between views). */
+int fc_xfer_sparse(void *dst, const void *src, size_t n);
 /* Appends one trace line now (for work outside any stream). */
 void fc_trace_write(int dev, int64_t start, int64_t end, const char *kind);
 

@@ -150,8 +150,12 @@ static int64_t run_transfer(struct fc_stream *s, const struct fc_op *op,
 		pd->prefetches++;
 		kind = "prefetch";
 	} else {
-		end = start +
-		      (int64_t)fc_transfer_ns(op->bytes, fc_rt.cfg.bw.copy);
+		/* Page-locked host memory copies at link speed. */
+		uint64_t bw =
+		    op->kind == FC_OP_COPY && fc_fdrange_pinned(&op->xfer)
+		        ? fc_rt.cfg.bw.pinned
+		        : fc_rt.cfg.bw.copy;
+		end = start + (int64_t)fc_transfer_ns(op->bytes, bw);
 		if (op->kind == FC_OP_MEMSET) {
 			pd->memsets++;
 			kind = "memset";
@@ -198,7 +202,9 @@ void fc_xfer_run(const struct fc_xfer *x)
 		    (const unsigned char *)x->src + row * x->spitch;
 
 		if (!x->elem) {
-			memmove(dst, src, x->width);
+			if (x->height > 1 ||
+			    !fc_xfer_sparse(dst, src, x->width))
+				memmove(dst, src, x->width);
 			continue;
 		}
 		for (size_t i = 0; i < x->width; i += x->elem)

@@ -82,6 +82,7 @@ static void test_bw(void)
 	CHECK_EQ(cfg.bw.d2h, 9000000000ll);
 	CHECK_EQ(cfg.bw.fault, 8000000000ll);
 	CHECK_EQ(cfg.bw.copy, 25000000000ll);
+	CHECK_EQ(cfg.bw.pinned, 50000000000ll);
 	bw = cfg.bw;
 	CHECK_EQ(fc_parse_bw("fault=1Gi,d2h=2G", &bw, err, sizeof(err)), 0);
 	CHECK_EQ(bw.fault, 1ll << 30);
@@ -92,17 +93,21 @@ static void test_bw(void)
 	                     sizeof(err)),
 	         0);
 	CHECK_EQ(bw.fault, 8000000000ll);
+	CHECK_EQ(fc_parse_bw("pinned=100G", &bw, err, sizeof(err)), 0);
+	CHECK_EQ(bw.pinned, 100000000000ll);
+	CHECK_EQ(bw.copy, 25000000000ll);
 }
 
 static void check_bw_invalid(const char *s)
 {
-	struct fc_bw bw = {1, 2, 3, 4};
+	struct fc_bw bw = {1, 2, 3, 4, 5};
 	char err[128] = "";
 
 	CHECK_EQ(fc_parse_bw(s, &bw, err, sizeof(err)), -1);
 	CHECK(err[0] != 0);
 	/* On error nothing changes, even the keys that were fine. */
-	CHECK(bw.h2d == 1 && bw.d2h == 2 && bw.fault == 3 && bw.copy == 4);
+	CHECK(bw.h2d == 1 && bw.d2h == 2 && bw.fault == 3 && bw.copy == 4 &&
+	      bw.pinned == 5);
 }
 
 static void test_bw_invalid(void)

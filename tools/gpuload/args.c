@@ -39,7 +39,7 @@ void gl_args_usage(FILE *out)
 	    "usage: gpuload [--device N] [--mem SIZE] [--kernel-ms MS]\n"
 	    "               (--kernels N | --seconds S) [--duty PCT]\n"
 	    "               [--inflight K] [--alloc-api NAME] [--kernel NAME]\n"
-	    "               [--work-iters N]\n"
+	    "               [--work-iters N] [--verify SIZE]\n"
 	    "\n"
 	    "Runs a fixed amount of GPU work through the CUDA driver API\n"
 	    "and prints one JSON line with what it did.\n"
@@ -64,6 +64,10 @@ void gl_args_usage(FILE *out)
 	    "                   make the kernels too short)\n"
 	    "  --alloc-api NAME alloc (cuMemAlloc, default), managed,\n"
 	    "                   pitch or async\n"
+	    "  --verify SIZE    write a pattern into the first and last SIZE\n"
+	    "                   bytes of the buffer before the kernels and\n"
+	    "                   check it after them (memory that was swapped\n"
+	    "                   out and back must hold the same bytes)\n"
 	    "\n"
 	    "Exit status: 0 done, 1 a CUDA call failed (see \"error\"), "
 	    "2 bad usage.\n");
@@ -117,12 +121,14 @@ enum args_flag {
 	ARG_ALLOC_API,
 	ARG_KERNEL,
 	ARG_WORK_ITERS,
+	ARG_VERIFY,
 	ARG_COUNT,
 };
 
 static const char *const args_names[ARG_COUNT] = {
-    "--device", "--mem",      "--kernel-ms", "--kernels", "--seconds",
-    "--duty",   "--inflight", "--alloc-api", "--kernel",  "--work-iters"};
+    "--device",  "--mem",        "--kernel-ms", "--kernels",
+    "--seconds", "--duty",       "--inflight",  "--alloc-api",
+    "--kernel",  "--work-iters", "--verify"};
 
 /* Working values while parsing. */
 struct args_state {
@@ -172,6 +178,13 @@ static int args_apply(struct args_state *st, enum args_flag f, const char *v)
 	case ARG_WORK_ITERS:
 		a->kernel = GL_KERNEL_WORK;
 		return nvs_parse_u64(v, 1, UINT64_MAX / 1000, &a->work_iters);
+	case ARG_VERIFY:
+		/* Whole words, so that the pattern is one of words. */
+		if (nvs_parse_size(v, &a->verify_bytes) < 0 ||
+		    a->verify_bytes == 0 || a->verify_bytes % 4 ||
+		    a->verify_bytes > GL_MAX_VERIFY)
+			return -1;
+		return 0;
 	default: return -1;
 	}
 }

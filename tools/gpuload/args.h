@@ -25,6 +25,9 @@ enum gl_kernel {
 	                       GPU is shared, like real compute */
 };
 
+/* --verify checks at most this much at each end (held in host memory). */
+#define GL_MAX_VERIFY (64ull << 20)
+
 /* What to run. */
 struct gl_args {
 	int device;              /* CUDA device ordinal */
@@ -37,6 +40,8 @@ struct gl_args {
 	enum gl_kernel kernel;   /* which kernel */
 	uint64_t work_iters;     /* work: iterations per kernel, 0 = calibrate
 	                            to kernel_ms at start */
+	uint64_t verify_bytes;   /* --verify: bytes checked at each end of
+	                            the buffer, 0 = none */
 };
 
 /* Parses argv into a. Returns 0, 1 for --help (usage printed to stdout),

@@ -31,6 +31,8 @@
 	X(mem_alloc_pitch, "cuMemAllocPitch", cuMemAllocPitch_v2)              \
 	X(mem_alloc_async, "cuMemAllocAsync", cuMemAllocAsync)                 \
 	X(mem_free, "cuMemFree", cuMemFree_v2)                                 \
+	X(memcpy_htod, "cuMemcpyHtoD", cuMemcpyHtoD_v2)                        \
+	X(memcpy_dtoh, "cuMemcpyDtoH", cuMemcpyDtoH_v2)                        \
 	X(mem_free_async, "cuMemFreeAsync", cuMemFreeAsync)                    \
 	X(module_load_data, "cuModuleLoadData", cuModuleLoadData)              \
 	X(module_get_function, "cuModuleGetFunction", cuModuleGetFunction)     \

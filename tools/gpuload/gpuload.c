@@ -53,6 +53,7 @@ struct gl_run {
 	double first_launch_ms;     /* when the first launch returned, or 0 */
 	long long start_ns, end_ns; /* CLOCK_MONOTONIC, for wall_ms */
 	char error[256];            /* "cuMemAlloc: CUDA_ERROR_...", "" */
+	int verified;               /* --verify: 1 once the bytes matched */
 };
 
 static double gl_realtime_ms(void)
@@ -287,6 +288,87 @@ static int gl_work(struct gl_run *run)
 	return 0;
 }
 
+/* --verify: what a word of the buffer holds after the kernels. Each
+ * page's first word is its index, as the kernels write it; every other
+ * word a hash of its offset. */
+static uint32_t gl_pattern(uint64_t off)
+{
+	if (off % GL_PAGE == 0)
+		return (uint32_t)(off / GL_PAGE);
+	return (uint32_t)(off * 2654435761u) ^ 0x9e3779b9u;
+}
+
+/* The regions --verify covers: the first and the last verify_bytes of the
+ * buffer (one region if they overlap). Returns how many. */
+static int gl_verify_regions(const struct gl_run *run, uint64_t start[2],
+                             uint64_t len[2])
+{
+	uint64_t bytes = run->args.mem_bytes & ~3ull;
+	uint64_t n =
+	    run->args.verify_bytes < bytes ? run->args.verify_bytes : bytes;
+
+	if (!n)
+		return 0;
+	start[0] = 0;
+	len[0] = n;
+	if (bytes - n <= n) {
+		len[0] = bytes;
+		return 1;
+	}
+	start[1] = bytes - n;
+	len[1] = n;
+	return 2;
+}
+
+/* Writes (check 0) or checks (check 1) the pattern. */
+static int gl_verify(struct gl_run *run, int check)
+{
+	struct gl_driver *d = &run->drv;
+	uint64_t start[2], len[2];
+	int n = gl_verify_regions(run, start, len);
+	uint32_t *host = n ? malloc(len[0]) : NULL;
+	int rc = 0;
+
+	if (n && !host) {
+		snprintf(run->error, sizeof(run->error), "verify: no memory");
+		return -1;
+	}
+	for (int r = 0; r < n && rc == 0; r++) {
+		uint64_t words = len[r] / 4;
+		CUresult res;
+		if (!check) {
+			for (uint64_t i = 0; i < words; i++)
+				host[i] = gl_pattern(start[r] + 4 * i);
+			res = d->memcpy_htod(run->buf + start[r], host, len[r]);
+		} else {
+			res = d->memcpy_dtoh(host, run->buf + start[r], len[r]);
+		}
+		if (res != CUDA_SUCCESS) {
+			char buf[32];
+			snprintf(
+			    run->error, sizeof(run->error), "%s: %s",
+			    check ? "cuMemcpyDtoH" : "cuMemcpyHtoD",
+			    gl_driver_error_name(d, res, buf, sizeof(buf)));
+			rc = -1;
+		}
+		for (uint64_t i = 0; check && rc == 0 && i < words; i++) {
+			uint64_t off = start[r] + 4 * i;
+			if (host[i] != gl_pattern(off)) {
+				snprintf(run->error, sizeof(run->error),
+				         "verify: the word at offset %llu is "
+				         "%u, not %u",
+				         (unsigned long long)off, host[i],
+				         gl_pattern(off));
+				rc = -1;
+			}
+		}
+	}
+	free(host);
+	if (check && rc == 0)
+		run->verified = 1;
+	return rc;
+}
+
 /* Gives everything back; a failure here is reported like any other. */
 static int gl_cleanup(struct gl_run *run)
 {
@@ -346,11 +428,15 @@ static void gl_report(const struct gl_run *run)
 	else
 		printf("null");
 	printf(",\"mem_bytes\":%llu,\"alloc_api\":\"%s\",\"kernel\":\"%s\","
-	       "\"work_iters\":%llu,\"pid\":%d,\"error\":",
+	       "\"work_iters\":%llu,\"pid\":%d,\"verified\":%s,"
+	       "\"error\":",
 	       (unsigned long long)run->buf_bytes,
 	       gl_alloc_api_name(run->args.alloc),
 	       gl_kernel_name(run->args.kernel),
-	       (unsigned long long)run->work_iters, (int)getpid());
+	       (unsigned long long)run->work_iters, (int)getpid(),
+	       !run->args.verify_bytes ? "null"
+	       : run->verified         ? "true"
+	                               : "false");
 	if (run->error[0])
 		gl_json_string(run->error);
 	else
@@ -364,7 +450,8 @@ static int gl_run(struct gl_run *run)
 	if (gl_driver_load(&run->drv, run->error, sizeof(run->error)) < 0)
 		return -1;
 	if (gl_open_device(run) < 0 || gl_alloc(run) < 0 ||
-	    gl_load_kernel(run) < 0 || gl_work(run) < 0)
+	    gl_verify(run, 0) < 0 || gl_load_kernel(run) < 0 ||
+	    gl_work(run) < 0 || gl_verify(run, 1) < 0)
 		return -1;
 	run->end_ns = gl_monotonic_ns();
 	run->end_ms = gl_realtime_ms();
