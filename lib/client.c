@@ -81,6 +81,16 @@ static void read_config(void)
 			    "value=\"%.32s\" msg=\"want 0 or 1, keeping 0\"",
 			    v);
 	}
+	v = getenv("NVSHARE_SWAP");
+	if (v && *v) {
+		if (strcmp(v, "remap") == 0 || strcmp(v, "unified") == 0)
+			config.swap_unified = v[0] == 'u';
+		else
+			NVS_WARN(
+			    "event=bad_env var=NVSHARE_SWAP value=\"%.32s\" "
+			    "msg=\"want remap or unified, keeping remap\"",
+			    v);
+	}
 }
 
 const struct client_config *client_config(void)
@@ -97,6 +107,7 @@ int client_is_managed(void)
 /* --- sending ----------------------------------------------------------- */
 
 static void link_drop(const char *why);
+static void place(struct gate_dev *d);
 
 static int link_send(uint16_t type, const void *payload, size_t len)
 {
@@ -179,11 +190,13 @@ static void go_unmanaged(int link_lost)
 	if (link_lost)
 		atomic_store(&flow_metering, 0);
 	/* Nobody will ask for the GPU back now: memory we moved out returns,
-	 * or the program would run on host memory over the bus. */
+	 * or the program would run on host memory over the bus (or, for
+	 * remappable blocks, on no memory at all). */
 	for (int i = 0; i < n; i++) {
 		struct swap_stats st;
-		if (gate_devs[i].swapped_out &&
-		    swap_move(&gate_devs[i], NVS_SWAP_IN, &st) == 0)
+		if (!gate_devs[i].swapped_out)
+			place(&gate_devs[i]);
+		else if (swap_move(&gate_devs[i], NVS_SWAP_IN, &st) == 0)
 			gate_devs[i].swapped_out = 0;
 	}
 }
@@ -276,18 +289,21 @@ static void swap_and_report(struct gate_dev *d, enum nvs_swap_direction dir)
 	link_send(NVS_MSG_SWAP_REPORT, &rep, sizeof(rep));
 }
 
-/* Fresh Unified Memory has no home yet and would be faulted onto the GPU
- * page by page by the first kernels (about 8 GB/s on an H100). Holding the
- * lock, we place it with one prefetch at link speed instead. Not reported:
- * placing untouched pages says nothing about the swap bandwidth. */
+/* Memory made while the process waited has no home on the GPU yet:
+ * remappable blocks have no physical memory, and fresh Unified Memory
+ * would be faulted in page by page by the first kernels (about 8 GB/s on
+ * an H100). Holding the lock, we place it: blocks backed, Unified Memory
+ * prefetched at link speed. Not reported: placing untouched pages says
+ * nothing about the swap bandwidth. */
 static void place(struct gate_dev *d)
 {
-	struct swap_stats st;
+	int unified;
 
 	pthread_mutex_lock(&d->mu);
+	unified = d->unplaced;
 	d->unplaced = 0;
 	pthread_mutex_unlock(&d->mu);
-	swap_move(d, NVS_SWAP_IN, &st);
+	swap_place(d, unified);
 }
 
 /* Asked to move memory while a stream capture runs: say nothing moved
@@ -379,10 +395,11 @@ static void on_gpu_message(const struct nvs_msg *m)
 		pthread_mutex_unlock(&d->mu);
 		break;
 	case NVS_MSG_LOCK_OK:
-		/* Memory first, then work: no kernel crawls on page faults. */
+		/* Memory first, then work: no kernel crawls on page faults
+		 * or finds its memory unmapped. */
 		if (d->swapped_out && client_is_managed())
 			swap_and_report(d, NVS_SWAP_IN);
-		else if (d->unplaced && client_is_managed())
+		else if (client_is_managed())
 			place(d);
 		pthread_mutex_lock(&d->mu);
 		d->requested = 0;

@@ -29,6 +29,8 @@ struct client_config {
 	                             which a held lock is returned */
 	int single_oversub;       /* NVSHARE_SINGLE_OVERSUB: a process may
 	                             allocate more than the GPU has */
+	int swap_unified;         /* NVSHARE_SWAP=unified: cuMemAlloc gives
+	                             Unified Memory, not remappable blocks */
 };
 const struct client_config *client_config(void);
 

@@ -33,6 +33,14 @@
 	X(cuEventElapsedTime)                                                  \
 	X(cuMemAdvise)                                                         \
 	X(cuMemAdvise_v2)                                                      \
+	X(cuMemAddressReserve)                                                 \
+	X(cuMemAddressFree)                                                    \
+	X(cuMemSetAccess)                                                      \
+	X(cuMemGetAllocationGranularity)                                       \
+	X(cuMemHostAlloc)                                                      \
+	X(cuMemFreeHost)                                                       \
+	X(cuMemHostRegister_v2)                                                \
+	X(cuMemHostUnregister)                                                 \
 	X(cuGetErrorName)
 
 #define NVS_DECLARE_REAL(name) extern __typeof__(&name) nvs_real_##name;

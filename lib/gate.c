@@ -4,6 +4,7 @@
  */
 #include "gate.h"
 #include "mem.h"
+#include "remap.h"
 
 #include "client.h"
 #include "log.h"
@@ -316,8 +317,10 @@ void gate_forget_primary(int dev, int reset)
 		pthread_mutex_lock(&d->mu);
 		d->nctxs = 0;
 		pthread_mutex_unlock(&d->mu);
-		if (reset)
+		if (reset) {
+			remap_forget_device(d);
 			mem_forget_device(d);
+		}
 	}
 	flow_forget_all();
 	atomic_fetch_add(&gate_generation, 1);

@@ -2,8 +2,9 @@
  * mem_hooks.c - every way a program gets device memory, charged against
  * its ceiling (mem.h), and what it is told about memory.
  *
- * cuMemAlloc becomes cuMemAllocManaged so that the scheduler can move the
- * process's memory between GPU and host. Where the size is known before
+ * cuMemAlloc gives memory the scheduler can move between GPU and host: a
+ * remappable block (remap.h), or Unified Memory where a block does not
+ * suit. Where the size is known before
  * the call, the charge comes first and an allocation over the ceiling is
  * never made; where the driver decides it (pitched memory), the
  * allocation is made, measured and undone if over. What the program is
@@ -14,6 +15,7 @@
 
 #include "log.h"
 #include "quota.h"
+#include "remap.h"
 
 /* Device d for an allocation on ordinal dev: the current context's device
  * if it is that one, else any known device of that ordinal. */
@@ -34,12 +36,28 @@ static struct gate_dev *dev_of_ordinal(int dev)
 NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 {
 	struct gate_dev *d = gate_current();
+	uint64_t rounded;
 	CUresult r;
 
 	if (!d || !dptr || bytesize == 0 || !nvs_real_cuMemAllocManaged)
 		return nvs_real_cuMemAlloc_v2
 		           ? nvs_real_cuMemAlloc_v2(dptr, bytesize)
 		           : CUDA_ERROR_NOT_INITIALIZED;
+	if (remap_suits(d, bytesize, &rounded)) {
+		if (mem_charge(d, rounded, "cuMemAlloc"))
+			return CUDA_ERROR_OUT_OF_MEMORY;
+		r = remap_alloc(d, rounded, dptr);
+		if (r == CUDA_SUCCESS) {
+			mem_record(d, MEM_PTR, *dptr, rounded, 0);
+			return r;
+		}
+		/* The card itself is full (or the driver refused): Unified
+		 * Memory can still oversubscribe it. */
+		mem_uncharge(d, rounded);
+		NVS_DEBUG("event=remap_refused gpu=%s bytes=%llu reason=%s",
+		          d->uuid, (unsigned long long)rounded,
+		          driver_error_name(r));
+	}
 	if (mem_charge(d, bytesize, "cuMemAlloc"))
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	r = nvs_real_cuMemAllocManaged(dptr, bytesize, CU_MEM_ATTACH_GLOBAL);
@@ -128,8 +146,9 @@ NVS_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch,
 }
 
 /* Frees: the accounting follows only what the driver really freed (and a
- * free captured into a graph frees nothing now). */
-#define NVS_FREE(name, params, args, kind, key, stream)                        \
+ * free captured into a graph frees nothing now). Remappable blocks
+ * (remap.h) are ours to free. */
+#define NVS_FREE(name, params, args, kind, key, stream, remappable)            \
 	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
 		CUresult r;                                                    \
@@ -137,19 +156,25 @@ NVS_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch,
 		if (!nvs_real_##name)                                          \
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
 		int captured = gate_stream_capturing(stream);                  \
+		if ((remappable) && !captured &&                               \
+		    remap_free((CUdeviceptr)(uintptr_t)(key))) {               \
+			mem_forget((kind), (uint64_t)(uintptr_t)(key));        \
+			return CUDA_SUCCESS;                                   \
+		}                                                              \
 		r = nvs_real_##name args;                                      \
 		if (r == CUDA_SUCCESS && !captured)                            \
 			mem_forget((kind), (uint64_t)(uintptr_t)(key));        \
 		return r;                                                      \
 	}
-NVS_FREE(cuMemFree_v2, (CUdeviceptr dptr), (dptr), MEM_PTR, dptr, NVS_NO_STREAM)
+NVS_FREE(cuMemFree_v2, (CUdeviceptr dptr), (dptr), MEM_PTR, dptr, NVS_NO_STREAM,
+         1)
 NVS_FREE(cuMemFreeAsync, (CUdeviceptr dptr, CUstream s), (dptr, s), MEM_PTR,
-         dptr, s)
+         dptr, s, 1)
 NVS_FREE(cuMemFreeAsync_ptsz, (CUdeviceptr dptr, CUstream s), (dptr, s),
-         MEM_PTR, dptr, NVS_PT(s))
-NVS_FREE(cuArrayDestroy, (CUarray a), (a), MEM_ARRAY, a, NVS_NO_STREAM)
+         MEM_PTR, dptr, NVS_PT(s), 1)
+NVS_FREE(cuArrayDestroy, (CUarray a), (a), MEM_ARRAY, a, NVS_NO_STREAM, 0)
 NVS_FREE(cuMipmappedArrayDestroy, (CUmipmappedArray a), (a), MEM_ARRAY, a,
-         NVS_NO_STREAM)
+         NVS_NO_STREAM, 0)
 
 /* --- arrays ----------------------------------------------------------------
  *

@@ -1,16 +1,19 @@
 /*
- * swap.c - the Unified Memory swap mechanism (see swap.h).
+ * swap.c - moving a device's memory (see swap.h): remappable blocks
+ * through remap.c, and Unified Memory here.
  *
- * Out: preferred location host, prefetch to the host. In: preferred location
- * the GPU, prefetch to it, so that the work resumes at full speed instead of
- * faulting pages back one by one (field notes: faults run at about 8 GB/s,
- * a prefetch in at link speed). The CUDA 12.2+ entry points that take a
- * CUmemLocation are used when the driver has them, the older ones else.
+ * Unified Memory out: preferred location host, prefetch to the host. In:
+ * preferred location the GPU, prefetch to it, so that the work resumes at
+ * full speed instead of faulting pages back one by one (field notes:
+ * faults run at about 8 GB/s, a prefetch in at link speed). The CUDA 12.2+
+ * entry points that take a CUmemLocation are used when the driver has
+ * them, the older ones else.
  */
 #include "swap.h"
 
 #include "log.h"
 #include "mem.h"
+#include "remap.h"
 #include "sock.h"
 
 #include <stdlib.h>
@@ -47,22 +50,25 @@ static CUresult prefetch(CUdeviceptr p, uint64_t n, int to_host, int ordinal,
 	return CUDA_ERROR_NOT_SUPPORTED;
 }
 
-int swap_move(struct gate_dev *d, enum nvs_swap_direction dir,
-              struct swap_stats *st)
+/* Moves d's memory: remappable blocks always (remap.c), Unified Memory
+ * when unified is set. */
+static int move(struct gate_dev *d, int to_host, int unified,
+                struct swap_stats *st)
 {
 	struct mem_range *ranges = NULL;
 	size_t n = 0;
 	CUcontext ctx = NULL, popped;
 	CUresult r = CUDA_SUCCESS, first_error = CUDA_SUCCESS;
-	int to_host = dir == NVS_SWAP_OUT;
+	int remap_rc;
+	uint64_t setup_ns = 0;
 	long long t0 = nvs_now_ns();
 
 	st->bytes = 0;
 	st->ns = 0;
-	if (gate_exiting() || mem_managed_of(d, &ranges, &n) || n == 0) {
-		free(ranges);
+	if (gate_exiting())
 		return 0;
-	}
+	if (unified && mem_managed_of(d, &ranges, &n))
+		n = 0;
 	/* Held for reading: the context cannot be destroyed under us. */
 	pthread_rwlock_rdlock(&gate_ctx_lock);
 	pthread_mutex_lock(&d->mu);
@@ -79,6 +85,8 @@ int swap_move(struct gate_dev *d, enum nvs_swap_direction dir,
 	if (!d->swap_stream && nvs_real_cuStreamCreate)
 		nvs_real_cuStreamCreate(&d->swap_stream,
 		                        CU_STREAM_NON_BLOCKING);
+	remap_rc =
+	    remap_move(d, to_host, d->swap_stream, &st->bytes, &setup_ns);
 	for (size_t i = 0; i < n; i++) {
 		r = advise(ranges[i].ptr, ranges[i].bytes, to_host, d->ordinal);
 		if (r == CUDA_SUCCESS)
@@ -89,12 +97,15 @@ int swap_move(struct gate_dev *d, enum nvs_swap_direction dir,
 		else if (first_error == CUDA_SUCCESS)
 			first_error = r;
 	}
-	r = nvs_real_cuStreamSynchronize(d->swap_stream);
-	if (first_error == CUDA_SUCCESS)
-		first_error = r;
+	if (n) {
+		r = nvs_real_cuStreamSynchronize(d->swap_stream);
+		if (first_error == CUDA_SUCCESS)
+			first_error = r;
+	}
 	nvs_real_cuCtxPopCurrent_v2(&popped);
 	pthread_rwlock_unlock(&gate_ctx_lock);
-	st->ns = (uint64_t)(nvs_now_ns() - t0);
+	/* Host buffers are made once: not a cost of the next swap. */
+	st->ns = (uint64_t)(nvs_now_ns() - t0) - setup_ns;
 	free(ranges);
 	if (first_error != CUDA_SUCCESS) {
 		NVS_WARN(
@@ -104,8 +115,23 @@ int swap_move(struct gate_dev *d, enum nvs_swap_direction dir,
 		    driver_error_name(first_error));
 		return -1;
 	}
+	if (remap_rc)
+		return -1;
 	NVS_DEBUG("event=swap gpu=%s direction=%s bytes=%llu ms=%.1f", d->uuid,
 	          to_host ? "out" : "in", (unsigned long long)st->bytes,
 	          (double)st->ns / 1e6);
 	return 0;
+}
+
+int swap_move(struct gate_dev *d, enum nvs_swap_direction dir,
+              struct swap_stats *st)
+{
+	return move(d, dir == NVS_SWAP_OUT, 1, st);
+}
+
+int swap_place(struct gate_dev *d, int unified)
+{
+	struct swap_stats st;
+
+	return move(d, 0, unified, &st);
 }

@@ -10,6 +10,10 @@
  *                   -> {"rc":CUresult,"id":N}   (arrays: 4-byte elements;
  *                   vmm_early releases its handle right after mapping)
  *   free ID         -> {"rc":CUresult}
+ *   touch ID BYTE   -> {"rc":CUresult} of cuMemsetD8 over the whole
+ *                      allocation (a gated call: it waits for the lock)
+ *   check ID BYTE   -> {"rc":CUresult,"ok":bool}: its first and last
+ *                      64 KiB (at most) read back all hold BYTE
  *   reset           -> {"rc":CUresult} of cuDevicePrimaryCtxReset(0)
  *   info            -> cuMemGetInfo, cuDeviceTotalMem and, when
  *                      libnvidia-ml.so.1 loads, NVML's memory info
@@ -79,6 +83,7 @@ static CUresult vmm_alloc(struct alloc *a, size_t bytes, int early)
 static CUresult do_alloc(struct alloc *a, const char *api, size_t x, size_t y,
                          size_t z)
 {
+	a->bytes = x; /* pointer kinds: what touch and check cover */
 	if (strcmp(api, "alloc") == 0)
 		return CU(cuMemAlloc_v2)(&a->ptr, x);
 	if (strcmp(api, "managed") == 0)
@@ -148,6 +153,27 @@ static CUresult do_free(struct alloc *a)
 		return r ? r : CU(cuMemAddressFree)(a->ptr, a->bytes);
 	}
 	return CUDA_ERROR_INVALID_VALUE;
+}
+
+/* touch / check on a pointer allocation. */
+static void fill(const struct alloc *a, unsigned byte, int check)
+{
+	static unsigned char buf[2][64 << 10];
+	size_t n = a->bytes < sizeof(buf[0]) ? a->bytes : sizeof(buf[0]);
+	CUresult r;
+	int ok = 1;
+
+	if (!check) {
+		r = CU(cuMemsetD8_v2)(a->ptr, (unsigned char)byte, a->bytes);
+		printf("{\"rc\":%d}\n", (int)r);
+		return;
+	}
+	r = CU(cuMemcpyDtoH_v2)(buf[0], a->ptr, n);
+	if (!r)
+		r = CU(cuMemcpyDtoH_v2)(buf[1], a->ptr + a->bytes - n, n);
+	for (size_t i = 0; !r && i < n; i++)
+		ok &= buf[0][i] == byte && buf[1][i] == byte;
+	printf("{\"rc\":%d,\"ok\":%s}\n", (int)r, !r && ok ? "true" : "false");
 }
 
 static void info(void)
@@ -223,6 +249,14 @@ int main(void)
 				a->live = r == CUDA_SUCCESS;
 				printf("{\"rc\":%d,\"id\":%d}\n", (int)r, slot);
 			}
+		} else if (n >= 3 &&
+		           (strcmp(cmd, "touch") == 0 ||
+		            strcmp(cmd, "check") == 0) &&
+		           sscanf(api, "%llu", &id) == 1 && id < MAX_ALLOCS &&
+		           allocs[id].live &&
+		           (allocs[id].kind == K_PTR ||
+		            allocs[id].kind == K_ASYNC)) {
+			fill(&allocs[id], (unsigned)x, cmd[0] == 'c');
 		} else if (n >= 2 && strcmp(cmd, "free") == 0 &&
 		           sscanf(api, "%llu", &id) == 1 && id < MAX_ALLOCS &&
 		           allocs[id].live) {

@@ -29,6 +29,43 @@ def parse_args():
     return ap.parse_args()
 
 
+class AllocProbe:
+    """alloc_probe under libnvshare, driven line by line."""
+
+    def __init__(self, env, extra_env=None):
+        self.p = subprocess.Popen(
+            [env.path("tests", "alloc_probe")],
+            env=env.environ(extra=extra_env), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env.procs.append(self.p)
+        self.pid = self.p.pid
+        ready = self.p.stdout.readline()
+        if "ready" not in ready:
+            raise AssertionError("alloc_probe did not start: %r %s" %
+                                 (ready, self.p.stderr.read()))
+
+    def cmd(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        out = self.p.stdout.readline()
+        if not out:
+            raise AssertionError("alloc_probe died: " + self.p.stderr.read())
+        return json.loads(out)
+
+    def alloc(self, api, *args):
+        return self.cmd("alloc %s %s" % (api, " ".join(str(a) for a in args)))
+
+    def used(self):
+        i = self.cmd("info")
+        return i["total"] - i["free"]
+
+    def close(self):
+        self.p.stdin.write("quit\n")
+        self.p.stdin.flush()
+        self.p.wait(timeout=10)
+        return self.p.stderr.read()
+
+
 class Env:
     """A test's world: build paths, temp dir, simulated GPUs."""
 

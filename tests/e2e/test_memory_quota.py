@@ -5,51 +5,12 @@ scheduler is enforced on every allocation API, and what the program is told
 alloc_probe allocates through each API on command; gpuload is the workload
 of the issue's examples.
 """
-import json
-import subprocess
 import time
 
-from harness import GIB, finish, run, wait_for
+from harness import GIB, AllocProbe, finish, run, wait_for
 
 MIB = 1 << 20
 OOM = 2  # CUDA_ERROR_OUT_OF_MEMORY
-
-
-class Probe:
-    """alloc_probe under libnvshare, driven line by line."""
-
-    def __init__(self, env, extra_env=None):
-        self.p = subprocess.Popen(
-            [env.path("tests", "alloc_probe")],
-            env=env.environ(extra=extra_env), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        env.procs.append(self.p)
-        self.pid = self.p.pid
-        ready = self.p.stdout.readline()
-        if "ready" not in ready:
-            raise AssertionError("alloc_probe did not start: %r %s" %
-                                 (ready, self.p.stderr.read()))
-
-    def cmd(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        out = self.p.stdout.readline()
-        if not out:
-            raise AssertionError("alloc_probe died: " + self.p.stderr.read())
-        return json.loads(out)
-
-    def alloc(self, api, *args):
-        return self.cmd("alloc %s %s" % (api, " ".join(str(a) for a in args)))
-
-    def used(self):
-        i = self.cmd("info")
-        return i["total"] - i["free"]
-
-    def close(self):
-        self.p.stdin.write("quit\n")
-        self.p.stdin.flush()
-        self.p.wait(timeout=10)
-        return self.p.stderr.read()
 
 
 # Per API: arguments of a 768 MiB allocation, its bytes as charged, and the
@@ -74,7 +35,7 @@ APIS = [
 
 def per_api(env, c):
     for api, args, charged, more in APIS:
-        p = Probe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1Gi"})
+        p = AllocProbe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1Gi"})
         a = p.alloc(api, *args)
         c.check(a["rc"] == 0, "%s: the first allocation succeeds (rc=%s)" %
                 (api, a["rc"]))
@@ -100,7 +61,7 @@ def per_api(env, c):
 
 def vmm_references(env, c):
     """Physical memory released before it is unmapped stays charged."""
-    p = Probe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1Gi"})
+    p = AllocProbe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1Gi"})
     a = p.alloc("vmm_early", 512 * MIB)
     c.check(a["rc"] == 0 and p.used() == 512 * MIB,
             "VMM: released right after mapping, still charged while mapped")
@@ -114,7 +75,7 @@ def vmm_references(env, c):
 def reset(env, c):
     """A primary-context reset (cudaDeviceReset) frees the device's
     memory: the charge goes with it."""
-    p = Probe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1Gi"})
+    p = AllocProbe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1Gi"})
     p.alloc("alloc", 768 * MIB)
     c.check(p.cmd("reset")["rc"] == 0 and p.used() == 0,
             "after cuDevicePrimaryCtxReset nothing is charged")
@@ -125,7 +86,7 @@ def reset(env, c):
 
 def views(env, c):
     """cuDeviceTotalMem and NVML say what cuMemGetInfo says."""
-    p = Probe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1536Mi"})
+    p = AllocProbe(env, {"NVSHARE_GPU_MEMORY_LIMIT": "1536Mi"})
     p.alloc("alloc", 512 * MIB)
     i = p.cmd("info")
     c.check(i["device_total"] == 1536 * MIB,
@@ -139,7 +100,7 @@ def views(env, c):
             i["nvml2_used"] == 512 * MIB and i["nvml2_free"] == GIB,
             "nvmlDeviceGetMemoryInfo_v2 agrees")
     p.close()
-    p = Probe(env)
+    p = AllocProbe(env)
     i = p.cmd("info")
     c.check(i["total"] == 16 * GIB and i["device_total"] == 16 * GIB and
             i.get("nvml_total") == 16 * GIB,
@@ -189,7 +150,7 @@ def until_rc(p, api_args, want, timeout=1.0):
 
 
 def live_changes(env, c):
-    p = Probe(env)
+    p = AllocProbe(env)
     first = p.alloc("alloc", 768 * MIB)
     c.check(first["rc"] == 0, "no limit: 768 MiB allocated")
     wait_for(lambda: client_of(env, p.pid) is not None, 5.0, "client")
@@ -268,7 +229,7 @@ def live_changes(env, c):
 
 def pod_limits(env, c):
     pod = {"NVSHARE_POD_NAMESPACE": "team", "NVSHARE_POD_NAME": "trainer"}
-    a = Probe(env, pod)
+    a = AllocProbe(env, pod)
     a.cmd("info")  # first use of the GPU: the library connects
     wait_for(lambda: client_of(env, a.pid) is not None, 5.0, "client")
     r = env.ctl("set", "--pod", "team/trainer", "--memory-limit", "1Gi")
@@ -277,12 +238,12 @@ def pod_limits(env, c):
     wait_for(lambda: a.cmd("info")["total"] == GIB, 1.0, "pod limit")
     # A process of the pod started later gets the pod's limit, whatever
     # its environment says.
-    b = Probe(env, dict(pod, NVSHARE_GPU_MEMORY_LIMIT="8Gi"))
+    b = AllocProbe(env, dict(pod, NVSHARE_GPU_MEMORY_LIMIT="8Gi"))
     wait_for(lambda: b.cmd("info")["total"] == GIB, 2.0,
              "the later process under the pod's limit")
     c.check(b.alloc("alloc", 1536 * MIB)["rc"] == OOM,
             "a later process of the pod is held to the pod's limit")
-    other = Probe(env, {"NVSHARE_POD_NAMESPACE": "team",
+    other = AllocProbe(env, {"NVSHARE_POD_NAMESPACE": "team",
                         "NVSHARE_POD_NAME": "other"})
     c.check(other.alloc("alloc", 1536 * MIB)["rc"] == 0,
             "another pod is not affected")

@@ -36,10 +36,12 @@ def main():
     tm = [sys.executable, os.path.join(HERE, "torch_mem.py")]
     cases = [
         ("gpuload 3 x 4 GiB (fits)", [gpuload, "--mem", "4Gi", "--kernel-ms",
-                                      "20", "--seconds", "4"]),
+                                      "20", "--seconds", "4", "--verify",
+                                      "1Mi"]),
         ("gpuload 3 x 8 GiB (oversubscribed)", [gpuload, "--mem", "8Gi",
                                                 "--kernel-ms", "20",
-                                                "--seconds", "4"]),
+                                                "--seconds", "4", "--verify",
+                                                "1Mi"]),
         ("torch 3 x 4 GiB (fits)", tm + ["--gib", "4", "--iters", "10000"]),
         ("torch 3 x 8 GiB (oversubscribed)", tm + ["--gib", "8", "--iters",
                                                    "10000"]),

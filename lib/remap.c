@@ -1,0 +1,455 @@
+/*
+ * remap.c - remappable device memory (see remap.h).
+ *
+ * Blocks are found by address in a search tree (frees) and walked in a
+ * list (swaps). One mutex covers all of it, including a whole swap of a
+ * device: an allocation or free made meanwhile waits for the move to
+ * finish, which it would have to do anyway before its memory could be
+ * used. Only the link thread swaps; any thread allocates and frees.
+ *
+ * Host copies are kept from one swap to the next: page-locking fresh host
+ * memory costs far more than the copy itself (about 0.4 s per GiB on the
+ * H200, against 20 ms per GiB to copy), so each block pays it once, at
+ * its first swap-out.
+ */
+#include "remap.h"
+
+#include "client.h"
+#include "log.h"
+#include "sock.h"
+
+#include <search.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+
+/* Rounding up may waste at most 1/REMAP_MAX_WASTE of a block. */
+#define REMAP_MAX_WASTE 8
+/* A swap-in that finds the GPU full (memory in use outside nvshare, or a
+ * co-tenant still leaving) retries this long before giving up. */
+#define REMAP_BACK_TIMEOUT_NS (30ll * 1000000000ll)
+#define REMAP_BACK_RETRY_NS (5ll * 1000000ll)
+
+/* How a block's host buffer was made (and must be given back). */
+enum host_kind {
+	HOST_PAGEABLE = 0,   /* mmap only */
+	HOST_REGISTERED = 1, /* mmap + cuMemHostRegister */
+	HOST_ALLOCATED = 2,  /* cuMemHostAlloc */
+};
+
+struct remap_block {
+	CUdeviceptr va;                      /* reserved address, the key */
+	uint64_t size;                       /* multiple of the granularity */
+	struct gate_dev *dev;                /* where it lives when resident */
+	CUmemGenericAllocationHandle handle; /* physical memory, 0 if none */
+	void *host;                          /* host copy, kept for reuse */
+	enum host_kind host_kind;            /* how host was made */
+	int saved;                           /* host holds the bytes */
+	struct remap_block *prev, *next;     /* list of every block */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	void *by_va;              /* tsearch tree of blocks */
+	struct remap_block *head; /* every block */
+	/* Per device (index in gate_devs). */
+	uint64_t granularity[GATE_MAX_DEVICES]; /* 0: unknown, 1: no VMM */
+	int away[GATE_MAX_DEVICES];  /* not on the GPU: new blocks wait */
+	int known[GATE_MAX_DEVICES]; /* away[] initialised */
+} rm = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int index_of(const struct gate_dev *d)
+{
+	return (int)(d - gate_devs);
+}
+
+static int by_va(const void *a, const void *b)
+{
+	CUdeviceptr x = ((const struct remap_block *)a)->va;
+	CUdeviceptr y = ((const struct remap_block *)b)->va;
+
+	return x < y ? -1 : x > y;
+}
+
+static int vmm_available(void)
+{
+	return nvs_real_cuMemCreate && nvs_real_cuMemRelease &&
+	       nvs_real_cuMemMap && nvs_real_cuMemUnmap &&
+	       nvs_real_cuMemAddressReserve && nvs_real_cuMemAddressFree &&
+	       nvs_real_cuMemSetAccess &&
+	       nvs_real_cuMemGetAllocationGranularity &&
+	       nvs_real_cuMemcpyDtoHAsync_v2 && nvs_real_cuMemcpyHtoDAsync_v2;
+}
+
+static CUmemAllocationProp prop_of(const struct gate_dev *d)
+{
+	CUmemAllocationProp p = {0};
+
+	p.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+	p.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+	p.location.id = d->ordinal;
+	return p;
+}
+
+/* The device's granularity, or 1 if blocks cannot be made there (rm.mu). */
+static uint64_t granularity_of(struct gate_dev *d)
+{
+	int i = index_of(d);
+	size_t g = 0;
+	CUmemAllocationProp p = prop_of(d);
+
+	if (rm.granularity[i])
+		return rm.granularity[i];
+	if (client_config()->swap_unified || !vmm_available() ||
+	    nvs_real_cuMemGetAllocationGranularity(
+	        &g, &p, CU_MEM_ALLOC_GRANULARITY_MINIMUM) != CUDA_SUCCESS ||
+	    g == 0 || (g & (g - 1)))
+		g = 1;
+	rm.granularity[i] = g;
+	if (g == 1)
+		NVS_DEBUG("event=remap_off gpu=%s msg=\"allocations stay "
+		          "Unified Memory\"",
+		          d->uuid);
+	return g;
+}
+
+int remap_suits(struct gate_dev *d, uint64_t bytes, uint64_t *rounded)
+{
+	uint64_t g, r;
+
+	pthread_mutex_lock(&rm.mu);
+	g = granularity_of(d);
+	pthread_mutex_unlock(&rm.mu);
+	if (g == 1 || bytes == 0 || bytes > UINT64_MAX - g)
+		return 0;
+	r = (bytes + g - 1) & ~(g - 1);
+	if ((r - bytes) * REMAP_MAX_WASTE > r)
+		return 0;
+	*rounded = r;
+	return 1;
+}
+
+/* --- physical memory ------------------------------------------------------ */
+
+/* Creates physical memory for b and maps it read-write for its device. */
+static CUresult back(struct remap_block *b)
+{
+	CUmemAllocationProp p = prop_of(b->dev);
+	CUmemAccessDesc acc = {.location = p.location,
+	                       .flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE};
+	CUmemGenericAllocationHandle h = 0;
+	CUresult r = nvs_real_cuMemCreate(&h, b->size, &p, 0);
+
+	if (r != CUDA_SUCCESS)
+		return r;
+	r = nvs_real_cuMemMap(b->va, b->size, 0, h, 0);
+	if (r == CUDA_SUCCESS) {
+		r = nvs_real_cuMemSetAccess(b->va, b->size, &acc, 1);
+		if (r != CUDA_SUCCESS)
+			nvs_real_cuMemUnmap(b->va, b->size);
+	}
+	if (r != CUDA_SUCCESS) {
+		nvs_real_cuMemRelease(h);
+		return r;
+	}
+	b->handle = h;
+	return CUDA_SUCCESS;
+}
+
+static void unback(struct remap_block *b)
+{
+	if (!b->handle)
+		return;
+	nvs_real_cuMemUnmap(b->va, b->size);
+	nvs_real_cuMemRelease(b->handle);
+	b->handle = 0;
+}
+
+/* A host buffer for b's bytes, made once and kept: fresh anonymous memory
+ * (huge pages asked for) page-locked by registering it, which the H200
+ * measured faster than cuMemHostAlloc (1.56 s against 2.23 s for 4 GiB,
+ * docs/benchmarks.md); else cuMemHostAlloc; else pageable memory, which
+ * copies through the driver's staging at a fraction of the link speed. */
+static void *host_alloc(struct remap_block *b)
+{
+	void *p = NULL;
+
+	if (b->host)
+		return b->host;
+	p = mmap(NULL, b->size, PROT_READ | PROT_WRITE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p != MAP_FAILED) {
+		madvise(p, b->size, MADV_HUGEPAGE);
+		b->host_kind =
+		    nvs_real_cuMemHostRegister_v2 &&
+		            nvs_real_cuMemHostRegister_v2(
+		                p, b->size, CU_MEMHOSTREGISTER_PORTABLE) ==
+		                CUDA_SUCCESS
+		        ? HOST_REGISTERED
+		        : HOST_PAGEABLE;
+	}
+	if ((p == MAP_FAILED || b->host_kind == HOST_PAGEABLE) &&
+	    nvs_real_cuMemHostAlloc) {
+		void *pinned = NULL;
+		if (nvs_real_cuMemHostAlloc(&pinned, b->size,
+		                            CU_MEMHOSTALLOC_PORTABLE) ==
+		    CUDA_SUCCESS) {
+			if (p != MAP_FAILED)
+				munmap(p, b->size);
+			p = pinned;
+			b->host_kind = HOST_ALLOCATED;
+		}
+	}
+	if (p == MAP_FAILED)
+		return NULL;
+	b->host = p;
+	return p;
+}
+
+static void host_free(struct remap_block *b)
+{
+	if (!b->host)
+		return;
+	if (b->host_kind == HOST_ALLOCATED) {
+		nvs_real_cuMemFreeHost(b->host);
+	} else {
+		if (b->host_kind == HOST_REGISTERED)
+			nvs_real_cuMemHostUnregister(b->host);
+		munmap(b->host, b->size);
+	}
+	b->host = NULL;
+	b->saved = 0;
+}
+
+/* Releases everything of b and frees it (rm.mu held, b in the tree and
+ * list). */
+static void destroy(struct remap_block *b)
+{
+	tdelete(b, &rm.by_va, by_va);
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		rm.head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	unback(b);
+	nvs_real_cuMemAddressFree(b->va, b->size);
+	host_free(b);
+	free(b);
+}
+
+/* --- allocation ----------------------------------------------------------- */
+
+/* Whether new blocks on d must wait for a grant (rm.mu held). A managed
+ * process starts away: it has not been given the GPU yet. */
+static int waits_for_grant(struct gate_dev *d)
+{
+	int i = index_of(d);
+
+	if (!rm.known[i]) {
+		rm.known[i] = 1;
+		rm.away[i] = 1;
+	}
+	return client_is_managed() && rm.away[i];
+}
+
+CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
+{
+	struct remap_block *b = calloc(1, sizeof(*b));
+	CUdeviceptr va = 0;
+	CUresult r;
+
+	if (!b)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	r = nvs_real_cuMemAddressReserve(&va, rounded, 0, 0, 0);
+	if (r != CUDA_SUCCESS) {
+		free(b);
+		return r;
+	}
+	b->va = va;
+	b->size = rounded;
+	b->dev = d;
+	pthread_mutex_lock(&rm.mu);
+	if (!waits_for_grant(d))
+		r = back(b);
+	if (r == CUDA_SUCCESS && !tsearch(b, &rm.by_va, by_va))
+		r = CUDA_ERROR_OUT_OF_MEMORY;
+	if (r != CUDA_SUCCESS) {
+		pthread_mutex_unlock(&rm.mu);
+		unback(b);
+		nvs_real_cuMemAddressFree(va, rounded);
+		free(b);
+		return r;
+	}
+	b->next = rm.head;
+	if (rm.head)
+		rm.head->prev = b;
+	rm.head = b;
+	pthread_mutex_unlock(&rm.mu);
+	*ptr = va;
+	return CUDA_SUCCESS;
+}
+
+/* Waits for the work queued on b's device by this process, as cuMemFree
+ * does before memory goes (unless a capture runs: synchronizing would end
+ * it, and a program freeing memory mid-capture has ordered it itself). */
+static void finish_work(struct gate_dev *d)
+{
+	CUcontext cur = NULL, popped;
+
+	if (atomic_load(&gate_captures) || !nvs_real_cuCtxSynchronize)
+		return;
+	if (gate_current() == d) {
+		nvs_real_cuCtxSynchronize();
+		return;
+	}
+	pthread_rwlock_rdlock(&gate_ctx_lock);
+	pthread_mutex_lock(&d->mu);
+	if (d->nctxs)
+		cur = d->ctxs[0];
+	pthread_mutex_unlock(&d->mu);
+	if (cur && nvs_real_cuCtxPushCurrent_v2(cur) == CUDA_SUCCESS) {
+		nvs_real_cuCtxSynchronize();
+		nvs_real_cuCtxPopCurrent_v2(&popped);
+	}
+	pthread_rwlock_unlock(&gate_ctx_lock);
+}
+
+int remap_free(CUdeviceptr ptr)
+{
+	struct remap_block key = {.va = ptr}, **found;
+	struct gate_dev *d;
+
+	pthread_mutex_lock(&rm.mu);
+	found = rm.by_va ? tfind(&key, &rm.by_va, by_va) : NULL;
+	d = found ? (*found)->dev : NULL;
+	pthread_mutex_unlock(&rm.mu);
+	if (!d)
+		return 0;
+	finish_work(d);
+	pthread_mutex_lock(&rm.mu);
+	/* Looked up again: another thread may have freed it meanwhile. */
+	found = rm.by_va ? tfind(&key, &rm.by_va, by_va) : NULL;
+	if (found)
+		destroy(*found);
+	pthread_mutex_unlock(&rm.mu);
+	return 1;
+}
+
+/* --- swapping ------------------------------------------------------------- */
+
+static int swap_out(struct gate_dev *d, CUstream s, uint64_t *bytes,
+                    uint64_t *setup_ns)
+{
+	int failed = 0, queued = 0;
+	CUresult r;
+
+	for (struct remap_block *b = rm.head; b; b = b->next) {
+		long long t0 = nvs_now_ns();
+		if (b->dev != d || !b->handle)
+			continue;
+		if (!b->host && host_alloc(b))
+			*setup_ns += (uint64_t)(nvs_now_ns() - t0);
+		if (!b->host) {
+			failed = 1;
+			continue;
+		}
+		r = nvs_real_cuMemcpyDtoHAsync_v2(b->host, b->va, b->size, s);
+		b->saved = r == CUDA_SUCCESS; /* once the stream has run */
+		failed |= r != CUDA_SUCCESS;
+		queued |= b->saved;
+	}
+	if (queued && nvs_real_cuStreamSynchronize(s) != CUDA_SUCCESS) {
+		/* Nothing is known to have arrived: keep everything. */
+		for (struct remap_block *b = rm.head; b; b = b->next)
+			if (b->dev == d && b->handle)
+				b->saved = 0;
+		return -1;
+	}
+	for (struct remap_block *b = rm.head; b; b = b->next) {
+		if (b->dev != d || !b->handle || !b->saved)
+			continue;
+		unback(b);
+		*bytes += b->size;
+	}
+	return failed ? -1 : 0;
+}
+
+/* Backs b, waiting for room while the GPU is full. */
+static CUresult back_when_room(struct remap_block *b)
+{
+	long long t0 = nvs_now_ns();
+	struct timespec pause = {.tv_nsec = REMAP_BACK_RETRY_NS};
+	CUresult r;
+
+	while ((r = back(b)) == CUDA_ERROR_OUT_OF_MEMORY &&
+	       nvs_now_ns() - t0 < REMAP_BACK_TIMEOUT_NS)
+		nanosleep(&pause, NULL);
+	if (r == CUDA_SUCCESS && nvs_now_ns() - t0 > 100 * 1000000ll)
+		NVS_WARN("event=swap_in_waited gpu=%s ms=%lld msg=\"the GPU "
+		         "was full: memory in use outside nvshare?\"",
+		         b->dev->uuid, (nvs_now_ns() - t0) / 1000000);
+	return r;
+}
+
+static int swap_in(struct gate_dev *d, CUstream s, uint64_t *bytes)
+{
+	int failed = 0, queued = 0;
+	CUresult r;
+
+	for (struct remap_block *b = rm.head; b; b = b->next) {
+		if (b->dev != d || b->handle)
+			continue;
+		r = back_when_room(b);
+		if (r != CUDA_SUCCESS) {
+			NVS_ERROR("event=swap_in_failed gpu=%s bytes=%llu "
+			          "reason=%s msg=\"memory stays off the GPU: "
+			          "kernels using it will fail\"",
+			          d->uuid, (unsigned long long)b->size,
+			          driver_error_name(r));
+			failed = 1;
+			continue;
+		}
+		if (!b->saved)
+			continue; /* fresh: its bytes are undefined anyway */
+		r = nvs_real_cuMemcpyHtoDAsync_v2(b->va, b->host, b->size, s);
+		if (r != CUDA_SUCCESS) {
+			failed = 1;
+			continue;
+		}
+		queued = 1;
+		*bytes += b->size;
+	}
+	if (queued && nvs_real_cuStreamSynchronize(s) != CUDA_SUCCESS)
+		return -1;
+	for (struct remap_block *b = rm.head; b; b = b->next)
+		if (b->dev == d && b->handle)
+			b->saved = 0;
+	return failed ? -1 : 0;
+}
+
+int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
+               uint64_t *setup_ns)
+{
+	int rc;
+
+	pthread_mutex_lock(&rm.mu);
+	rm.known[index_of(d)] = 1;
+	rc = to_host ? swap_out(d, s, bytes, setup_ns) : swap_in(d, s, bytes);
+	rm.away[index_of(d)] = to_host;
+	pthread_mutex_unlock(&rm.mu);
+	return rc;
+}
+
+void remap_forget_device(struct gate_dev *d)
+{
+	struct remap_block *b, *next;
+
+	pthread_mutex_lock(&rm.mu);
+	for (b = rm.head; b; b = next) {
+		next = b->next;
+		if (b->dev == d)
+			destroy(b);
+	}
+	pthread_mutex_unlock(&rm.mu);
+}

@@ -1,0 +1,135 @@
+"""Remappable blocks: what cuMemAlloc gives under nvshare (lib/remap.c).
+
+alloc_probe allocates and touches memory on command; the simulated driver
+says what each process really holds on the GPU (fakecuda-stat: vmm_bytes
+for physical VMM memory, managed_bytes for Unified Memory).
+
+1. Under a scheduler, a block made before the process ever had the GPU is
+   an address only: no GPU memory until its first gated call gets the
+   lock. Charged all the same (cuMemGetInfo counts it).
+2. Allocations that rounding to 2 MiB would inflate by more than an eighth
+   stay Unified Memory; larger or whole ones are blocks.
+3. An idle process whose memory is in a newcomer's way is swapped out:
+   its GPU memory is really given back while the newcomer runs, and its
+   bytes are there again when it next touches them.
+4. Frees and a primary-context reset give back GPU memory and charge.
+5. Without a scheduler blocks are backed at once; NVSHARE_SWAP=unified
+   gives Unified Memory; a bad NVSHARE_SWAP is reported and ignored.
+"""
+import time
+
+from harness import AllocProbe, finish, run
+
+MIB = 1 << 20
+
+
+def held(env, pid):
+    """(vmm_bytes, managed_bytes) the simulated GPU 0 says pid holds."""
+    for p in env.fake_stat()["processes"]:
+        if p["pid"] == pid:
+            d = p["devices"][0]
+            return d["vmm_bytes"], d["managed_bytes"]
+    return 0, 0
+
+
+def deferred_until_grant(env, c):
+    p = AllocProbe(env)
+    a = p.alloc("alloc", 64 * MIB)
+    c.check(a["rc"] == 0, "a 64 MiB cuMemAlloc succeeds before any grant")
+    c.check(held(env, p.pid) == (0, 0),
+            "before the grant it holds no GPU memory (%d, %d B)"
+            % held(env, p.pid))
+    c.check(p.used() == 64 * MIB, "but it is charged (%d B)" % p.used())
+    c.check(p.cmd("touch %d 171" % a["id"])["rc"] == 0,
+            "a memset waits for the lock and succeeds")
+    c.check(held(env, p.pid) == (64 * MIB, 0),
+            "after the grant the block is GPU memory (%d, %d B)"
+            % held(env, p.pid))
+    c.check(p.cmd("check %d 171" % a["id"]).get("ok") is True,
+            "the memset's bytes read back")
+    return p, a
+
+
+def sizes(env, c, p):
+    vmm0, man0 = held(env, p.pid)
+    cases = [(1 * MIB, "unified"), (3 * MIB, "unified"),
+             (15 * MIB, "block"), (4 * MIB, "block")]
+    ids = []
+    for n, want in cases:
+        r = p.alloc("alloc", n)
+        ids.append(r["id"])
+        vmm, man = held(env, p.pid)
+        got = ("block" if vmm > vmm0 and man == man0 else
+               "unified" if man > man0 and vmm == vmm0 else "?")
+        c.check(r["rc"] == 0 and got == want,
+                "%d MiB: %s (vmm +%d, managed +%d)"
+                % (n // MIB, got, vmm - vmm0, man - man0))
+        vmm0, man0 = vmm, man
+    for i in ids:
+        p.cmd("free %d" % i)
+    c.check(held(env, p.pid) == (64 * MIB, 0),
+            "after the frees only the first block is held (%d, %d B)"
+            % held(env, p.pid))
+
+
+def swapped_out(env, c, p, a):
+    # 16 GiB GPU: the probe's 64 MiB and this newcomer do not fit together.
+    big = env.gpuload("--mem", "16340Mi", "--kernel-ms", 20, "--seconds", 1)
+    gave_back = False
+    while big.poll() is None and not gave_back:
+        gave_back = held(env, p.pid)[0] == 0
+        time.sleep(0.02)
+    c.check(gave_back,
+            "while the newcomer ran, the idle probe held no GPU memory")
+    rc, res, _ = finish(big)
+    c.check(rc == 0 and res and res["error"] is None,
+            "the newcomer of 16340 MiB ran (%s)" % (res or {}).get("error"))
+    c.check(p.cmd("check %d 171" % a["id"]).get("ok") is True,
+            "the probe's bytes came back with its next gated call")
+    c.check(held(env, p.pid)[0] == 64 * MIB,
+            "and its block is GPU memory again (%d B)" % held(env, p.pid)[0])
+
+
+def frees_and_reset(env, c, p, a):
+    c.check(p.cmd("free %d" % a["id"])["rc"] == 0 and
+            held(env, p.pid) == (0, 0) and p.used() == 0,
+            "cuMemFree gives back the GPU memory and the charge")
+    b = p.alloc("alloc", 32 * MIB)
+    p.cmd("touch %d 1" % b["id"])
+    c.check(held(env, p.pid)[0] == 32 * MIB, "a new block is backed (held)")
+    c.check(p.cmd("reset")["rc"] == 0 and held(env, p.pid) == (0, 0) and
+            p.used() == 0,
+            "a primary-context reset releases it: nothing held, nothing "
+            "charged")
+    p.close()
+
+
+def without_scheduler_and_env(env, c):
+    nosched = {"NVSHARE_SOCKET": env.socket + ".absent"}
+    p = AllocProbe(env, nosched)
+    p.alloc("alloc", 64 * MIB)
+    c.check(held(env, p.pid) == (64 * MIB, 0),
+            "without a scheduler a block is GPU memory at once")
+    p.close()
+    p = AllocProbe(env, dict(nosched, NVSHARE_SWAP="unified"))
+    p.alloc("alloc", 64 * MIB)
+    c.check(held(env, p.pid) == (0, 64 * MIB),
+            "NVSHARE_SWAP=unified: Unified Memory")
+    p.close()
+    p = AllocProbe(env, dict(nosched, NVSHARE_SWAP="vmm"))
+    p.alloc("alloc", 64 * MIB)
+    c.check(held(env, p.pid) == (64 * MIB, 0), "a bad NVSHARE_SWAP: blocks")
+    err = p.close()
+    c.check("var=NVSHARE_SWAP" in err, "and it is reported")
+
+
+def main(env, c):
+    env.start_scheduler()
+    p, a = deferred_until_grant(env, c)
+    sizes(env, c, p)
+    swapped_out(env, c, p, a)
+    frees_and_reset(env, c, p, a)
+    without_scheduler_and_env(env, c)
+
+
+run(main, "remap")
