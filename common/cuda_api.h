@@ -290,6 +290,10 @@ CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib,
 CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev);
 CUresult CUDAAPI cuDevicePrimaryCtxRelease_v2(CUdevice dev);
 CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev);
+/* The CUDA 7.0 ABI, still what the CUDA 13 runtime asks cuGetProcAddress
+ * for (version 7000) when cudaDeviceReset resets the primary context. */
+CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice dev);
+CUresult CUDAAPI cuDevicePrimaryCtxReset(CUdevice dev);
 CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
                                 CUdevice dev);
 CUresult CUDAAPI cuCtxCreate_v3(CUcontext *pctx,
@@ -609,7 +613,9 @@ CUresult CUDAAPI cuEventElapsedTime(float *pMilliseconds, CUevent hStart,
 	X(cuDeviceTotalMem_v2, cuDeviceTotalMem, 3020, 0)                      \
 	X(cuDeviceGetAttribute, cuDeviceGetAttribute, 2000, 0)                 \
 	X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain, 7000, 0)         \
+	X(cuDevicePrimaryCtxRelease, cuDevicePrimaryCtxRelease, 7000, 0)       \
 	X(cuDevicePrimaryCtxRelease_v2, cuDevicePrimaryCtxRelease, 11000, 0)   \
+	X(cuDevicePrimaryCtxReset, cuDevicePrimaryCtxReset, 7000, 0)           \
 	X(cuDevicePrimaryCtxReset_v2, cuDevicePrimaryCtxReset, 11000, 0)       \
 	X(cuCtxCreate_v2, cuCtxCreate, 3020, 0)                                \
 	X(cuCtxCreate_v3, cuCtxCreate, 11040, 0)                               \

@@ -43,9 +43,15 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 		if (r == CUDA_SUCCESS)                                         \
 			gate_forget_primary((int)dev, (resets));               \
 		pthread_rwlock_unlock(&gate_ctx_lock);                         \
+		NVS_DEBUG("event=primary_context_gone device=%d reset=%d "     \
+		          "rc=%d",                                             \
+		          (int)dev, (resets), (int)r);                         \
 		return r;                                                      \
 	}
+/* Both ABIs: the CUDA 13 runtime still asks for the 7.0 ones. */
+NVS_PRIMARY_GOES(cuDevicePrimaryCtxRelease, 0)
 NVS_PRIMARY_GOES(cuDevicePrimaryCtxRelease_v2, 0)
+NVS_PRIMARY_GOES(cuDevicePrimaryCtxReset, 1)
 NVS_PRIMARY_GOES(cuDevicePrimaryCtxReset_v2, 1)
 
 /* Streams now capturing. cuStreamEndCapture does not say whether the

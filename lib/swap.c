@@ -96,6 +96,12 @@ static int move(struct gate_dev *d, int to_host, int unified,
 			st->bytes += ranges[i].bytes;
 		else if (first_error == CUDA_SUCCESS)
 			first_error = r;
+		if (r != CUDA_SUCCESS)
+			NVS_DEBUG("event=swap_range_failed gpu=%s ptr=0x%llx "
+			          "bytes=%llu reason=%s",
+			          d->uuid, (unsigned long long)ranges[i].ptr,
+			          (unsigned long long)ranges[i].bytes,
+			          driver_error_name(r));
 	}
 	if (n) {
 		r = nvs_real_cuStreamSynchronize(d->swap_stream);

@@ -15,6 +15,9 @@
  *   check ID BYTE   -> {"rc":CUresult,"ok":bool}: its first and last
  *                      64 KiB (at most) read back all hold BYTE
  *   reset           -> {"rc":CUresult} of cuDevicePrimaryCtxReset(0)
+ *   reset7000       -> the same through the entry point cuGetProcAddress
+ *                      gives for version 7000, as cudaDeviceReset of the
+ *                      CUDA 13 runtime asks for it
  *   info            -> cuMemGetInfo, cuDeviceTotalMem and, when
  *                      libnvidia-ml.so.1 loads, NVML's memory info
  *   quit
@@ -233,6 +236,17 @@ int main(void)
 		} else if (n >= 1 && strcmp(cmd, "reset") == 0) {
 			printf("{\"rc\":%d}\n",
 			       (int)CU(cuDevicePrimaryCtxReset_v2)(0));
+			memset(allocs, 0, sizeof(allocs));
+		} else if (n >= 1 && strcmp(cmd, "reset7000") == 0) {
+			CUresult (*reset)(CUdevice) = NULL;
+			CUdriverProcAddressQueryResult st;
+			CUresult r = CU(cuGetProcAddress_v2)(
+			    "cuDevicePrimaryCtxReset", (void **)&reset, 7000,
+			    CU_GET_PROC_ADDRESS_DEFAULT, &st);
+			printf("{\"rc\":%d}\n",
+			       (int)(r       ? r
+			             : reset ? reset(0)
+			                     : CUDA_ERROR_NOT_FOUND));
 			memset(allocs, 0, sizeof(allocs));
 		} else if (n >= 3 && strcmp(cmd, "alloc") == 0) {
 			int slot = -1;

@@ -101,6 +101,13 @@ def frees_and_reset(env, c, p, a):
             p.used() == 0,
             "a primary-context reset releases it: nothing held, nothing "
             "charged")
+    # cudaDeviceReset of the CUDA 13 runtime takes the 7.0 entry point.
+    b = p.alloc("alloc", 32 * MIB)
+    p.cmd("touch %d 1" % b["id"])
+    c.check(p.cmd("reset7000")["rc"] == 0 and held(env, p.pid) == (0, 0) and
+            p.used() == 0,
+            "so does a reset through the entry point cuGetProcAddress gives "
+            "for version 7000")
     p.close()
 
 

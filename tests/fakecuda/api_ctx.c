@@ -61,6 +61,17 @@ CUresult CUDAAPI cuDevicePrimaryCtxReset_v2(CUdevice dev)
 	return CUDA_SUCCESS;
 }
 
+/* The CUDA 7.0 ABI: the same calls here. */
+CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice dev)
+{
+	return cuDevicePrimaryCtxRelease_v2(dev);
+}
+
+CUresult CUDAAPI cuDevicePrimaryCtxReset(CUdevice dev)
+{
+	return cuDevicePrimaryCtxReset_v2(dev);
+}
+
 CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
                                 CUdevice dev)
 {
