@@ -573,6 +573,10 @@ CUresult CUDAAPI cuStreamQuery(CUstream hStream);
 CUresult CUDAAPI cuStreamQuery_ptsz(CUstream hStream);
 CUresult CUDAAPI cuStreamBeginCapture_v2(CUstream hStream,
                                          CUstreamCaptureMode mode);
+/* The CUDA 10.0 ABI, without a mode (it captures in global mode); the CUDA
+ * 13 runtime still asks for it (version 10000). */
+CUresult CUDAAPI cuStreamBeginCapture(CUstream hStream);
+CUresult CUDAAPI cuStreamBeginCapture_ptsz(CUstream hStream);
 CUresult CUDAAPI cuStreamBeginCapture_v2_ptsz(CUstream hStream,
                                               CUstreamCaptureMode mode);
 CUresult CUDAAPI cuStreamEndCapture(CUstream hStream, CUgraph *phGraph);
@@ -744,6 +748,8 @@ CUresult CUDAAPI cuEventElapsedTime(float *pMilliseconds, CUevent hStart,
 	X(cuStreamSynchronize_ptsz, cuStreamSynchronize, 7000, 1)              \
 	X(cuStreamQuery, cuStreamQuery, 2000, 0)                               \
 	X(cuStreamQuery_ptsz, cuStreamQuery, 7000, 1)                          \
+	X(cuStreamBeginCapture, cuStreamBeginCapture, 10000, 0)                \
+	X(cuStreamBeginCapture_ptsz, cuStreamBeginCapture, 10000, 1)           \
 	X(cuStreamBeginCapture_v2, cuStreamBeginCapture, 10010, 0)             \
 	X(cuStreamBeginCapture_v2_ptsz, cuStreamBeginCapture, 10010, 1)        \
 	X(cuStreamEndCapture, cuStreamEndCapture, 10000, 0)                    \

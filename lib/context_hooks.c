@@ -123,8 +123,8 @@ static void capture_ended(struct capture_key k)
 /* Beginning a capture passes the gate: a drain then never sees "no
  * capture" and has one begin before it synchronizes. It is counted before
  * the driver starts it, and uncounted if the driver refuses. */
-#define NVS_BEGIN_CAPTURE(name, ptsz)                                          \
-	NVS_EXPORT CUresult name(CUstream s, CUstreamCaptureMode mode)         \
+#define NVS_BEGIN_CAPTURE(name, ptsz, params, args)                            \
+	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
 		struct capture_key k = key_of(s, ptsz);                        \
 		struct gate_dev *g;                                            \
@@ -135,7 +135,7 @@ static void capture_ended(struct capture_key k)
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
 		g = gate_enter(NVS_NO_STREAM);                                 \
 		counted = capture_began(k) == 0;                               \
-		r = nvs_real_##name(s, mode);                                  \
+		r = nvs_real_##name args;                                      \
 		if (r != CUDA_SUCCESS && counted)                              \
 			capture_ended(k);                                      \
 		gate_exit(g, NVS_NO_STREAM);                                   \
@@ -155,7 +155,12 @@ static void capture_ended(struct capture_key k)
 		return r;                                                      \
 	}
 
-NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2, 0)
-NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2_ptsz, 1)
+/* The 10.0 ABI (no mode: global) too: the CUDA 13 runtime asks for it. */
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture, 0, (CUstream s), (s))
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture_ptsz, 1, (CUstream s), (s))
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2, 0,
+                  (CUstream s, CUstreamCaptureMode mode), (s, mode))
+NVS_BEGIN_CAPTURE(cuStreamBeginCapture_v2_ptsz, 1,
+                  (CUstream s, CUstreamCaptureMode mode), (s, mode))
 NVS_END_CAPTURE(cuStreamEndCapture, 0)
 NVS_END_CAPTURE(cuStreamEndCapture_ptsz, 1)

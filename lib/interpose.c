@@ -55,6 +55,22 @@ static const struct hook_entry *hook_by_name(const char *name)
 	return NULL;
 }
 
+/* 1 if base is hooked in some ABI, but only in ABIs newer than version. */
+static int older_than_known(const char *base, int version)
+{
+	int hooked = 0, covered = 0;
+
+	for (size_t i = 0; i < sizeof(symbol_rows) / sizeof(symbol_rows[0]);
+	     i++) {
+		const struct symbol_row *r = &symbol_rows[i];
+		if (strcmp(r->base, base) != 0 || !hook_by_name(r->export_name))
+			continue;
+		hooked = 1;
+		covered |= r->since <= version;
+	}
+	return hooked && !covered;
+}
+
 /* The exported name cuGetProcAddress(base, version, flags) stands for. */
 static const char *resolve_by_rules(const char *base, int version,
                                     cuuint64_t flags)
@@ -95,6 +111,12 @@ void *interpose_resolve(const char *symbol, void *real, int version,
 			return hook_table[i].hook;
 	name = resolve_by_rules(symbol, version, flags);
 	e = name ? hook_by_name(name) : NULL;
+	if (!name && older_than_known(symbol, version))
+		/* An ABI the table does not know: such a call goes past every
+		 * hook (cudaDeviceReset did, through version 7000). */
+		NVS_WARN("event=getproc_unknown_abi symbol=%s version=%d "
+		         "msg=\"not interposed\"",
+		         symbol, version);
 	if (!e || !*e->real)
 		return real;
 	NVS_DEBUG("event=getproc_by_name symbol=%s version=%d flags=%llu "

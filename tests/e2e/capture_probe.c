@@ -2,7 +2,10 @@
  * capture_probe.c - a CUDA program that captures a stream into a graph
  * while nvshare may be asked to give the GPU away, for test_capture.py.
  *
- * usage: capture_probe CAPTURE_MS MODE   (MODE: global | relaxed)
+ * usage: capture_probe CAPTURE_MS MODE   (MODE: global | relaxed | v10000)
+ * v10000 begins a global capture through the entry point cuGetProcAddress
+ * gives for cuStreamBeginCapture at version 10000 (the 10.0 ABI, no mode
+ * argument), which the CUDA 13 runtime asks for.
  * It launches one kernel (taking the lock), then captures kernels of 10 ms
  * on a non-blocking stream for CAPTURE_MS, ends the capture, instantiates
  * the graph and launches it. Prints one JSON line with the CUresult of
@@ -24,8 +27,8 @@ int main(int argc, char **argv)
 {
 	void *h = dlopen("libcuda.so.1", RTLD_NOW);
 	if (argc != 3 || !h) {
-		fprintf(stderr,
-		        "usage: capture_probe CAPTURE_MS global|relaxed\n");
+		fprintf(stderr, "usage: capture_probe CAPTURE_MS "
+		                "global|relaxed|v10000\n");
 		return 2;
 	}
 	long capture_ms = atol(argv[1]);
@@ -44,6 +47,9 @@ int main(int argc, char **argv)
 	LOAD(cuStreamEndCapture);
 	LOAD(cuGraphInstantiateWithFlags);
 	LOAD(cuGraphLaunch);
+	LOAD(cuGetProcAddress_v2);
+	CUresult (*begin_v10000)(CUstream) = NULL;
+	CUdriverProcAddressQueryResult found;
 	CUdevice dev;
 	CUcontext ctx;
 	CUmodule mod;
@@ -68,7 +74,15 @@ int main(int argc, char **argv)
 	CUresult first =
 	    cuLaunchKernel_p(spin, 1, 1, 1, 1, 1, 1, 0, s, params, NULL);
 	cuStreamSynchronize_p(s);
-	CUresult begin = cuStreamBeginCapture_v2_p(s, mode);
+	if (strcmp(argv[2], "v10000") == 0 &&
+	    cuGetProcAddress_v2_p("cuStreamBeginCapture",
+	                          (void **)&begin_v10000, 10000,
+	                          CU_GET_PROC_ADDRESS_DEFAULT, &found)) {
+		printf("{\"error\":\"cuGetProcAddress\"}\n");
+		return 1;
+	}
+	CUresult begin =
+	    begin_v10000 ? begin_v10000(s) : cuStreamBeginCapture_v2_p(s, mode);
 	CUresult launch = CUDA_SUCCESS;
 	for (long t = 0; t < capture_ms; t += 10) {
 		CUresult r = cuLaunchKernel_p(spin, 1, 1, 1, 1, 1, 1, 0, s,

@@ -7,7 +7,9 @@ drain until the capture ends: the capture then ends cleanly (a
 synchronization inside it would invalidate it, in the simulated driver as in
 the real one), the graph runs, and the waiter gets the GPU only once the
 capture is over.
-Both capture modes are checked: global and relaxed.
+Both capture modes are checked, global and relaxed, and a capture begun
+through the 10.0 entry point (cuStreamBeginCapture at version 10000, which
+the CUDA 13 runtime asks for).
 """
 import json
 import os
@@ -19,7 +21,7 @@ from harness import finish, run
 def main(env, c):
     env.start_scheduler("--mode", "serial", "--time-slice", "200")
     probe = env.path("tests", "capture_probe")
-    for mode in ("global", "relaxed"):
+    for mode in ("global", "relaxed", "v10000"):
         p = subprocess.Popen([probe, "800", mode], env=env.environ(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)

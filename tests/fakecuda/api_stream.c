@@ -142,6 +142,17 @@ static CUresult capture_begin(CUstream h, int ptsz, CUstreamCaptureMode mode)
 	return r;
 }
 
+/* The CUDA 10.0 ABI: global mode. */
+CUresult CUDAAPI cuStreamBeginCapture(CUstream hStream)
+{
+	return capture_begin(hStream, 0, CU_STREAM_CAPTURE_MODE_GLOBAL);
+}
+
+CUresult CUDAAPI cuStreamBeginCapture_ptsz(CUstream hStream)
+{
+	return capture_begin(hStream, 1, CU_STREAM_CAPTURE_MODE_GLOBAL);
+}
+
 CUresult CUDAAPI cuStreamBeginCapture_v2(CUstream hStream,
                                          CUstreamCaptureMode mode)
 {
