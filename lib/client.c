@@ -13,6 +13,7 @@
 #include "log.h"
 #include "parse.h"
 #include "quota.h"
+#include "remap.h"
 #include "sock.h"
 #include "swap.h"
 #include "usage.h"
@@ -170,8 +171,19 @@ static int send_hello(void)
  * unmanaged, gates open whatever it says. */
 static void go_unmanaged(int link_lost)
 {
-	int n;
+	int n = atomic_load(&gate_ndevs);
 
+	/* Nobody will ask for the GPU back now: memory we moved out returns,
+	 * and blocks that waited for a grant get their memory, before any
+	 * gate opens (or the program would run on host memory over the bus,
+	 * or on no memory at all). */
+	for (int i = 0; i < n; i++) {
+		struct swap_stats st;
+		if (!gate_devs[i].swapped_out)
+			place(&gate_devs[i]);
+		else if (swap_move(&gate_devs[i], NVS_SWAP_IN, &st) == 0)
+			gate_devs[i].swapped_out = 0;
+	}
 	pthread_mutex_lock(&gate_registry_mu);
 	atomic_store(&lnk.managed, 0);
 	n = atomic_load(&gate_ndevs);
@@ -189,16 +201,6 @@ static void go_unmanaged(int link_lost)
 	pthread_mutex_unlock(&gate_registry_mu);
 	if (link_lost)
 		atomic_store(&flow_metering, 0);
-	/* Nobody will ask for the GPU back now: memory we moved out returns,
-	 * or the program would run on host memory over the bus (or, for
-	 * remappable blocks, on no memory at all). */
-	for (int i = 0; i < n; i++) {
-		struct swap_stats st;
-		if (!gate_devs[i].swapped_out)
-			place(&gate_devs[i]);
-		else if (swap_move(&gate_devs[i], NVS_SWAP_IN, &st) == 0)
-			gate_devs[i].swapped_out = 0;
-	}
 }
 
 /* Gates closed and drained: from now on work waits for LOCK_OK. */
@@ -213,6 +215,7 @@ static void go_managed(void)
 	for (int i = 0; i < n; i++) {
 		struct gate_dev *d = &gate_devs[i];
 		gate_close_and_drain(d);
+		remap_left(d);
 		pthread_mutex_lock(&d->mu);
 		d->holding = d->requested = 0;
 		/* Threads already waiting re-request when woken. */
@@ -306,6 +309,15 @@ static void place(struct gate_dev *d)
 	swap_place(d, unified);
 }
 
+/* Unmanaged, every block must have memory: one that could not get it
+ * when the scheduler went away gets it as soon as it can. */
+static void place_leftovers(void)
+{
+	for (int i = 0; i < atomic_load(&gate_ndevs); i++)
+		if (remap_unbacked(&gate_devs[i]))
+			place(&gate_devs[i]);
+}
+
 /* Asked to move memory while a stream capture runs: say nothing moved
  * (the scheduler then knows the room was not made). */
 static void report_unmoved(struct gate_dev *d)
@@ -326,6 +338,8 @@ static void release_lock(struct gate_dev *d, const char *why, int swap_out)
 	pthread_mutex_lock(&d->mu);
 	d->holding = 0;
 	pthread_mutex_unlock(&d->mu);
+	/* Our blocks may stay, but may not grow until the next grant. */
+	remap_left(d);
 	/* Moving memory synchronizes: not while a capture runs. */
 	if (swap_out && drained)
 		swap_and_report(d, NVS_SWAP_OUT);
@@ -630,6 +644,8 @@ static void *link_main(void *arg)
 		if (lnk.fd >= 0 &&
 		    (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			read_socket();
+		if (!client_is_managed())
+			place_leftovers();
 		if (lnk.fd < 0 || !lnk.welcomed)
 			continue;
 		now = nvs_now_ns();

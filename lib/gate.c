@@ -355,6 +355,7 @@ void gate_reset_after_fork(void)
 
 	pthread_mutex_init(&gate_registry_mu, NULL);
 	pthread_rwlock_init(&gate_ctx_lock, NULL);
+	remap_reset_after_fork();
 	atomic_store(&gate_captures, 0);
 	for (int i = 0; i < n; i++) {
 		struct gate_dev *d = &gate_devs[i];

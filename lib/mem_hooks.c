@@ -157,10 +157,8 @@ NVS_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch,
 			return CUDA_ERROR_NOT_INITIALIZED;                     \
 		int captured = gate_stream_capturing(stream);                  \
 		if ((remappable) && !captured &&                               \
-		    remap_free((CUdeviceptr)(uintptr_t)(key))) {               \
-			mem_forget((kind), (uint64_t)(uintptr_t)(key));        \
+		    remap_free((CUdeviceptr)(uintptr_t)(key)))                 \
 			return CUDA_SUCCESS;                                   \
-		}                                                              \
 		r = nvs_real_##name args;                                      \
 		if (r == CUDA_SUCCESS && !captured)                            \
 			mem_forget((kind), (uint64_t)(uintptr_t)(key));        \

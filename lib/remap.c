@@ -16,10 +16,12 @@
 
 #include "client.h"
 #include "log.h"
+#include "mem.h"
 #include "sock.h"
 
 #include <search.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -45,6 +47,8 @@ struct remap_block {
 	void *host;                          /* host copy, kept for reuse */
 	enum host_kind host_kind;            /* how host was made */
 	int saved;                           /* host holds the bytes */
+	int copying;                         /* swap-in: copy queued */
+	int listed;                          /* in the tree and the list */
 	struct remap_block *prev, *next;     /* list of every block */
 };
 
@@ -54,8 +58,10 @@ static struct {
 	struct remap_block *head; /* every block */
 	/* Per device (index in gate_devs). */
 	uint64_t granularity[GATE_MAX_DEVICES]; /* 0: unknown, 1: no VMM */
-	int away[GATE_MAX_DEVICES];  /* not on the GPU: new blocks wait */
-	int known[GATE_MAX_DEVICES]; /* away[] initialised */
+	uint64_t bytes[GATE_MAX_DEVICES]; /* blocks' sizes, backed or not */
+	int unbacked[GATE_MAX_DEVICES];   /* listed blocks without memory */
+	int present[GATE_MAX_DEVICES];    /* holding the GPU (or unmanaged):
+	                                     new blocks are backed at once */
 } rm = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int index_of(const struct gate_dev *d)
@@ -153,6 +159,8 @@ static CUresult back(struct remap_block *b)
 		return r;
 	}
 	b->handle = h;
+	if (b->listed)
+		rm.unbacked[index_of(b->dev)]--;
 	return CUDA_SUCCESS;
 }
 
@@ -163,6 +171,8 @@ static void unback(struct remap_block *b)
 	nvs_real_cuMemUnmap(b->va, b->size);
 	nvs_real_cuMemRelease(b->handle);
 	b->handle = 0;
+	if (b->listed)
+		rm.unbacked[index_of(b->dev)]++;
 }
 
 /* A host buffer for b's bytes, made once and kept: fresh anonymous memory
@@ -225,6 +235,10 @@ static void host_free(struct remap_block *b)
  * list). */
 static void destroy(struct remap_block *b)
 {
+	rm.bytes[index_of(b->dev)] -= b->size;
+	if (!b->handle)
+		rm.unbacked[index_of(b->dev)]--;
+	b->listed = 0;
 	tdelete(b, &rm.by_va, by_va);
 	if (b->prev)
 		b->prev->next = b->next;
@@ -240,17 +254,26 @@ static void destroy(struct remap_block *b)
 
 /* --- allocation ----------------------------------------------------------- */
 
-/* Whether new blocks on d must wait for a grant (rm.mu held). A managed
- * process starts away: it has not been given the GPU yet. */
+/* Whether new blocks on d must wait for a grant (rm.mu held): while the
+ * process is managed and does not hold the GPU, its memory there may not
+ * grow (the scheduler may have given the room to someone else). */
 static int waits_for_grant(struct gate_dev *d)
 {
-	int i = index_of(d);
+	return client_is_managed() && !rm.present[index_of(d)];
+}
 
-	if (!rm.known[i]) {
-		rm.known[i] = 1;
-		rm.away[i] = 1;
-	}
-	return client_is_managed() && rm.away[i];
+/* Room for a block that waits (rm.mu held): the device's blocks must fit
+ * the GPU when they are all backed at the grant. What would not fit is
+ * refused here, and cuMemAlloc gives Unified Memory instead, which can
+ * oversubscribe. */
+static int fits_when_granted(struct gate_dev *d, uint64_t size)
+{
+	uint64_t cap, have = rm.bytes[index_of(d)];
+
+	pthread_mutex_lock(&d->mu);
+	cap = d->capacity_bytes ? d->capacity_bytes : d->total_bytes;
+	pthread_mutex_unlock(&d->mu);
+	return cap == 0 || (have <= cap && size <= cap - have);
 }
 
 CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
@@ -272,6 +295,8 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
 	pthread_mutex_lock(&rm.mu);
 	if (!waits_for_grant(d))
 		r = back(b);
+	else if (!fits_when_granted(d, rounded))
+		r = CUDA_ERROR_OUT_OF_MEMORY;
 	if (r == CUDA_SUCCESS && !tsearch(b, &rm.by_va, by_va))
 		r = CUDA_ERROR_OUT_OF_MEMORY;
 	if (r != CUDA_SUCCESS) {
@@ -285,6 +310,9 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
 	if (rm.head)
 		rm.head->prev = b;
 	rm.head = b;
+	rm.bytes[index_of(d)] += rounded;
+	rm.unbacked[index_of(d)] += !b->handle;
+	b->listed = 1;
 	pthread_mutex_unlock(&rm.mu);
 	*ptr = va;
 	return CUDA_SUCCESS;
@@ -328,10 +356,13 @@ int remap_free(CUdeviceptr ptr)
 		return 0;
 	finish_work(d);
 	pthread_mutex_lock(&rm.mu);
-	/* Looked up again: another thread may have freed it meanwhile. */
+	/* Looked up again: another thread may have freed it meanwhile. The
+	 * charge goes first, while no new allocation can have the address. */
 	found = rm.by_va ? tfind(&key, &rm.by_va, by_va) : NULL;
-	if (found)
+	if (found) {
+		mem_forget(MEM_PTR, ptr);
 		destroy(*found);
+	}
 	pthread_mutex_unlock(&rm.mu);
 	return 1;
 }
@@ -375,15 +406,16 @@ static int swap_out(struct gate_dev *d, CUstream s, uint64_t *bytes,
 	return failed ? -1 : 0;
 }
 
-/* Backs b, waiting for room while the GPU is full. */
-static CUresult back_when_room(struct remap_block *b)
+/* Backs b, waiting for room while the GPU is full, until deadline (one
+ * for the whole swap-in). */
+static CUresult back_when_room(struct remap_block *b, long long deadline)
 {
 	long long t0 = nvs_now_ns();
 	struct timespec pause = {.tv_nsec = REMAP_BACK_RETRY_NS};
 	CUresult r;
 
 	while ((r = back(b)) == CUDA_ERROR_OUT_OF_MEMORY &&
-	       nvs_now_ns() - t0 < REMAP_BACK_TIMEOUT_NS)
+	       nvs_now_ns() < deadline)
 		nanosleep(&pause, NULL);
 	if (r == CUDA_SUCCESS && nvs_now_ns() - t0 > 100 * 1000000ll)
 		NVS_WARN("event=swap_in_waited gpu=%s ms=%lld msg=\"the GPU "
@@ -394,13 +426,15 @@ static CUresult back_when_room(struct remap_block *b)
 
 static int swap_in(struct gate_dev *d, CUstream s, uint64_t *bytes)
 {
+	long long deadline = nvs_now_ns() + REMAP_BACK_TIMEOUT_NS;
 	int failed = 0, queued = 0;
 	CUresult r;
 
 	for (struct remap_block *b = rm.head; b; b = b->next) {
+		b->copying = 0;
 		if (b->dev != d || b->handle)
 			continue;
-		r = back_when_room(b);
+		r = back_when_room(b, deadline);
 		if (r != CUDA_SUCCESS) {
 			NVS_ERROR("event=swap_in_failed gpu=%s bytes=%llu "
 			          "reason=%s msg=\"memory stays off the GPU: "
@@ -414,18 +448,27 @@ static int swap_in(struct gate_dev *d, CUstream s, uint64_t *bytes)
 			continue; /* fresh: its bytes are undefined anyway */
 		r = nvs_real_cuMemcpyHtoDAsync_v2(b->va, b->host, b->size, s);
 		if (r != CUDA_SUCCESS) {
+			/* Off the GPU again: the host copy stays the truth. */
+			unback(b);
 			failed = 1;
 			continue;
 		}
+		b->copying = 1;
 		queued = 1;
-		*bytes += b->size;
 	}
-	if (queued && nvs_real_cuStreamSynchronize(s) != CUDA_SUCCESS)
-		return -1;
-	for (struct remap_block *b = rm.head; b; b = b->next)
-		if (b->dev == d && b->handle)
+	r = queued ? nvs_real_cuStreamSynchronize(s) : CUDA_SUCCESS;
+	for (struct remap_block *b = rm.head; b; b = b->next) {
+		if (b->dev != d || !b->copying)
+			continue;
+		b->copying = 0;
+		if (r == CUDA_SUCCESS) {
 			b->saved = 0;
-	return failed ? -1 : 0;
+			*bytes += b->size;
+		} else {
+			unback(b);
+		}
+	}
+	return failed || r != CUDA_SUCCESS ? -1 : 0;
 }
 
 int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
@@ -434,11 +477,39 @@ int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
 	int rc;
 
 	pthread_mutex_lock(&rm.mu);
-	rm.known[index_of(d)] = 1;
 	rc = to_host ? swap_out(d, s, bytes, setup_ns) : swap_in(d, s, bytes);
-	rm.away[index_of(d)] = to_host;
+	rm.present[index_of(d)] = !to_host;
 	pthread_mutex_unlock(&rm.mu);
 	return rc;
+}
+
+void remap_left(struct gate_dev *d)
+{
+	pthread_mutex_lock(&rm.mu);
+	rm.present[index_of(d)] = 0;
+	pthread_mutex_unlock(&rm.mu);
+}
+
+int remap_unbacked(struct gate_dev *d)
+{
+	int n;
+
+	pthread_mutex_lock(&rm.mu);
+	n = rm.unbacked[index_of(d)];
+	pthread_mutex_unlock(&rm.mu);
+	return n;
+}
+
+void remap_reset_after_fork(void)
+{
+	/* The parent's blocks are not the child's to free (CUDA does not
+	 * survive fork): forgotten, never released. */
+	pthread_mutex_init(&rm.mu, NULL);
+	rm.by_va = NULL;
+	rm.head = NULL;
+	memset(rm.bytes, 0, sizeof(rm.bytes));
+	memset(rm.unbacked, 0, sizeof(rm.unbacked));
+	memset(rm.present, 0, sizeof(rm.present));
 }
 
 void remap_forget_device(struct gate_dev *d)

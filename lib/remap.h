@@ -26,13 +26,15 @@
 int remap_suits(struct gate_dev *d, uint64_t bytes, uint64_t *rounded);
 
 /* Makes a block of rounded bytes (from remap_suits) on d at *ptr. While
- * the process is managed and its memory on d is away (never granted yet,
- * or swapped out), only the address is reserved: the next grant backs it.
- * Returns CUDA_SUCCESS, or the driver's error with nothing made. */
+ * the process is managed and does not hold d, only the address is
+ * reserved and the next grant backs it; CUDA_ERROR_OUT_OF_MEMORY then if
+ * d's blocks would not fit its capacity at the grant. Returns
+ * CUDA_SUCCESS, or the driver's error with nothing made. */
 CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr);
 
-/* Frees the block at ptr once the work queued before has finished.
- * Returns 1 if ptr was a block, 0 if it is not one of ours. */
+/* Frees the block at ptr once the work queued before has finished, and
+ * its charge (mem.h). Returns 1 if ptr was a block, 0 if it is not one of
+ * ours. */
 int remap_free(CUdeviceptr ptr);
 
 /* The swap mechanism, run by the link thread with d's gate closed and its
@@ -46,8 +48,18 @@ int remap_free(CUdeviceptr ptr);
 int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
                uint64_t *setup_ns);
 
+/* The process gave d's GPU back (its blocks may stay there): blocks made
+ * from now on wait for the next grant. */
+void remap_left(struct gate_dev *d);
+
+/* Blocks of d without GPU memory now (a grant or swap-in backs them). */
+int remap_unbacked(struct gate_dev *d);
+
 /* d's primary context was reset: its blocks are released, addresses and
  * host copies included. */
 void remap_forget_device(struct gate_dev *d);
+
+/* In a forked child: no blocks (the parent's are not ours). */
+void remap_reset_after_fork(void);
 
 #endif /* NVSHARE_LIB_REMAP_H */

@@ -13,12 +13,20 @@ for physical VMM memory, managed_bytes for Unified Memory).
    its GPU memory is really given back while the newcomer runs, and its
    bytes are there again when it next touches them.
 4. Frees and a primary-context reset give back GPU memory and charge.
-5. Without a scheduler blocks are backed at once; NVSHARE_SWAP=unified
+5. After the process gives the GPU back (idle), its new blocks wait for
+   the next grant again.
+6. Blocks that could not all be backed at the grant (more than the GPU,
+   with NVSHARE_SINGLE_OVERSUB=1) are not made: those allocations are
+   Unified Memory, which can oversubscribe.
+7. Without a scheduler blocks are backed at once; NVSHARE_SWAP=unified
    gives Unified Memory; a bad NVSHARE_SWAP is reported and ignored.
+8. The scheduler dies while a thread waits at the gate for a block made
+   before any grant: the block gets its memory before the gate opens.
 """
+import json
 import time
 
-from harness import AllocProbe, finish, run
+from harness import GIB, AllocProbe, finish, run, wait_for
 
 MIB = 1 << 20
 
@@ -90,6 +98,39 @@ def swapped_out(env, c, p, a):
             "and its block is GPU memory again (%d B)" % held(env, p.pid)[0])
 
 
+def after_idle_release(env, c, p, a):
+    before = held(env, p.pid)[0]
+    deadline = time.monotonic() + 5
+    while ((env.gpu_state(p.pid) or {}).get("state") == "holding" and
+           time.monotonic() < deadline):
+        time.sleep(0.05)
+    b = p.alloc("alloc", 32 * MIB)
+    c.check(b["rc"] == 0 and held(env, p.pid)[0] == before,
+            "after an idle release a new block waits for the grant "
+            "(held %d B, before %d B)" % (held(env, p.pid)[0], before))
+    p.cmd("touch %d 2" % b["id"])
+    c.check(held(env, p.pid)[0] == before + 32 * MIB,
+            "and is backed by the next one")
+    p.cmd("free %d" % b["id"])
+
+
+def beyond_capacity(env, c):
+    p = AllocProbe(env, {"NVSHARE_SINGLE_OVERSUB": "1"})
+    small = p.alloc("alloc", 2 * MIB)
+    rcs = [p.alloc("alloc", 2 * GIB)["rc"] for _ in range(9)]
+    vmm, man = held(env, p.pid)
+    c.check(rcs == [0] * 9 and (vmm, man) == (0, 4 * GIB),
+            "18 GiB asked of a 16 GiB GPU before any grant: the last two "
+            "2 GiB allocations are Unified Memory (held %d, %d B)"
+            % (vmm, man))
+    touch = p.cmd("touch %d 3" % small["id"])["rc"]
+    vmm, man = held(env, p.pid)
+    c.check(touch == 0 and vmm == 14 * GIB + 2 * MIB,
+            "at the grant every block is backed (%d B)" % vmm)
+    err = p.close()
+    c.check("swap_in_failed" not in err, "and none failed to be")
+
+
 def frees_and_reset(env, c, p, a):
     c.check(p.cmd("free %d" % a["id"])["rc"] == 0 and
             held(env, p.pid) == (0, 0) and p.used() == 0,
@@ -130,13 +171,37 @@ def without_scheduler_and_env(env, c):
     c.check("var=NVSHARE_SWAP" in err, "and it is reported")
 
 
+def scheduler_dies_while_waiting(env, c):
+    env.ctl("set", "--mode", "serial", "--time-slice", "60000")
+    holder = env.gpuload("--kernel-ms", 20, "--seconds", 20)
+    wait_for(lambda: (env.gpu_state(holder.pid) or {}).get("state")
+             == "holding", 10.0, "gpuload holding the GPU")
+    p = AllocProbe(env)
+    a = p.alloc("alloc", 64 * MIB)
+    p.p.stdin.write("touch %d 5\n" % a["id"])  # waits at the gate
+    p.p.stdin.flush()
+    time.sleep(0.3)
+    env.scheduler.kill()
+    r = json.loads(p.p.stdout.readline())
+    c.check(r["rc"] == 0 and held(env, p.pid)[0] == 64 * MIB,
+            "the waiting memset ran on a backed block once the scheduler "
+            "was gone (rc %d)" % r["rc"])
+    c.check(p.cmd("check %d 5" % a["id"]).get("ok") is True,
+            "and its bytes read back")
+    p.close()
+    holder.kill()
+
+
 def main(env, c):
     env.start_scheduler()
     p, a = deferred_until_grant(env, c)
     sizes(env, c, p)
     swapped_out(env, c, p, a)
+    after_idle_release(env, c, p, a)
     frees_and_reset(env, c, p, a)
+    beyond_capacity(env, c)
     without_scheduler_and_env(env, c)
+    scheduler_dies_while_waiting(env, c)
 
 
 run(main, "remap")
