@@ -477,7 +477,10 @@ int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
 	int rc;
 
 	pthread_mutex_lock(&rm.mu);
-	rc = to_host ? swap_out(d, s, bytes, setup_ns) : swap_in(d, s, bytes);
+	/* Every grant comes here: with nothing to back, walk no list. */
+	rc = to_host                    ? swap_out(d, s, bytes, setup_ns)
+	     : rm.unbacked[index_of(d)] ? swap_in(d, s, bytes)
+	                                : 0;
 	rm.present[index_of(d)] = !to_host;
 	pthread_mutex_unlock(&rm.mu);
 	return rc;
