@@ -39,6 +39,9 @@ BAD_USAGE = [
     ["--kernels", "1", "--frobnicate"],
     ["--kernels", "1", "--kernel", "sleep"],
     ["--kernels", "1", "--work-iters", "0"],
+    ["--kernels", "1", "--verify", "0"],
+    ["--kernels", "1", "--verify", "6"],      # not whole words
+    ["--kernels", "1", "--verify", "65Mi"],   # above 64 MiB
     ["--seconds", "0"],
 ]
 
@@ -140,8 +143,22 @@ def bad_device(env, c):
     c.check("cuDeviceGet" in err, "with the reason on stderr")
 
 
+def verify(env, c):
+    """--verify: the pattern written before the kernels reads back after
+    them; small buffers are covered whole, large ones at both ends."""
+    for mem, check in (("12Ki", "1Mi"), ("64Mi", "1Mi")):
+        rc, res, _ = finish(env.gpuload("--mem", mem, "--kernels", 3,
+                                        "--verify", check, preload=False))
+        c.check(rc == 0 and res["verified"] is True and res["error"] is None,
+                "--mem %s --verify %s: verified (%r)"
+                % (mem, check, res and res["error"]))
+    rc, res, _ = finish(env.gpuload("--kernels", 1, preload=False))
+    c.check(res["verified"] is None, "without --verify: verified is null")
+
+
 def main(env, c):
     usage_errors(env, c)
+    verify(env, c)
     seconds_to_kernels(env, c)
     full_duty(env, c)
     work_kernels(env, c)
