@@ -262,11 +262,12 @@ static int waits_for_grant(struct gate_dev *d)
 	return client_is_managed() && !rm.present[index_of(d)];
 }
 
-/* Room for a block that waits (rm.mu held): the device's blocks must fit
- * the GPU when they are all backed at the grant. What would not fit is
- * refused here, and cuMemAlloc gives Unified Memory instead, which can
- * oversubscribe. */
-static int fits_when_granted(struct gate_dev *d, uint64_t size)
+/* Room for one more block (rm.mu held): a process's blocks on a device
+ * must fit the GPU together, or a swap-in could not back them all. What
+ * would not fit (a process oversubscribing on its own, with
+ * NVSHARE_SINGLE_OVERSUB=1 or a limit above the card) is refused here,
+ * and cuMemAlloc gives Unified Memory instead, which can oversubscribe. */
+static int fits_capacity(struct gate_dev *d, uint64_t size)
 {
 	uint64_t cap, have = rm.bytes[index_of(d)];
 
@@ -293,10 +294,10 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
 	b->size = rounded;
 	b->dev = d;
 	pthread_mutex_lock(&rm.mu);
-	if (!waits_for_grant(d))
-		r = back(b);
-	else if (!fits_when_granted(d, rounded))
+	if (client_is_managed() && !fits_capacity(d, rounded))
 		r = CUDA_ERROR_OUT_OF_MEMORY;
+	else if (!waits_for_grant(d))
+		r = back(b);
 	if (r == CUDA_SUCCESS && !tsearch(b, &rm.by_va, by_va))
 		r = CUDA_ERROR_OUT_OF_MEMORY;
 	if (r != CUDA_SUCCESS) {

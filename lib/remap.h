@@ -27,9 +27,9 @@ int remap_suits(struct gate_dev *d, uint64_t bytes, uint64_t *rounded);
 
 /* Makes a block of rounded bytes (from remap_suits) on d at *ptr. While
  * the process is managed and does not hold d, only the address is
- * reserved and the next grant backs it; CUDA_ERROR_OUT_OF_MEMORY then if
- * d's blocks would not fit its capacity at the grant. Returns
- * CUDA_SUCCESS, or the driver's error with nothing made. */
+ * reserved and the next grant backs it. CUDA_ERROR_OUT_OF_MEMORY, while
+ * managed, if d's blocks would no longer fit its capacity together.
+ * Returns CUDA_SUCCESS, or the driver's error with nothing made. */
 CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr);
 
 /* Frees the block at ptr once the work queued before has finished, and

@@ -15,9 +15,10 @@ for physical VMM memory, managed_bytes for Unified Memory).
 4. Frees and a primary-context reset give back GPU memory and charge.
 5. After the process gives the GPU back (idle), its new blocks wait for
    the next grant again.
-6. Blocks that could not all be backed at the grant (more than the GPU,
-   with NVSHARE_SINGLE_OVERSUB=1) are not made: those allocations are
-   Unified Memory, which can oversubscribe.
+6. Blocks that could not all be backed together (more than the GPU, with
+   NVSHARE_SINGLE_OVERSUB=1) are not made, before a grant or while
+   holding the GPU: those allocations are Unified Memory, which can
+   oversubscribe.
 7. Without a scheduler blocks are backed at once; NVSHARE_SWAP=unified
    gives Unified Memory; a bad NVSHARE_SWAP is reported and ignored.
 8. The scheduler dies while a thread waits at the gate for a block made
@@ -127,6 +128,11 @@ def beyond_capacity(env, c):
     vmm, man = held(env, p.pid)
     c.check(touch == 0 and vmm == 14 * GIB + 2 * MIB,
             "at the grant every block is backed (%d B)" % vmm)
+    more = p.alloc("alloc", 2 * GIB)
+    vmm2, man2 = held(env, p.pid)
+    c.check(more["rc"] == 0 and (vmm2, man2) == (vmm, man + 2 * GIB),
+            "holding the GPU, one more 2 GiB is Unified Memory too "
+            "(%d, %d B)" % (vmm2, man2))
     err = p.close()
     c.check("swap_in_failed" not in err, "and none failed to be")
 
