@@ -86,7 +86,7 @@ static CUresult vmm_alloc(struct alloc *a, size_t bytes, int early)
 static CUresult do_alloc(struct alloc *a, const char *api, size_t x, size_t y,
                          size_t z)
 {
-	a->bytes = x; /* pointer kinds: what touch and check cover */
+	a->bytes = x; /* what touch, check and VMM frees cover */
 	if (strcmp(api, "alloc") == 0)
 		return CU(cuMemAlloc_v2)(&a->ptr, x);
 	if (strcmp(api, "managed") == 0)
@@ -108,7 +108,6 @@ static CUresult do_alloc(struct alloc *a, const char *api, size_t x, size_t y,
 	}
 	if (strcmp(api, "vmm") == 0 || strcmp(api, "vmm_early") == 0) {
 		a->kind = K_VMM;
-		a->bytes = x;
 		return vmm_alloc(a, x, strcmp(api, "vmm_early") == 0);
 	}
 	if (strcmp(api, "array") == 0) {

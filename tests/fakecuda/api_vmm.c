@@ -164,7 +164,6 @@ CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
 		free(v);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	v->loc = loc;
 	v->size = size;
 	pthread_mutex_lock(&fc_rt.lock);
 	v->handle = ++fc_rt.vmm_seq;

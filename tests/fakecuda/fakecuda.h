@@ -60,7 +60,6 @@ struct fc_graph;
 struct fc_vmm_handle {
 	uint64_t handle; /* CUmemGenericAllocationHandle handed out */
 	int fd;          /* memfd holding the bytes */
-	int loc;         /* device ordinal or FC_LOC_HOST */
 	uint64_t size;   /* bytes */
 	struct fc_vmm_handle *next; /* all live handles of the process */
 };

@@ -91,23 +91,22 @@ static int fdrange_find(uint64_t p, uint64_t len, off_t *off)
 	return fd;
 }
 
-static int fdrange_has(uint64_t p, int kind)
+static int inside(const struct fdrange *r, uint64_t p)
+{
+	return p >= r->addr && p - r->addr < r->len;
+}
+
+int fc_fdrange_pinned(const struct fc_xfer *x)
 {
 	int found = 0;
 
 	pthread_mutex_lock(&ranges_mu);
 	for (struct fdrange *r = ranges; r && !found; r = r->next)
-		found = r->kind == kind && p >= r->addr && p - r->addr < r->len;
+		found = r->kind != FC_FDRANGE_VMM &&
+		        (inside(r, (uintptr_t)x->src) ||
+		         inside(r, (uintptr_t)x->dst));
 	pthread_mutex_unlock(&ranges_mu);
 	return found;
-}
-
-int fc_fdrange_pinned(const struct fc_xfer *x)
-{
-	return fdrange_has((uintptr_t)x->src, FC_FDRANGE_HOST) ||
-	       fdrange_has((uintptr_t)x->dst, FC_FDRANGE_HOST) ||
-	       fdrange_has((uintptr_t)x->src, FC_FDRANGE_REGISTERED) ||
-	       fdrange_has((uintptr_t)x->dst, FC_FDRANGE_REGISTERED);
 }
 
 int fc_fdrange_overlaps(uint64_t addr, uint64_t len)

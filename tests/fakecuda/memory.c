@@ -130,10 +130,8 @@ enum fc_mem_result fc_mem_add_device(struct fc_state *st, int slot, int dev,
                                      uint64_t addr, uint64_t size, int64_t now,
                                      struct fc_move *m)
 {
-	struct fc_alloc a =
-	    mem_entry(st, slot, dev, FC_ALLOC_DEVICE, addr, size, now);
-
-	return mem_add_charged(st, &a, now, m);
+	/* Pool 0, no bound: the driver's own allocations. */
+	return fc_mem_add_pooled(st, slot, dev, addr, size, 0, 0, now, m);
 }
 
 uint64_t fc_mem_pool_bytes(const struct fc_state *st, int slot, uint64_t pool)

@@ -187,28 +187,38 @@ nvmlReturn_t DECLDIR nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid,
 	return NVML_SUCCESS;
 }
 
-/* Capacity and bytes in use of a device, after reaping dead processes. */
-static void nvml_memory(int dev, unsigned long long *total,
-                        unsigned long long *used)
+/* Capacity and bytes in use of a device, after reaping dead processes,
+ * for the two memory queries: the device and the output are checked first
+ * (version: the v2 struct's version field, NULL for the v1 struct). */
+static nvmlReturn_t nvml_memory(nvmlDevice_t device, const void *out,
+                                const unsigned *version,
+                                unsigned long long *total,
+                                unsigned long long *used)
 {
+	nvmlReturn_t r = nvml_check_device(device);
+
+	if (r != NVML_SUCCESS)
+		return r;
+	if (!out)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	if (version && *version != nvmlMemory_v2)
+		return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
 	fc_state_lock(nv.st);
 	fc_state_reap(nv.st, nvs_now_ns(), 0);
-	*total = nv.st->dev[dev].capacity;
-	*used = *total - fc_mem_free_bytes(nv.st, dev);
+	*total = nv.st->dev[device->index].capacity;
+	*used = *total - fc_mem_free_bytes(nv.st, device->index);
 	fc_state_unlock(nv.st);
+	return NVML_SUCCESS;
 }
 
 nvmlReturn_t DECLDIR nvmlDeviceGetMemoryInfo(nvmlDevice_t device,
                                              nvmlMemory_t *memory)
 {
-	nvmlReturn_t r = nvml_check_device(device);
 	unsigned long long total, used;
+	nvmlReturn_t r = nvml_memory(device, memory, NULL, &total, &used);
 
 	if (r != NVML_SUCCESS)
 		return r;
-	if (!memory)
-		return NVML_ERROR_INVALID_ARGUMENT;
-	nvml_memory(device->index, &total, &used);
 	memory->total = total;
 	memory->used = used;
 	memory->free = total - used;
@@ -218,16 +228,12 @@ nvmlReturn_t DECLDIR nvmlDeviceGetMemoryInfo(nvmlDevice_t device,
 nvmlReturn_t DECLDIR nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device,
                                                 nvmlMemory_v2_t *memory)
 {
-	nvmlReturn_t r = nvml_check_device(device);
 	unsigned long long total, used;
+	nvmlReturn_t r = nvml_memory(
+	    device, memory, memory ? &memory->version : NULL, &total, &used);
 
 	if (r != NVML_SUCCESS)
 		return r;
-	if (!memory)
-		return NVML_ERROR_INVALID_ARGUMENT;
-	if (memory->version != nvmlMemory_v2)
-		return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
-	nvml_memory(device->index, &total, &used);
 	memory->total = total;
 	memory->reserved = 0;
 	memory->used = used;

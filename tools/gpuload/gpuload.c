@@ -343,14 +343,9 @@ static int gl_verify(struct gl_run *run, int check)
 		} else {
 			res = d->memcpy_dtoh(host, run->buf + start[r], len[r]);
 		}
-		if (res != CUDA_SUCCESS) {
-			char buf[32];
-			snprintf(
-			    run->error, sizeof(run->error), "%s: %s",
-			    check ? "cuMemcpyDtoH" : "cuMemcpyHtoD",
-			    gl_driver_error_name(d, res, buf, sizeof(buf)));
-			rc = -1;
-		}
+		if (res != CUDA_SUCCESS)
+			rc = gl_fail(
+			    run, check ? "cuMemcpyDtoH" : "cuMemcpyHtoD", res);
 		for (uint64_t i = 0; check && rc == 0 && i < words; i++) {
 			uint64_t off = start[r] + 4 * i;
 			if (host[i] != gl_pattern(off)) {
