@@ -109,6 +109,7 @@ int client_is_managed(void)
 
 static void link_drop(const char *why);
 static void place(struct gate_dev *d);
+static void update_metering(void);
 
 static int link_send(uint16_t type, const void *payload, size_t len)
 {
@@ -194,13 +195,11 @@ static void go_unmanaged(int link_lost)
 		d->todo &= ~GATE_TODO_REQUEST;
 		if (link_lost)
 			d->throttled = d->meter = 0;
-		atomic_store(&d->open, 1);
-		pthread_cond_broadcast(&d->cv);
+		gate_update_open(d); /* unmanaged now: open */
 		pthread_mutex_unlock(&d->mu);
 	}
 	pthread_mutex_unlock(&gate_registry_mu);
-	if (link_lost)
-		atomic_store(&flow_metering, 0);
+	update_metering();
 }
 
 /* Gates closed and drained: from now on work waits for LOCK_OK. */

@@ -41,19 +41,11 @@ struct flow_thread {
 	double launch_ns; /* learnt GPU ns per launch */
 	int learnt;       /* launch_ns holds a measurement */
 	int broken;       /* the driver refused: flow control off */
-	unsigned epoch;   /* flow_epoch when the events were made */
+	unsigned epoch;   /* gate_generation when the events were made */
 };
 
 static __thread struct flow_thread *flow_tls;
 atomic_int flow_metering;
-/* Bumped when a context may have gone: every thread's events are then
- * stale (they belonged to it), and its state starts over. */
-static atomic_uint flow_epoch;
-
-void flow_forget_all(void)
-{
-	atomic_fetch_add(&flow_epoch, 1);
-}
 static long long window_ns = -1;
 
 long long flow_window_ns(void)
@@ -81,7 +73,9 @@ long long flow_window_ns(void)
 static struct flow_thread *thread_state(CUcontext ctx)
 {
 	struct flow_thread *t = flow_tls;
-	unsigned epoch = atomic_load(&flow_epoch);
+	/* Bumped when a context may have gone: every thread's events are
+	 * then stale (they belonged to it), and its state starts over. */
+	unsigned epoch = atomic_load(&gate_generation);
 
 	if (t && t->epoch != epoch) {
 		/* Its events died with their context (or may have): they are

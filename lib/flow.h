@@ -39,11 +39,6 @@ extern atomic_int flow_metering;
  * runs, and is billed as debt). */
 #define FLOW_LIMITED_WINDOW_NS 10000000LL
 
-/* A context went (or may have): every thread's checkpoint events are
- * forgotten, and made again in the context current at its next
- * checkpoint. */
-void flow_forget_all(void);
-
 /* Window in ns from NVSHARE_QUEUE_WINDOW_MS (0 disables flow control). */
 long long flow_window_ns(void);
 

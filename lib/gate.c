@@ -86,23 +86,31 @@ static void read_identity(struct gate_dev *d, CUdevice dev)
 	d->capacity_bytes = total;
 }
 
-static struct gate_dev *find_or_create(CUdevice dev)
+struct gate_dev *gate_find_ordinal(int dev)
 {
 	int n = atomic_load(&gate_ndevs);
-	struct gate_dev *d;
 
 	for (int i = 0; i < n; i++)
 		if (gate_devs[i].ordinal == dev)
 			return &gate_devs[i];
+	return NULL;
+}
+
+static struct gate_dev *find_or_create(CUdevice dev)
+{
+	int n;
+	struct gate_dev *d = gate_find_ordinal(dev);
+
+	if (d)
+		return d;
 	client_start();
 	pthread_mutex_lock(&gate_registry_mu);
-	n = atomic_load(&gate_ndevs);
-	for (int i = 0; i < n; i++) {
-		if (gate_devs[i].ordinal == dev) {
-			pthread_mutex_unlock(&gate_registry_mu);
-			return &gate_devs[i];
-		}
+	d = gate_find_ordinal(dev);
+	if (d) {
+		pthread_mutex_unlock(&gate_registry_mu);
+		return d;
 	}
+	n = atomic_load(&gate_ndevs);
 	if (n == GATE_MAX_DEVICES) {
 		pthread_mutex_unlock(&gate_registry_mu);
 		NVS_WARN("event=too_many_devices device=%d max=%d", dev,
@@ -302,12 +310,9 @@ struct gate_dev *gate_find_uuid(const char *uuid)
 
 void gate_forget_primary(int dev, int reset)
 {
-	int n = atomic_load(&gate_ndevs);
+	struct gate_dev *d = gate_find_ordinal(dev);
 
-	for (int i = 0; i < n; i++) {
-		struct gate_dev *d = &gate_devs[i];
-		if (d->ordinal != dev)
-			continue;
+	if (d) {
 		atomic_store(&d->tail_ev, NULL);
 		/* Made in a context that may be gone; remade when needed. */
 		d->swap_stream = NULL;
@@ -322,7 +327,6 @@ void gate_forget_primary(int dev, int reset)
 			mem_forget_device(d);
 		}
 	}
-	flow_forget_all();
 	atomic_fetch_add(&gate_generation, 1);
 }
 
@@ -345,7 +349,6 @@ void gate_forget_context(CUcontext ctx)
 		}
 		pthread_mutex_unlock(&d->mu);
 	}
-	flow_forget_all();
 	atomic_fetch_add(&gate_generation, 1);
 }
 

@@ -79,7 +79,8 @@ struct gate_dev {
 /* Devices known so far (index < gate_ndevs). */
 extern struct gate_dev gate_devs[GATE_MAX_DEVICES];
 extern atomic_int gate_ndevs;
-/* Bumped when a context is destroyed: invalidates per-thread caches. */
+/* Bumped when a context goes (or may have): invalidates the per-thread
+ * caches and every thread's flow-control events (flow.c). */
 extern atomic_uint gate_generation;
 /* Stream captures now running in this process: while any is, the link
  * thread must not synchronize (that would invalidate the capture). */
@@ -173,6 +174,8 @@ void gate_deadline(struct timespec *ts, long ms);
 extern pthread_rwlock_t gate_ctx_lock;
 /* Device whose UUID is uuid, or NULL. */
 struct gate_dev *gate_find_uuid(const char *uuid);
+/* Device of CUDA ordinal dev seen so far, or NULL (one per ordinal). */
+struct gate_dev *gate_find_ordinal(int dev);
 /* Device for the calling thread's current context (registers it if new),
  * or NULL if there is no current context. */
 struct gate_dev *gate_current(void);

@@ -306,36 +306,38 @@ void mem_vmm_retained(uint64_t handle)
 	pthread_mutex_unlock(&table.mu);
 }
 
+/* Takes mapping m off the table and drops its reference to its handle,
+ * uncharging the handle if that was the last (table.mu held). */
+static void unmap_one(struct mem_slot *m)
+{
+	struct mem_slot g = {0};
+
+	handle_unref(take(m).handle, &g);
+	if (g.dev)
+		mem_uncharge(g.dev, g.bytes);
+}
+
 void mem_vmm_unmapped(uint64_t va, uint64_t size)
 {
-	struct mem_slot *m, gone[16];
-	size_t ngone = 0;
+	struct mem_slot *m;
 
+	/* Uncharging under table.mu is safe: the order is table.mu, then
+	 * the device's mutex, everywhere. */
 	pthread_mutex_lock(&table.mu);
 	m = find(MEM_MAPPING, va);
 	if (m && m->bytes == size) {
 		/* The usual case: one mapping, unmapped as it was mapped. */
-		struct mem_slot map = take(m), g = {0};
-		handle_unref(map.handle, &g);
-		if (g.dev)
-			gone[ngone++] = g;
+		unmap_one(m);
 	} else {
 		/* A range over several mappings: look at every mapping. */
 		for (size_t i = 0; i < table.cap; i++) {
-			struct mem_slot *s = &table.slots[i], g = {0};
-			if (s->kind != MEM_MAPPING || s->key < va ||
-			    s->key - va >= size)
-				continue;
-			handle_unref(take(s).handle, &g);
-			if (g.dev && ngone < sizeof(gone) / sizeof(gone[0]))
-				gone[ngone++] = g;
-			else if (g.dev) /* rare: uncharge under the lock */
-				mem_uncharge(g.dev, g.bytes);
+			struct mem_slot *s = &table.slots[i];
+			if (s->kind == MEM_MAPPING && s->key >= va &&
+			    s->key - va < size)
+				unmap_one(s);
 		}
 	}
 	pthread_mutex_unlock(&table.mu);
-	for (size_t i = 0; i < ngone; i++)
-		mem_uncharge(gone[i].dev, gone[i].bytes);
 }
 
 void mem_vmm_released(uint64_t handle)

@@ -21,16 +21,9 @@
  * if it is that one, else any known device of that ordinal. */
 static struct gate_dev *dev_of_ordinal(int dev)
 {
-	struct gate_dev *d = gate_current();
-	int n;
+	struct gate_dev *d = gate_current(); /* registers it if new */
 
-	if (d && d->ordinal == dev)
-		return d;
-	n = atomic_load(&gate_ndevs);
-	for (int i = 0; i < n; i++)
-		if (gate_devs[i].ordinal == dev)
-			return &gate_devs[i];
-	return NULL;
+	return d && d->ordinal == dev ? d : gate_find_ordinal(dev);
 }
 
 NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
@@ -229,21 +222,23 @@ static uint64_t mipmap_bytes(const CUDA_ARRAY3D_DESCRIPTOR *a, unsigned levels)
 	return total;
 }
 
-/* Charges an array the driver made (r: its answer); destroys it again if
- * that is over the ceiling (the caller then clears the program's handle,
- * so that it cannot be destroyed twice). */
-static CUresult array_charged(struct gate_dev *d, uint64_t bytes, CUresult r,
-                              void *handle, CUresult (*destroy)(void *),
-                              const char *api)
+/* Charges the array the driver just made at *ph; destroys it again and
+ * clears the program's handle (so that it cannot be destroyed twice) if
+ * that is over the ceiling. */
+static CUresult array_charged(uint64_t bytes, void **ph,
+                              CUresult (*destroy)(void *), const char *api)
 {
-	if (r != CUDA_SUCCESS || !d || !handle)
-		return r;
+	struct gate_dev *d = gate_current();
+
+	if (!d || !*ph)
+		return CUDA_SUCCESS;
 	if (bytes == 0 || mem_charge(d, bytes, api)) {
-		destroy(handle);
+		destroy(*ph);
+		*ph = NULL;
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	mem_record(d, MEM_ARRAY, (uint64_t)(uintptr_t)handle, bytes, 0);
-	return r;
+	mem_record(d, MEM_ARRAY, (uint64_t)(uintptr_t)*ph, bytes, 0);
+	return CUDA_SUCCESS;
 }
 
 static CUresult destroy_array(void *a)
@@ -269,13 +264,9 @@ NVS_EXPORT CUresult cuArrayCreate_v2(CUarray *ph,
 	r = nvs_real_cuArrayCreate_v2(ph, a);
 	if (r != CUDA_SUCCESS || !a || !ph)
 		return r;
-	r = array_charged(
-	    gate_current(),
-	    level_bytes(a->Width, a->Height, 1, a->NumChannels, a->Format), r,
-	    *ph, destroy_array, "cuArrayCreate");
-	if (r == CUDA_ERROR_OUT_OF_MEMORY)
-		*ph = NULL;
-	return r;
+	return array_charged(
+	    level_bytes(a->Width, a->Height, 1, a->NumChannels, a->Format),
+	    (void **)ph, destroy_array, "cuArrayCreate");
 }
 
 NVS_EXPORT CUresult cuArray3DCreate_v2(CUarray *ph,
@@ -288,11 +279,8 @@ NVS_EXPORT CUresult cuArray3DCreate_v2(CUarray *ph,
 	r = nvs_real_cuArray3DCreate_v2(ph, a);
 	if (r != CUDA_SUCCESS || !a || !ph)
 		return r;
-	r = array_charged(gate_current(), mipmap_bytes(a, 1), r, *ph,
-	                  destroy_array, "cuArray3DCreate");
-	if (r == CUDA_ERROR_OUT_OF_MEMORY)
-		*ph = NULL;
-	return r;
+	return array_charged(mipmap_bytes(a, 1), (void **)ph, destroy_array,
+	                     "cuArray3DCreate");
 }
 
 NVS_EXPORT CUresult cuMipmappedArrayCreate(CUmipmappedArray *ph,
@@ -306,11 +294,8 @@ NVS_EXPORT CUresult cuMipmappedArrayCreate(CUmipmappedArray *ph,
 	r = nvs_real_cuMipmappedArrayCreate(ph, a, levels);
 	if (r != CUDA_SUCCESS || !a || !ph)
 		return r;
-	r = array_charged(gate_current(), mipmap_bytes(a, levels), r, *ph,
-	                  destroy_mipmapped, "cuMipmappedArrayCreate");
-	if (r == CUDA_ERROR_OUT_OF_MEMORY)
-		*ph = NULL;
-	return r;
+	return array_charged(mipmap_bytes(a, levels), (void **)ph,
+	                     destroy_mipmapped, "cuMipmappedArrayCreate");
 }
 
 /* --- virtual memory management ---------------------------------------------
@@ -432,7 +417,7 @@ NVS_EXPORT CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 {
 	uint64_t limit = quota_memory_limit();
 	CUresult r;
-	int n;
+	struct gate_dev *d;
 
 	driver_ensure();
 	if (!nvs_real_cuDeviceTotalMem_v2)
@@ -444,11 +429,8 @@ NVS_EXPORT CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 		*bytes = limit;
 		return r;
 	}
-	n = atomic_load(&gate_ndevs);
-	for (int i = 0; i < n; i++) {
-		struct gate_dev *d = &gate_devs[i];
-		if (d->ordinal != dev)
-			continue;
+	d = gate_find_ordinal(dev);
+	if (d) {
 		pthread_mutex_lock(&d->mu);
 		if (d->accepted)
 			*bytes = d->capacity_bytes;
