@@ -236,8 +236,6 @@ static void wait_inflight(struct gate_dev *d)
 
 int gate_close_and_drain(struct gate_dev *d)
 {
-	CUcontext ctxs[GATE_MAX_CONTEXTS];
-	int n;
 	long waited_us = 0;
 
 	for (;;) {
@@ -264,13 +262,23 @@ int gate_close_and_drain(struct gate_dev *d)
 		sleep_us(1000);
 		waited_us += 1000;
 	}
-	if (gate_exiting() || !nvs_real_cuCtxPushCurrent_v2 ||
-	    !nvs_real_cuCtxPopCurrent_v2 || !nvs_real_cuCtxSynchronize)
-		return 0;
+	if (!gate_exiting())
+		gate_sync_contexts(d, GATE_MAX_CONTEXTS);
+	return 0;
+}
+
+void gate_sync_contexts(struct gate_dev *d, int max)
+{
+	CUcontext ctxs[GATE_MAX_CONTEXTS];
+	int n;
+
+	if (!nvs_real_cuCtxPushCurrent_v2 || !nvs_real_cuCtxPopCurrent_v2 ||
+	    !nvs_real_cuCtxSynchronize)
+		return;
 	/* Held for reading: a context cannot be destroyed under us. */
 	pthread_rwlock_rdlock(&gate_ctx_lock);
 	pthread_mutex_lock(&d->mu);
-	n = d->nctxs;
+	n = d->nctxs < max ? d->nctxs : max;
 	memcpy(ctxs, d->ctxs, sizeof(ctxs[0]) * (size_t)n);
 	pthread_mutex_unlock(&d->mu);
 	for (int i = 0; i < n; i++) {
@@ -281,7 +289,6 @@ int gate_close_and_drain(struct gate_dev *d)
 		nvs_real_cuCtxPopCurrent_v2(&popped);
 	}
 	pthread_rwlock_unlock(&gate_ctx_lock);
-	return 0;
 }
 
 /* Set when the process starts exiting: the driver may already be tearing

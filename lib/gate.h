@@ -166,6 +166,9 @@ void gate_update_open(struct gate_dev *d);
  * waits; after 5 s it gives up synchronizing and returns -1 (gate closed,
  * work perhaps still queued). Returns 0 when drained. */
 int gate_close_and_drain(struct gate_dev *d);
+/* Synchronizes the first max contexts recorded for d (they cannot be
+ * destroyed meanwhile). */
+void gate_sync_contexts(struct gate_dev *d, int max);
 /* 1 once the process has begun to exit (the driver may be going away). */
 int gate_exiting(void);
 /* An absolute CLOCK_MONOTONIC time ms from now, for the cv waits. */

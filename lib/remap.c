@@ -48,7 +48,6 @@ struct remap_block {
 	enum host_kind host_kind;            /* how host was made */
 	int saved;                           /* host holds the bytes */
 	int copying;                         /* swap-in: copy queued */
-	int listed;                          /* in the tree and the list */
 	struct remap_block *prev, *next;     /* list of every block */
 };
 
@@ -159,8 +158,7 @@ static CUresult back(struct remap_block *b)
 		return r;
 	}
 	b->handle = h;
-	if (b->listed)
-		rm.unbacked[index_of(b->dev)]--;
+	rm.unbacked[index_of(b->dev)]--;
 	return CUDA_SUCCESS;
 }
 
@@ -171,8 +169,7 @@ static void unback(struct remap_block *b)
 	nvs_real_cuMemUnmap(b->va, b->size);
 	nvs_real_cuMemRelease(b->handle);
 	b->handle = 0;
-	if (b->listed)
-		rm.unbacked[index_of(b->dev)]++;
+	rm.unbacked[index_of(b->dev)]++;
 }
 
 /* A host buffer for b's bytes, made once and kept: fresh anonymous memory
@@ -235,10 +232,9 @@ static void host_free(struct remap_block *b)
  * list). */
 static void destroy(struct remap_block *b)
 {
+	unback(b);
 	rm.bytes[index_of(b->dev)] -= b->size;
-	if (!b->handle)
-		rm.unbacked[index_of(b->dev)]--;
-	b->listed = 0;
+	rm.unbacked[index_of(b->dev)]--;
 	tdelete(b, &rm.by_va, by_va);
 	if (b->prev)
 		b->prev->next = b->next;
@@ -246,7 +242,6 @@ static void destroy(struct remap_block *b)
 		rm.head = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
-	unback(b);
 	nvs_real_cuMemAddressFree(b->va, b->size);
 	host_free(b);
 	free(b);
@@ -294,29 +289,26 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
 	b->size = rounded;
 	b->dev = d;
 	pthread_mutex_lock(&rm.mu);
-	if (client_is_managed() && !fits_capacity(d, rounded))
-		r = CUDA_ERROR_OUT_OF_MEMORY;
-	else if (!waits_for_grant(d))
-		r = back(b);
-	if (r == CUDA_SUCCESS && !tsearch(b, &rm.by_va, by_va))
-		r = CUDA_ERROR_OUT_OF_MEMORY;
-	if (r != CUDA_SUCCESS) {
+	if ((client_is_managed() && !fits_capacity(d, rounded)) ||
+	    !tsearch(b, &rm.by_va, by_va)) {
 		pthread_mutex_unlock(&rm.mu);
-		unback(b);
 		nvs_real_cuMemAddressFree(va, rounded);
 		free(b);
-		return r;
+		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
+	/* Listed without memory; backed now unless it waits for a grant. */
 	b->next = rm.head;
 	if (rm.head)
 		rm.head->prev = b;
 	rm.head = b;
 	rm.bytes[index_of(d)] += rounded;
-	rm.unbacked[index_of(d)] += !b->handle;
-	b->listed = 1;
+	rm.unbacked[index_of(d)]++;
+	if (!waits_for_grant(d) && (r = back(b)) != CUDA_SUCCESS)
+		destroy(b);
 	pthread_mutex_unlock(&rm.mu);
-	*ptr = va;
-	return CUDA_SUCCESS;
+	if (r == CUDA_SUCCESS)
+		*ptr = va;
+	return r;
 }
 
 /* Waits for the work queued on b's device by this process, as cuMemFree
@@ -324,24 +316,12 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
  * it, and a program freeing memory mid-capture has ordered it itself). */
 static void finish_work(struct gate_dev *d)
 {
-	CUcontext cur = NULL, popped;
-
 	if (atomic_load(&gate_captures) || !nvs_real_cuCtxSynchronize)
 		return;
-	if (gate_current() == d) {
+	if (gate_current() == d)
 		nvs_real_cuCtxSynchronize();
-		return;
-	}
-	pthread_rwlock_rdlock(&gate_ctx_lock);
-	pthread_mutex_lock(&d->mu);
-	if (d->nctxs)
-		cur = d->ctxs[0];
-	pthread_mutex_unlock(&d->mu);
-	if (cur && nvs_real_cuCtxPushCurrent_v2(cur) == CUDA_SUCCESS) {
-		nvs_real_cuCtxSynchronize();
-		nvs_real_cuCtxPopCurrent_v2(&popped);
-	}
-	pthread_rwlock_unlock(&gate_ctx_lock);
+	else
+		gate_sync_contexts(d, 1);
 }
 
 int remap_free(CUdeviceptr ptr)
