@@ -240,8 +240,7 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 		const struct nvs_ctl_set_client *s = p;
 		if (s->reserved)
 			FAIL("reserved field set");
-		if (s->key != NVS_CTL_KEY_MEMORY_LIMIT &&
-		    s->key != NVS_CTL_KEY_CORE_LIMIT)
+		if (!nvs_ctl_key_is_limit(s->key))
 			FAIL("unknown CTL_SET_CLIENT key %u", s->key);
 		if (!terminated(s->pod_namespace, sizeof(s->pod_namespace)) ||
 		    !terminated(s->pod_name, sizeof(s->pod_name)))
@@ -279,8 +278,9 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 	FAIL("unknown message type %u", type);
 }
 
-int nvs_msg_validate(const struct nvs_msg_header *hdr, const void *payload,
-                     char *err, size_t errlen)
+/* The header alone: magic, version, type, and a length the type can have. */
+static int validate_header(const struct nvs_msg_header *hdr, char *err,
+                           size_t errlen)
 {
 	size_t fixed;
 
@@ -297,6 +297,14 @@ int nvs_msg_validate(const struct nvs_msg_header *hdr, const void *payload,
 	                                   : hdr->length != fixed)
 		FAIL("%s with length %u, expected %zu",
 		     nvs_msg_type_name(hdr->type), hdr->length, fixed);
+	return 0;
+}
+
+int nvs_msg_validate(const struct nvs_msg_header *hdr, const void *payload,
+                     char *err, size_t errlen)
+{
+	if (validate_header(hdr, err, errlen))
+		return -1;
 	return validate_payload(hdr->type, payload, hdr->length, err, errlen);
 }
 
@@ -419,26 +427,16 @@ enum nvs_read_status nvs_reader_next(struct nvs_reader *r, struct nvs_msg *out,
 	if (r->used < sizeof(hdr))
 		return NVS_READ_MORE;
 	memcpy(&hdr, r->buf, sizeof(hdr));
-	/* Check the header before trusting its length. */
-	if (hdr.magic != NVS_PROTO_MAGIC || hdr.version != NVS_PROTO_VERSION ||
-	    nvs_msg_fixed_size(hdr.type) == 0 ||
-	    hdr.length > NVS_MSG_MAX_PAYLOAD) {
-		nvs_msg_validate(&hdr, r->buf + sizeof(hdr), err, errlen);
-		if (hdr.length > NVS_MSG_MAX_PAYLOAD)
-			snprintf(err, errlen, "frame length %u too large",
-			         hdr.length);
+	/* The header is checked before its length is trusted: a length its
+	 * type cannot have is refused before any of it is buffered (or the
+	 * buffer grown for it). */
+	if (hdr.length > NVS_MSG_MAX_PAYLOAD) {
+		snprintf(err, errlen, "frame length %u too large", hdr.length);
 		return NVS_READ_ERROR;
 	}
+	if (validate_header(&hdr, err, errlen))
+		return NVS_READ_ERROR;
 	total = sizeof(hdr) + hdr.length;
-	/* A length its type cannot have is refused before any of it is
-	 * buffered (or the buffer grown for it). */
-	size_t fixed = nvs_msg_fixed_size(hdr.type);
-	if (hdr.type == NVS_MSG_CTL_REPLY ? hdr.length < fixed
-	                                  : hdr.length != fixed) {
-		snprintf(err, errlen, "%s with length %u, expected %zu",
-		         nvs_msg_type_name(hdr.type), hdr.length, fixed);
-		return NVS_READ_ERROR;
-	}
 	if (total > r->cap) {
 		uint8_t *n = realloc(r->buf, total);
 		if (!n) {
@@ -452,7 +450,7 @@ enum nvs_read_status nvs_reader_next(struct nvs_reader *r, struct nvs_msg *out,
 	if (r->used < total)
 		return NVS_READ_MORE;
 	payload = r->buf + sizeof(hdr);
-	if (nvs_msg_validate(&hdr, payload, err, errlen))
+	if (validate_payload(hdr.type, payload, hdr.length, err, errlen))
 		return NVS_READ_ERROR;
 	out->hdr = hdr;
 	memset(&out->u, 0, sizeof(out->u));

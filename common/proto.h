@@ -211,6 +211,12 @@ enum nvs_ctl_key {
 /* CTL_SET_CLIENT value removing a limit. */
 #define NVS_CTL_LIMIT_NONE (-1)
 
+/* The keys CTL_SET_CLIENT carries: a process's or a pod's limits. */
+static inline int nvs_ctl_key_is_limit(uint32_t key)
+{
+	return key == NVS_CTL_KEY_MEMORY_LIMIT || key == NVS_CTL_KEY_CORE_LIMIT;
+}
+
 enum nvs_gpu_mode {
 	NVS_MODE_AUTO = 0,       /* run together what fits, take turns else */
 	NVS_MODE_SERIAL = 1,     /* one client at a time */

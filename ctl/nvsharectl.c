@@ -410,19 +410,13 @@ struct ctl_setting {
 };
 
 /* The options of "nvsharectl set", in the order of their keys below; the
- * last CTL_SET_OPTS_CLIENT of them need --client or --pod. */
+ * limits (nvs_ctl_key_is_limit) need --client or --pod. */
 #define CTL_SET_OPTS 5
-#define CTL_SET_OPTS_CLIENT 2
 static const char *const ctl_set_opts[CTL_SET_OPTS] = {
     "--mode", "--time-slice", "--max-run", "--memory-limit", "--core-limit"};
 static const uint32_t ctl_set_keys[CTL_SET_OPTS] = {
     NVS_CTL_KEY_MODE, NVS_CTL_KEY_TIME_SLICE_MS, NVS_CTL_KEY_MAX_RUN_MS,
     NVS_CTL_KEY_MEMORY_LIMIT, NVS_CTL_KEY_CORE_LIMIT};
-
-static int ctl_is_client_key(uint32_t key)
-{
-	return key == NVS_CTL_KEY_MEMORY_LIMIT || key == NVS_CTL_KEY_CORE_LIMIT;
-}
 
 /* A duration option of "set": whole milliseconds in [min, max] into st;
  * CTL_EXIT_OK or a usage error naming the flag and what it expects. */
@@ -608,7 +602,7 @@ static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
 		rc = ctl_parse_setting(k, value, &settings[n]);
 		if (rc != CTL_EXIT_OK)
 			return rc;
-		nclient += ctl_is_client_key(settings[n].key);
+		nclient += nvs_ctl_key_is_limit(settings[n].key);
 		n++;
 	}
 	if (n == 0)
@@ -621,7 +615,7 @@ static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv)
 		    "set", "--memory-limit and --core-limit need --client or "
 		           "--pod, and the other settings take neither");
 	for (size_t j = 0; j < n; j++) {
-		if (ctl_is_client_key(settings[j].key)) {
+		if (nvs_ctl_key_is_limit(settings[j].key)) {
 			target.key = settings[j].key;
 			target.value = settings[j].value;
 			rc = ctl_send_setting(ctx, NVS_MSG_CTL_SET_CLIENT,

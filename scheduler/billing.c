@@ -464,3 +464,10 @@ const struct bill_client *bill_client_of(const struct bill_gpu *g, uint64_t id)
 
 	return i < 0 ? NULL : &g->clients[i];
 }
+
+int bill_throttled(const struct bill_gpu *g, uint64_t id)
+{
+	const struct bill_client *b = bill_client_of(g, id);
+
+	return b && b->throttled;
+}

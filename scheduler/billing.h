@@ -119,5 +119,7 @@ int64_t bill_advance(struct bill_gpu *g, int64_t now, struct bill_out *out);
 double bill_effective_pct(const struct bill_gpu *g, uint64_t id, int64_t now);
 
 const struct bill_client *bill_client_of(const struct bill_gpu *g, uint64_t id);
+/* 1 if the client is paused by its quota now (0 if not billed here). */
+int bill_throttled(const struct bill_gpu *g, uint64_t id);
 
 #endif /* NVSHARE_BILLING_H */

@@ -8,15 +8,9 @@
 #include "billing.h"
 #include "log.h"
 
+/* The policy library stands alone (no protocol header): the two tick
+ * lengths are one. */
 _Static_assert(BILL_TICK_NS == NVS_USAGE_TICK_NS, "one tick on both sides");
-
-/* The bill says whether a client is paused. */
-static int throttled(const struct sched_gpu *g, uint64_t client)
-{
-	const struct bill_client *b = bill_client_of(&g->bill, client);
-
-	return b && b->throttled;
-}
 
 static void send_state(struct server *s, struct sched_client *cl,
                        struct sched_client_gpu *e)
@@ -25,7 +19,7 @@ static void send_state(struct server *s, struct sched_client *cl,
 
 	memset(&t, 0, sizeof(t));
 	memcpy(t.uuid, e->gpu->uuid, sizeof(t.uuid));
-	t.throttled = (uint32_t)throttled(e->gpu, cl->id);
+	t.throttled = (uint32_t)bill_throttled(&e->gpu->bill, cl->id);
 	t.meter = e->gpu->metered ? 1 : 0;
 	e->meter_sent = e->gpu->metered;
 	server_send(s, cl->conn, NVS_MSG_THROTTLE, &t, sizeof(t));
@@ -88,9 +82,8 @@ void compute_attach(struct server *s, struct sched_client *cl,
 	update_meter(s, g, NULL);
 }
 
-void compute_client_gone(struct server *s, struct sched_client *cl, int64_t now)
+void compute_client_gone(struct server *s, struct sched_client *cl)
 {
-	(void)now;
 	for (size_t i = 0; i < cl->ngpus; i++) {
 		struct sched_gpu *g = cl->gpus[i].gpu;
 		bill_remove(&g->bill, cl->id);
@@ -115,11 +108,9 @@ void compute_limits_changed(struct server *s, struct sched_client *cl,
 	}
 }
 
-void compute_usage(struct server *s, struct sched_client *cl,
-                   struct sched_client_gpu *e, const struct nvs_usage *u,
-                   int64_t now)
+void compute_usage(struct sched_client *cl, struct sched_client_gpu *e,
+                   const struct nvs_usage *u, int64_t now)
 {
-	(void)s;
 	NVS_DEBUG("event=usage client=%llu tick=%lld busy_ns=%llu",
 	          (unsigned long long)cl->id, (long long)u->tick,
 	          (unsigned long long)u->busy_ns);

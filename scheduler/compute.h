@@ -18,16 +18,14 @@
 void compute_attach(struct server *s, struct sched_client *cl,
                     struct sched_gpu *g, int64_t now);
 /* A client is gone: its bills go. */
-void compute_client_gone(struct server *s, struct sched_client *cl,
-                         int64_t now);
+void compute_client_gone(struct server *s, struct sched_client *cl);
 /* The client's core limit may have changed (cl->limits). */
 void compute_limits_changed(struct server *s, struct sched_client *cl,
                             int64_t now);
 /* A USAGE report of a registered GPU; reports for ticks not begun by now
  * are refused. */
-void compute_usage(struct server *s, struct sched_client *cl,
-                   struct sched_client_gpu *e, const struct nvs_usage *u,
-                   int64_t now);
+void compute_usage(struct sched_client *cl, struct sched_client_gpu *e,
+                   const struct nvs_usage *u, int64_t now);
 /* Bills closed ticks and starts windows on every GPU; returns the earliest
  * next deadline. */
 int64_t compute_tick(struct server *s, int64_t now);

@@ -456,7 +456,7 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 	case NVS_MSG_USAGE:
 		e = registered(s, c, m, m->u.usage.uuid);
 		if (e)
-			compute_usage(s, c->client, e, &m->u.usage, now);
+			compute_usage(c->client, e, &m->u.usage, now);
 		return;
 	}
 	server_protocol_error(s, c, "unexpected %s",
@@ -466,7 +466,7 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 void lockproto_client_gone(struct server *s, struct sched_client *cl,
                            int64_t now)
 {
-	compute_client_gone(s, cl, now);
+	compute_client_gone(s, cl);
 	for (size_t i = 0; i < cl->ngpus; i++) {
 		struct sched_gpu *g = cl->gpus[i].gpu;
 		struct policy_out out = {.n = 0};

@@ -273,7 +273,8 @@ static void json_compute(const struct sched_client *c,
 	                  "\"throttled\":%s,\"throttles\":%llu",
 	                  bill_effective_pct(&e->gpu->bill, c->id, now),
 	                  bc ? (double)bc->billed_ns / 1e6 : 0.0,
-	                  bc && bc->throttled ? "true" : "false",
+	                  bill_throttled(&e->gpu->bill, c->id) ? "true"
+	                                                       : "false",
 	                  (unsigned long long)e->throttles);
 }
 
@@ -475,9 +476,7 @@ static void text_client_row(const struct sched_client *c,
 			snprintf(mlimit + strlen(mlimit),
 			         sizeof(mlimit) - strlen(mlimit), "!");
 		/* Paused by its compute quota now. */
-		const struct bill_client *bc =
-		    bill_client_of(&e->gpu->bill, c->id);
-		if (c->limits.core_pct && bc && bc->throttled)
+		if (c->limits.core_pct && bill_throttled(&e->gpu->bill, c->id))
 			snprintf(core + strlen(core),
 			         sizeof(core) - strlen(core), "~");
 	}
