@@ -446,6 +446,13 @@ static int ctl_parse_setting(size_t k, const char *value,
 	static const char *const modes[] = {"auto", "serial", "concurrent"};
 
 	st->key = ctl_set_keys[k];
+	if (nvs_ctl_key_is_limit(st->key) && strcmp(value, "none") == 0) {
+		st->value = NVS_CTL_LIMIT_NONE;
+		snprintf(st->done, sizeof(st->done), "%s limit removed",
+		         st->key == NVS_CTL_KEY_MEMORY_LIMIT ? "memory"
+		                                             : "core");
+		return CTL_EXIT_OK;
+	}
 	switch (st->key) {
 	case NVS_CTL_KEY_MODE:
 		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -462,12 +469,6 @@ static int ctl_parse_setting(size_t k, const char *value,
 		                       value);
 	case NVS_CTL_KEY_MEMORY_LIMIT: {
 		uint64_t bytes;
-		if (strcmp(value, "none") == 0) {
-			st->value = NVS_CTL_LIMIT_NONE;
-			snprintf(st->done, sizeof(st->done),
-			         "memory limit removed");
-			return CTL_EXIT_OK;
-		}
 		if (nvs_parse_size(value, &bytes) || bytes == 0 ||
 		    bytes > INT64_MAX)
 			return ctl_usage_error(
@@ -482,12 +483,6 @@ static int ctl_parse_setting(size_t k, const char *value,
 	}
 	case NVS_CTL_KEY_CORE_LIMIT: {
 		uint64_t pct;
-		if (strcmp(value, "none") == 0) {
-			st->value = NVS_CTL_LIMIT_NONE;
-			snprintf(st->done, sizeof(st->done),
-			         "core limit removed");
-			return CTL_EXIT_OK;
-		}
 		if (nvs_parse_u64(value, 1, NVS_CORE_LIMIT_MAX, &pct))
 			return ctl_usage_error(
 			    "set",
