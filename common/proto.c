@@ -25,6 +25,8 @@ _Static_assert(sizeof(struct nvs_waiting) == 72, "waiting layout");
 _Static_assert(sizeof(struct nvs_limits) == 16, "limits layout");
 _Static_assert(sizeof(struct nvs_usage) == 64, "usage layout");
 _Static_assert(sizeof(struct nvs_throttle) == 56, "throttle layout");
+_Static_assert(sizeof(struct nvs_mem_update) == 80, "mem update layout");
+_Static_assert(sizeof(struct nvs_mem_grant) == 64, "mem grant layout");
 _Static_assert(sizeof(struct nvs_ctl_set_client) == 344, "set client layout");
 
 size_t nvs_msg_fixed_size(uint16_t type)
@@ -42,6 +44,7 @@ size_t nvs_msg_fixed_size(uint16_t type)
 	case NVS_MSG_SWAP_REPORT: return sizeof(struct nvs_swap_report);
 	case NVS_MSG_WAITING: return sizeof(struct nvs_waiting);
 	case NVS_MSG_MEM_UPDATE: return sizeof(struct nvs_mem_update);
+	case NVS_MSG_MEM_GRANT: return sizeof(struct nvs_mem_grant);
 	case NVS_MSG_SET_MANAGED: return sizeof(struct nvs_set_managed);
 	case NVS_MSG_LIMITS:
 	case NVS_MSG_SET_LIMITS: return sizeof(struct nvs_limits);
@@ -67,6 +70,7 @@ const char *nvs_msg_type_name(uint16_t type)
 	case NVS_MSG_DROP_LOCK: return "DROP_LOCK";
 	case NVS_MSG_LOCK_RELEASED: return "LOCK_RELEASED";
 	case NVS_MSG_MEM_UPDATE: return "MEM_UPDATE";
+	case NVS_MSG_MEM_GRANT: return "MEM_GRANT";
 	case NVS_MSG_SET_MANAGED: return "SET_MANAGED";
 	case NVS_MSG_EVICT: return "EVICT";
 	case NVS_MSG_SWAP_REPORT: return "SWAP_REPORT";
@@ -202,8 +206,14 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 			FAIL("unknown wait reason %u", w->reason);
 		return check_uuid(w->uuid, err, errlen);
 	}
-	case NVS_MSG_MEM_UPDATE:
-		return check_uuid(((const struct nvs_mem_update *)p)->uuid, err,
+	case NVS_MSG_MEM_UPDATE: {
+		const struct nvs_mem_update *u = p;
+		if (u->pinned_bytes > u->allocated_bytes)
+			FAIL("MEM_UPDATE pinned bytes above allocated bytes");
+		return check_uuid(u->uuid, err, errlen);
+	}
+	case NVS_MSG_MEM_GRANT:
+		return check_uuid(((const struct nvs_mem_grant *)p)->uuid, err,
 		                  errlen);
 	case NVS_MSG_SET_MANAGED: {
 		const struct nvs_set_managed *s = p;

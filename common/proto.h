@@ -16,7 +16,9 @@
  *                          <-   WELCOME (client id, whether scheduling is on)
  *   REGISTER_GPU           ->
  *                          <-   GPU_ACCEPTED (memory capacity to honour)
+ *   MEM_UPDATE             ->                    what it allocated (seq n)
  *   REQ_LOCK               ->
+ *                          <-   MEM_GRANT        what it may back (seq n)
  *                          <-   LOCK_OK          the client may submit work
  *                          <-   DROP_LOCK        someone waits, slice over
  *                                                (flag SWAP_OUT: and needs
@@ -29,6 +31,14 @@
  * client whose memory is on the host brings it back after LOCK_OK, before
  * its work resumes, and reports that with SWAP_REPORT too. WAITING tells a
  * queued client why it waits (for its turn, or for memory).
+ *
+ * Memory: a client backs no byte on a GPU beyond what the scheduler last
+ * granted it there (MEM_GRANT, sent before every LOCK_OK and in answer to
+ * every MEM_UPDATE of a client that holds the lock, at once when it fits,
+ * else when room has been made). A grant answers the MEM_UPDATE whose seq
+ * it carries; the client ignores grants for older updates, and treats what
+ * it reports in an update as its grant's upper bound from then on, so both
+ * sides lower a grant on frees in the same order.
  *
  * Quotas: right after WELCOME a client sends LIMITS with the limits it
  * started with (its environment), and again whenever they change. The
@@ -48,7 +58,7 @@
 #include <stdint.h>
 
 #define NVS_PROTO_MAGIC 0x4853564eu /* "NVSH" in memory order */
-#define NVS_PROTO_VERSION 3
+#define NVS_PROTO_VERSION 4
 /* Room for "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL. */
 #define NVS_UUID_SIZE 48
 /* Largest CTL_REPLY text. */
@@ -72,6 +82,7 @@ enum nvs_msg_type {
 	NVS_MSG_SET_LIMITS = 15,   /* sched -> client: struct nvs_limits */
 	NVS_MSG_USAGE = 16,        /* client -> sched: struct nvs_usage */
 	NVS_MSG_THROTTLE = 17,     /* sched -> client: struct nvs_throttle */
+	NVS_MSG_MEM_GRANT = 18,    /* sched -> client: struct nvs_mem_grant */
 	NVS_MSG_CTL_STATUS = 64,   /* ctl -> sched: struct nvs_ctl_status */
 	NVS_MSG_CTL_SET = 65,      /* ctl -> sched: struct nvs_ctl_set */
 	NVS_MSG_CTL_REPLY = 66, /* sched -> ctl: struct nvs_ctl_reply + text */
@@ -156,7 +167,22 @@ struct nvs_waiting {
 
 struct nvs_mem_update {
 	char uuid[NVS_UUID_SIZE];
-	uint64_t allocated_bytes; /* the client's current total on this GPU */
+	uint64_t allocated_bytes; /* the client's current total on this GPU,
+	                             backed or waiting for a grant */
+	uint64_t pinned_bytes;    /* the part no swap can move (pitched,
+	                             stream-ordered pool, array, cuMemCreate
+	                             memory), <= allocated_bytes */
+	uint64_t held_bytes;      /* what it has on the GPU now; used only
+	                             from the first update after REGISTER_GPU
+	                             (a process that ran unmanaged, say while
+	                             the scheduler restarted), capped there */
+	uint64_t seq;             /* increases with every update sent */
+};
+
+struct nvs_mem_grant {
+	char uuid[NVS_UUID_SIZE];
+	uint64_t granted_bytes; /* the client may back this much there */
+	uint64_t seq;           /* the MEM_UPDATE it answers (0: none yet) */
 };
 
 /* A client's quotas; they apply to each GPU it uses. */
@@ -262,6 +288,7 @@ struct nvs_msg {
 		struct nvs_swap_report swap_report;
 		struct nvs_waiting waiting;
 		struct nvs_mem_update mem_update;
+		struct nvs_mem_grant mem_grant;
 		struct nvs_set_managed set_managed;
 		struct nvs_limits limits;
 		struct nvs_usage usage;

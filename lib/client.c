@@ -10,6 +10,7 @@
 #include "client.h"
 
 #include "gate.h"
+#include "grant.h"
 #include "log.h"
 #include "parse.h"
 #include "quota.h"
@@ -54,7 +55,8 @@ static struct link lnk = {.wake_fd = -1, .fd = -1};
  * error), so the first GPU use can wait for it: see client_start(). */
 static atomic_int link_settled;
 static pthread_once_t link_once = PTHREAD_ONCE_INIT;
-static struct client_config config = {.idle_release_ms = 100};
+static struct client_config config = {.idle_release_ms = 100,
+                                      .grant_wait_ms = 600000};
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
 static void read_config(void)
@@ -71,6 +73,16 @@ static void read_config(void)
 			         "value=\"%.32s\" msg=\"want 1..3600000 ms, "
 			         "keeping %u\"",
 			         v, config.idle_release_ms);
+	}
+	v = getenv("NVSHARE_GRANT_WAIT_MS");
+	if (v && *v) {
+		if (nvs_parse_u64(v, 1, 3600000, &n) == 0)
+			config.grant_wait_ms = (unsigned)n;
+		else
+			NVS_WARN("event=bad_env var=NVSHARE_GRANT_WAIT_MS "
+			         "value=\"%.32s\" msg=\"want 1..3600000 ms, "
+			         "keeping %u\"",
+			         v, config.grant_wait_ms);
 	}
 	v = getenv("NVSHARE_SINGLE_OVERSUB");
 	if (v && *v) {
@@ -264,6 +276,7 @@ static void try_connect(void)
 	/* Registration happens on WELCOME; mark every device for it. */
 	n = atomic_load(&gate_ndevs);
 	for (int i = 0; i < n; i++) {
+		grant_reset(&gate_devs[i]);
 		pthread_mutex_lock(&gate_devs[i].mu);
 		gate_devs[i].todo |= GATE_TODO_REGISTER | GATE_TODO_MEMORY;
 		gate_devs[i].accepted = 0;
@@ -390,9 +403,25 @@ static void update_metering(void)
 	atomic_store(&flow_metering, any);
 }
 
+/* Holding the lock with a grant that covers our memory: memory first,
+ * then work, so that no kernel crawls on page faults or finds its memory
+ * unmapped. */
+static void arrive(struct gate_dev *d)
+{
+	if (d->swapped_out && client_is_managed())
+		swap_and_report(d, NVS_SWAP_IN);
+	else if (client_is_managed())
+		place(d);
+	pthread_mutex_lock(&d->mu);
+	d->short_grant = 0;
+	gate_update_open(d);
+	pthread_mutex_unlock(&d->mu);
+}
+
 static void on_gpu_message(const struct nvs_msg *m)
 {
 	struct gate_dev *d = gate_find_uuid(m->u.gpu.uuid);
+	int short_grant;
 
 	if (!d) {
 		NVS_WARN("event=unknown_gpu type=%s gpu=%s",
@@ -407,21 +436,31 @@ static void on_gpu_message(const struct nvs_msg *m)
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
 		break;
+	case NVS_MSG_MEM_GRANT:
+		if (!grant_received(d, m->u.mem_grant.granted_bytes,
+		                    m->u.mem_grant.seq))
+			break;
+		pthread_mutex_lock(&d->mu);
+		short_grant = d->holding && d->short_grant && grant_covers(d);
+		pthread_mutex_unlock(&d->mu);
+		if (short_grant)
+			arrive(d); /* the rest of our memory is granted now */
+		break;
 	case NVS_MSG_LOCK_OK:
-		/* Memory first, then work: no kernel crawls on page faults
-		 * or finds its memory unmapped. */
-		if (d->swapped_out && client_is_managed())
-			swap_and_report(d, NVS_SWAP_IN);
-		else if (client_is_managed())
-			place(d);
 		pthread_mutex_lock(&d->mu);
 		d->requested = 0;
 		d->holding = 1;
+		/* Memory made after our last update is not granted yet:
+		 * the gate stays shut until the scheduler grants it too. */
+		d->short_grant = client_is_managed() && !grant_covers(d);
+		short_grant = d->short_grant;
 		d->idle_mark = atomic_load(&d->submits);
 		d->idle_since_ns = nvs_now_ns();
-		gate_update_open(d);
 		pthread_mutex_unlock(&d->mu);
-		NVS_DEBUG("event=lock_granted gpu=%s", d->uuid);
+		if (!short_grant)
+			arrive(d);
+		NVS_DEBUG("event=lock_granted gpu=%s short=%d", d->uuid,
+		          short_grant);
 		break;
 	case NVS_MSG_DROP_LOCK:
 		/* Not holding: we released on our own and the messages
@@ -473,6 +512,7 @@ static void on_message(const struct nvs_msg *m)
 	switch (m->hdr.type) {
 	case NVS_MSG_WELCOME: on_welcome(&m->u.welcome); return;
 	case NVS_MSG_GPU_ACCEPTED:
+	case NVS_MSG_MEM_GRANT:
 	case NVS_MSG_LOCK_OK:
 	case NVS_MSG_DROP_LOCK:
 	case NVS_MSG_EVICT:
@@ -534,13 +574,24 @@ static void read_socket(void)
 
 static void serve_device(struct gate_dev *d)
 {
+	struct nvs_mem_update u = {0};
 	unsigned todo;
-	uint64_t allocated;
 
 	pthread_mutex_lock(&d->mu);
 	todo = d->todo;
 	d->todo = 0;
-	allocated = d->allocated_bytes;
+	if (todo & GATE_TODO_MEMORY) {
+		u.allocated_bytes = d->allocated_bytes;
+		u.pinned_bytes = d->pinned_bytes < u.allocated_bytes
+		                     ? d->pinned_bytes
+		                     : u.allocated_bytes;
+		u.seq = d->mem_seq + 1;
+		/* Charged but not made yet: not on the GPU. */
+		u.held_bytes = u.allocated_bytes > d->awaiting_bytes
+		                   ? u.allocated_bytes - d->awaiting_bytes
+		                   : 0;
+		grant_update_sent(d, u.allocated_bytes, u.seq);
+	}
 	if ((todo & GATE_TODO_REQUEST) &&
 	    (d->holding || d->requested || !client_is_managed()))
 		todo &= ~GATE_TODO_REQUEST;
@@ -556,9 +607,13 @@ static void serve_device(struct gate_dev *d)
 			return;
 	}
 	if (todo & GATE_TODO_MEMORY) {
-		struct nvs_mem_update u = {0};
+		uint64_t unbacked = remap_unbacked_bytes(d);
 		memcpy(u.uuid, d->uuid, sizeof(u.uuid));
-		u.allocated_bytes = allocated;
+		/* Only read from the first update after registering. */
+		u.held_bytes = d->swapped_out ? u.pinned_bytes
+		               : u.held_bytes > unbacked
+		                   ? u.held_bytes - unbacked
+		                   : 0;
 		if (link_send(NVS_MSG_MEM_UPDATE, &u, sizeof(u)))
 			return;
 	}
@@ -584,10 +639,16 @@ static void meter(struct gate_dev *d, long long now)
 static void check_idle(struct gate_dev *d, long long now)
 {
 	unsigned long submits = atomic_load(&d->submits);
+	int growing;
 
 	if (!d->holding)
 		return;
-	if (submits != d->idle_mark || atomic_load(&d->inflight) > 0) {
+	pthread_mutex_lock(&d->mu);
+	growing = d->grant_waiters > 0 || d->short_grant;
+	pthread_mutex_unlock(&d->mu);
+	/* Waiting for room to grow is not idle: the grant will come. */
+	if (submits != d->idle_mark || atomic_load(&d->inflight) > 0 ||
+	    growing) {
 		d->idle_mark = submits;
 		d->idle_since_ns = now;
 		return;

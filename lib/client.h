@@ -31,6 +31,8 @@ struct client_config {
 	                             allocate more than the GPU has */
 	int swap_unified;         /* NVSHARE_SWAP=unified: cuMemAlloc gives
 	                             Unified Memory, not remappable blocks */
+	unsigned grant_wait_ms;   /* NVSHARE_GRANT_WAIT_MS: how long an
+	                             allocation waits for room on the GPU */
 };
 const struct client_config *client_config(void);
 

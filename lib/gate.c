@@ -210,7 +210,9 @@ void gate_set_open(struct gate_dev *d, int open)
 
 void gate_update_open(struct gate_dev *d)
 {
-	int open = client_is_managed() ? d->holding && !d->throttled : 1;
+	int open = client_is_managed()
+	               ? d->holding && !d->throttled && !d->short_grant
+	               : 1;
 
 	atomic_store(&d->open, open);
 	pthread_cond_broadcast(&d->cv);

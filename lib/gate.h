@@ -58,6 +58,13 @@ struct gate_dev {
 	uint64_t
 	    capacity_bytes; /* memory to honour (scheduler's or driver's) */
 	uint64_t allocated_bytes; /* this process's allocations on the device */
+	uint64_t pinned_bytes;    /* the part no swap can move (grant.h) */
+	uint64_t granted_bytes;   /* what the scheduler lets us back there */
+	uint64_t mem_seq;         /* seq of the last MEM_UPDATE sent */
+	int grant_waiters;        /* threads waiting for a grant (grant.h) */
+	uint64_t awaiting_bytes;  /* charged, not made yet (grant.h) */
+	int short_grant;          /* holding, but the grant does not cover
+	                             memory made while waiting: gate shut */
 	CUcontext
 	    ctxs[GATE_MAX_CONTEXTS]; /* contexts seen, drained on release */
 	int nctxs;

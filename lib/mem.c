@@ -7,6 +7,7 @@
 #include "mem.h"
 
 #include "client.h"
+#include "grant.h"
 #include "log.h"
 #include "quota.h"
 
@@ -23,7 +24,7 @@ struct mem_slot {
 	struct gate_dev *dev; /* device charged (NULL for mappings) */
 	uint32_t refs;        /* MEM_HANDLE: 1 until released + mappings */
 	uint8_t kind;         /* enum mem_kind, KIND_EMPTY, KIND_TOMBSTONE */
-	uint8_t managed;      /* Unified Memory: the swap path can move it */
+	uint8_t move;         /* enum mem_move */
 };
 
 static struct {
@@ -177,7 +178,7 @@ static void changed(struct gate_dev *d)
 	d->todo |= GATE_TODO_MEMORY;
 }
 
-int mem_charge(struct gate_dev *d, uint64_t bytes, const char *api)
+int mem_charge(struct gate_dev *d, uint64_t bytes, int pinned, const char *api)
 {
 	uint64_t ceiling = mem_ceiling(d), used;
 	int ok;
@@ -187,6 +188,8 @@ int mem_charge(struct gate_dev *d, uint64_t bytes, const char *api)
 	ok = ceiling == 0 || (used <= ceiling && bytes <= ceiling - used);
 	if (ok) {
 		d->allocated_bytes = used + bytes;
+		if (pinned)
+			d->pinned_bytes += bytes;
 		changed(d);
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -202,11 +205,30 @@ int mem_charge(struct gate_dev *d, uint64_t bytes, const char *api)
 	return 0;
 }
 
-void mem_uncharge(struct gate_dev *d, uint64_t bytes)
+int mem_charge_granted(struct gate_dev *d, uint64_t bytes, enum mem_move move,
+                       const char *api)
+{
+	int pinned = move == MEM_MOVE_PINNED;
+
+	if (mem_charge(d, bytes, pinned, api))
+		return -1;
+	switch (grant_await(d, bytes, !pinned, api)) {
+	case GRANT_GO: return 0;
+	case GRANT_DEFER: return 1;
+	case GRANT_REFUSED: break;
+	}
+	mem_uncharge(d, bytes, pinned);
+	return -1;
+}
+
+void mem_uncharge(struct gate_dev *d, uint64_t bytes, int pinned)
 {
 	pthread_mutex_lock(&d->mu);
 	d->allocated_bytes =
 	    d->allocated_bytes >= bytes ? d->allocated_bytes - bytes : 0;
+	if (pinned)
+		d->pinned_bytes =
+		    d->pinned_bytes >= bytes ? d->pinned_bytes - bytes : 0;
 	changed(d);
 	pthread_mutex_unlock(&d->mu);
 	client_notify();
@@ -216,14 +238,14 @@ void mem_uncharge(struct gate_dev *d, uint64_t bytes)
  */
 
 int mem_record(struct gate_dev *d, enum mem_kind kind, uint64_t key,
-               uint64_t bytes, int managed)
+               uint64_t bytes, enum mem_move move)
 {
 	struct mem_slot e = {.key = key,
 	                     .bytes = bytes,
 	                     .dev = d,
 	                     .refs = 1,
 	                     .kind = (uint8_t)kind,
-	                     .managed = managed ? 1 : 0},
+	                     .move = (uint8_t)move},
 	                *s, stale = {0};
 	int rc;
 
@@ -236,14 +258,15 @@ int mem_record(struct gate_dev *d, enum mem_kind kind, uint64_t key,
 	rc = insert(&e);
 	pthread_mutex_unlock(&table.mu);
 	if (stale.dev)
-		mem_uncharge(stale.dev, stale.bytes);
+		mem_uncharge(stale.dev, stale.bytes,
+		             stale.move == MEM_MOVE_PINNED);
 	if (rc) {
-		mem_uncharge(d, bytes);
+		mem_uncharge(d, bytes, move == MEM_MOVE_PINNED);
 		NVS_WARN("event=no_memory msg=\"allocation table full; "
 		         "allocation not accounted\"");
 		return -1;
 	}
-	if (managed) {
+	if (move == MEM_MOVE_UNIFIED) {
 		pthread_mutex_lock(&d->mu);
 		d->unplaced = 1;
 		pthread_mutex_unlock(&d->mu);
@@ -262,7 +285,7 @@ int mem_forget(enum mem_kind kind, uint64_t key)
 	pthread_mutex_unlock(&table.mu);
 	if (!found.dev)
 		return 0;
-	mem_uncharge(found.dev, found.bytes);
+	mem_uncharge(found.dev, found.bytes, found.move == MEM_MOVE_PINNED);
 	return 1;
 }
 
@@ -314,7 +337,7 @@ static void unmap_one(struct mem_slot *m)
 
 	handle_unref(take(m).handle, &g);
 	if (g.dev)
-		mem_uncharge(g.dev, g.bytes);
+		mem_uncharge(g.dev, g.bytes, g.move == MEM_MOVE_PINNED);
 }
 
 void mem_vmm_unmapped(uint64_t va, uint64_t size)
@@ -348,7 +371,7 @@ void mem_vmm_released(uint64_t handle)
 	handle_unref(handle, &g);
 	pthread_mutex_unlock(&table.mu);
 	if (g.dev)
-		mem_uncharge(g.dev, g.bytes);
+		mem_uncharge(g.dev, g.bytes, g.move == MEM_MOVE_PINNED);
 }
 
 void mem_forget_device(struct gate_dev *d)
@@ -370,6 +393,7 @@ void mem_forget_device(struct gate_dev *d)
 	pthread_mutex_unlock(&table.mu);
 	pthread_mutex_lock(&d->mu);
 	d->allocated_bytes = 0;
+	d->pinned_bytes = 0;
 	d->unplaced = 0;
 	changed(d);
 	pthread_mutex_unlock(&d->mu);
@@ -384,7 +408,8 @@ int mem_managed_of(struct gate_dev *d, struct mem_range **out, size_t *n)
 	pthread_mutex_lock(&table.mu);
 	for (size_t i = 0; i < table.cap; i++) {
 		struct mem_slot *s = &table.slots[i];
-		if (s->kind != MEM_PTR || s->dev != d || !s->managed)
+		if (s->kind != MEM_PTR || s->dev != d ||
+		    s->move != MEM_MOVE_UNIFIED)
 			continue;
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 64;

@@ -25,16 +25,31 @@ enum mem_kind {
 	                    nothing itself) */
 };
 
-/* Charges bytes to d, or returns -1 (nothing charged) if that would take
- * d above the ceiling; api names the call for the log. */
-int mem_charge(struct gate_dev *d, uint64_t bytes, const char *api);
-void mem_uncharge(struct gate_dev *d, uint64_t bytes);
+/* How the swap path can move an allocation. */
+enum mem_move {
+	MEM_MOVE_BLOCK = 0,   /* a remappable block (remap.h) */
+	MEM_MOVE_UNIFIED = 1, /* Unified Memory (swap.c) */
+	MEM_MOVE_PINNED = 2,  /* not at all: it stays on the GPU */
+};
 
-/* Records an allocation already charged (bytes to d). managed: Unified
- * Memory, which the swap path may move. If the table cannot grow, the
- * charge is given back (the allocation goes unaccounted) and -1 returned. */
+/* Charges bytes to d, or returns -1 (nothing charged) if that would take
+ * d above the ceiling; api names the call for the log. pinned: memory no
+ * swap can move (MEM_MOVE_PINNED), reported apart to the scheduler. */
+int mem_charge(struct gate_dev *d, uint64_t bytes, int pinned, const char *api);
+void mem_uncharge(struct gate_dev *d, uint64_t bytes, int pinned);
+
+/* Charges bytes to d (as mem_charge) and waits until the scheduler's grant
+ * covers them (grant.h); undoes the charge when it does not in time. 0: go
+ * ahead and make the memory; 1: make it unbacked (deferrable memory, the
+ * process does not hold the GPU); -1: CUDA_ERROR_OUT_OF_MEMORY. */
+int mem_charge_granted(struct gate_dev *d, uint64_t bytes, enum mem_move move,
+                       const char *api);
+
+/* Records an allocation already charged (bytes to d, moved as move). If
+ * the table cannot grow, the charge is given back (the allocation goes
+ * unaccounted) and -1 returned. */
 int mem_record(struct gate_dev *d, enum mem_kind kind, uint64_t key,
-               uint64_t bytes, int managed);
+               uint64_t bytes, enum mem_move move);
 /* Forgets a MEM_PTR or MEM_ARRAY entry and gives back its charge; returns
  * 1 if it was tracked. */
 int mem_forget(enum mem_kind kind, uint64_t key);

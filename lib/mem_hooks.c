@@ -37,36 +37,43 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 		           ? nvs_real_cuMemAlloc_v2(dptr, bytesize)
 		           : CUDA_ERROR_NOT_INITIALIZED;
 	if (remap_suits(d, bytesize, &rounded)) {
-		if (mem_charge(d, rounded, "cuMemAlloc"))
+		int w = mem_charge_granted(d, rounded, MEM_MOVE_BLOCK,
+		                           "cuMemAlloc");
+		if (w < 0)
 			return CUDA_ERROR_OUT_OF_MEMORY;
-		r = remap_alloc(d, rounded, dptr);
+		r = remap_alloc(d, rounded, w == 0, dptr);
 		if (r == CUDA_SUCCESS) {
-			mem_record(d, MEM_PTR, *dptr, rounded, 0);
+			mem_record(d, MEM_PTR, *dptr, rounded, MEM_MOVE_BLOCK);
 			return r;
 		}
 		/* The card itself is full (or the driver refused): Unified
 		 * Memory can still oversubscribe it. */
-		mem_uncharge(d, rounded);
+		mem_uncharge(d, rounded, 0);
 		NVS_DEBUG("event=remap_refused gpu=%s bytes=%llu reason=%s",
 		          d->uuid, (unsigned long long)rounded,
 		          driver_error_name(r));
 	}
-	if (mem_charge(d, bytesize, "cuMemAlloc"))
+	if (mem_charge_granted(d, bytesize, MEM_MOVE_UNIFIED, "cuMemAlloc") < 0)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	r = nvs_real_cuMemAllocManaged(dptr, bytesize, CU_MEM_ATTACH_GLOBAL);
 	if (r == CUDA_SUCCESS) {
-		mem_record(d, MEM_PTR, *dptr, bytesize, 1);
+		mem_record(d, MEM_PTR, *dptr, bytesize, MEM_MOVE_UNIFIED);
 		return r;
 	}
+	mem_uncharge(d, bytesize, 0);
 	if (r == CUDA_ERROR_NOT_SUPPORTED) {
 		/* No Unified Memory here: plain device memory, not movable. */
+		if (mem_charge_granted(d, bytesize, MEM_MOVE_PINNED,
+		                       "cuMemAlloc") < 0)
+			return CUDA_ERROR_OUT_OF_MEMORY;
 		r = nvs_real_cuMemAlloc_v2(dptr, bytesize);
 		if (r == CUDA_SUCCESS) {
-			mem_record(d, MEM_PTR, *dptr, bytesize, 0);
+			mem_record(d, MEM_PTR, *dptr, bytesize,
+			           MEM_MOVE_PINNED);
 			return r;
 		}
+		mem_uncharge(d, bytesize, 1);
 	}
-	mem_uncharge(d, bytesize);
 	return r;
 }
 
@@ -75,7 +82,7 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
  * zero bytes) go to the driver unaccounted for it to refuse, and so do
  * allocations captured into a graph: a graph node may run many times or
  * never, it is not memory now. */
-#define NVS_CHARGED_ALLOC(name, params, args, managed, stream)                 \
+#define NVS_CHARGED_ALLOC(name, params, args, move, stream)                    \
 	NVS_EXPORT CUresult name params                                        \
 	{                                                                      \
 		struct gate_dev *d = gate_current();                           \
@@ -85,56 +92,76 @@ NVS_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 		if (!d || !dptr || bytesize == 0 ||                            \
 		    gate_stream_capturing(stream))                             \
 			return nvs_real_##name args;                           \
-		if (mem_charge(d, bytesize, #name))                            \
+		if (mem_charge_granted(d, bytesize, (move), #name) < 0)        \
 			return CUDA_ERROR_OUT_OF_MEMORY;                       \
 		r = nvs_real_##name args;                                      \
 		if (r == CUDA_SUCCESS)                                         \
-			mem_record(d, MEM_PTR, *dptr, bytesize, (managed));    \
+			mem_record(d, MEM_PTR, *dptr, bytesize, (move));       \
 		else                                                           \
-			mem_uncharge(d, bytesize);                             \
+			mem_uncharge(d, bytesize, (move) == MEM_MOVE_PINNED);  \
 		return r;                                                      \
 	}
 NVS_CHARGED_ALLOC(cuMemAllocManaged,
                   (CUdeviceptr * dptr, size_t bytesize, unsigned int flags),
-                  (dptr, bytesize, flags), 1, NVS_NO_STREAM)
+                  (dptr, bytesize, flags), MEM_MOVE_UNIFIED, NVS_NO_STREAM)
 NVS_CHARGED_ALLOC(cuMemAllocAsync,
                   (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), 0, s)
+                  (dptr, bytesize, s), MEM_MOVE_PINNED, s)
 NVS_CHARGED_ALLOC(cuMemAllocAsync_ptsz,
                   (CUdeviceptr * dptr, size_t bytesize, CUstream s),
-                  (dptr, bytesize, s), 0, NVS_PT(s))
+                  (dptr, bytesize, s), MEM_MOVE_PINNED, NVS_PT(s))
 NVS_CHARGED_ALLOC(cuMemAllocFromPoolAsync,
                   (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
                    CUstream s),
-                  (dptr, bytesize, p, s), 0, s)
+                  (dptr, bytesize, p, s), MEM_MOVE_PINNED, s)
 NVS_CHARGED_ALLOC(cuMemAllocFromPoolAsync_ptsz,
                   (CUdeviceptr * dptr, size_t bytesize, CUmemoryPool p,
                    CUstream s),
-                  (dptr, bytesize, p, s), 0, NVS_PT(s))
+                  (dptr, bytesize, p, s), MEM_MOVE_PINNED, NVS_PT(s))
+
+/* Rows are padded to at least this alignment (CUDA's texture pitch
+ * alignment on current GPUs): the estimate charged before the call. */
+#define PITCH_ESTIMATE_ALIGN 512u
 
 /* The driver picks the pitch, so the real size (pitch x height) is known
- * only afterwards. */
+ * only afterwards: an estimate is charged (and granted) first, then
+ * corrected; a pitch beyond the estimate is charged without waiting. */
 NVS_EXPORT CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pitch,
                                        size_t width, size_t height,
                                        unsigned int elem)
 {
 	struct gate_dev *d = gate_current();
-	uint64_t bytes;
+	uint64_t bytes, guess = 0;
 	CUresult r;
 
 	if (!nvs_real_cuMemAllocPitch_v2)
 		return CUDA_ERROR_NOT_INITIALIZED;
+	if (d && dptr && pitch && width && height && width <= UINT32_MAX &&
+	    height <= UINT32_MAX) {
+		guess = ((uint64_t)width + PITCH_ESTIMATE_ALIGN - 1) /
+		        PITCH_ESTIMATE_ALIGN * PITCH_ESTIMATE_ALIGN * height;
+		if (mem_charge_granted(d, guess, MEM_MOVE_PINNED,
+		                       "cuMemAllocPitch") < 0)
+			return CUDA_ERROR_OUT_OF_MEMORY;
+	}
 	r = nvs_real_cuMemAllocPitch_v2(dptr, pitch, width, height, elem);
-	if (r != CUDA_SUCCESS || !d)
+	if (r != CUDA_SUCCESS || !d || !guess) {
+		if (guess)
+			mem_uncharge(d, guess, 1);
 		return r;
+	}
 	bytes = (uint64_t)*pitch * height;
-	if (mem_charge(d, bytes, "cuMemAllocPitch")) {
+	if (bytes > guess &&
+	    mem_charge(d, bytes - guess, 1, "cuMemAllocPitch")) {
+		mem_uncharge(d, guess, 1);
 		if (nvs_real_cuMemFree_v2)
 			nvs_real_cuMemFree_v2(*dptr);
 		*dptr = 0;
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	mem_record(d, MEM_PTR, *dptr, bytes, 0);
+	if (bytes < guess)
+		mem_uncharge(d, guess - bytes, 1);
+	mem_record(d, MEM_PTR, *dptr, bytes, MEM_MOVE_PINNED);
 	return r;
 }
 
@@ -222,80 +249,96 @@ static uint64_t mipmap_bytes(const CUDA_ARRAY3D_DESCRIPTOR *a, unsigned levels)
 	return total;
 }
 
-/* Charges the array the driver just made at *ph; destroys it again and
- * clears the program's handle (so that it cannot be destroyed twice) if
- * that is over the ceiling. */
-static CUresult array_charged(uint64_t bytes, void **ph,
-                              CUresult (*destroy)(void *), const char *api)
+/* Charges an array of bytes to the current device before the driver
+ * makes it, once the grant covers it (arrays cannot move). Returns the
+ * device charged, or NULL with *r set: CUDA_SUCCESS (no device: nothing
+ * to charge) or CUDA_ERROR_OUT_OF_MEMORY (over the ceiling, no room, or
+ * a size that does not fit 64 bits). */
+static struct gate_dev *array_charge(uint64_t bytes, const char *api,
+                                     CUresult *r)
 {
 	struct gate_dev *d = gate_current();
 
-	if (!d || !*ph)
-		return CUDA_SUCCESS;
-	if (bytes == 0 || mem_charge(d, bytes, api)) {
-		destroy(*ph);
-		*ph = NULL;
-		return CUDA_ERROR_OUT_OF_MEMORY;
+	*r = CUDA_SUCCESS;
+	if (!d)
+		return NULL;
+	if (bytes == 0 || mem_charge_granted(d, bytes, MEM_MOVE_PINNED, api)) {
+		*r = CUDA_ERROR_OUT_OF_MEMORY;
+		return NULL;
 	}
-	mem_record(d, MEM_ARRAY, (uint64_t)(uintptr_t)*ph, bytes, 0);
-	return CUDA_SUCCESS;
+	return d;
 }
 
-static CUresult destroy_array(void *a)
+/* Records the array the driver made (r) at h, or gives the charge back. */
+static CUresult array_made(struct gate_dev *d, uint64_t bytes, CUresult r,
+                           void *h)
 {
-	return nvs_real_cuArrayDestroy ? nvs_real_cuArrayDestroy(a)
-	                               : CUDA_ERROR_NOT_INITIALIZED;
-}
-
-static CUresult destroy_mipmapped(void *a)
-{
-	return nvs_real_cuMipmappedArrayDestroy
-	           ? nvs_real_cuMipmappedArrayDestroy(a)
-	           : CUDA_ERROR_NOT_INITIALIZED;
+	if (!d)
+		return r;
+	if (r == CUDA_SUCCESS && h)
+		mem_record(d, MEM_ARRAY, (uint64_t)(uintptr_t)h, bytes,
+		           MEM_MOVE_PINNED);
+	else
+		mem_uncharge(d, bytes, 1);
+	return r;
 }
 
 NVS_EXPORT CUresult cuArrayCreate_v2(CUarray *ph,
                                      const CUDA_ARRAY_DESCRIPTOR *a)
 {
+	struct gate_dev *d;
+	uint64_t bytes;
 	CUresult r;
 
 	if (!nvs_real_cuArrayCreate_v2)
 		return CUDA_ERROR_NOT_INITIALIZED;
-	r = nvs_real_cuArrayCreate_v2(ph, a);
-	if (r != CUDA_SUCCESS || !a || !ph)
+	if (!a || !ph)
+		return nvs_real_cuArrayCreate_v2(ph, a);
+	bytes = level_bytes(a->Width, a->Height, 1, a->NumChannels, a->Format);
+	d = array_charge(bytes, "cuArrayCreate", &r);
+	if (r != CUDA_SUCCESS)
 		return r;
-	return array_charged(
-	    level_bytes(a->Width, a->Height, 1, a->NumChannels, a->Format),
-	    (void **)ph, destroy_array, "cuArrayCreate");
+	r = nvs_real_cuArrayCreate_v2(ph, a);
+	return array_made(d, bytes, r, *ph);
 }
 
 NVS_EXPORT CUresult cuArray3DCreate_v2(CUarray *ph,
                                        const CUDA_ARRAY3D_DESCRIPTOR *a)
 {
+	struct gate_dev *d;
+	uint64_t bytes;
 	CUresult r;
 
 	if (!nvs_real_cuArray3DCreate_v2)
 		return CUDA_ERROR_NOT_INITIALIZED;
-	r = nvs_real_cuArray3DCreate_v2(ph, a);
-	if (r != CUDA_SUCCESS || !a || !ph)
+	if (!a || !ph)
+		return nvs_real_cuArray3DCreate_v2(ph, a);
+	bytes = mipmap_bytes(a, 1);
+	d = array_charge(bytes, "cuArray3DCreate", &r);
+	if (r != CUDA_SUCCESS)
 		return r;
-	return array_charged(mipmap_bytes(a, 1), (void **)ph, destroy_array,
-	                     "cuArray3DCreate");
+	r = nvs_real_cuArray3DCreate_v2(ph, a);
+	return array_made(d, bytes, r, *ph);
 }
 
 NVS_EXPORT CUresult cuMipmappedArrayCreate(CUmipmappedArray *ph,
                                            const CUDA_ARRAY3D_DESCRIPTOR *a,
                                            unsigned int levels)
 {
+	struct gate_dev *d;
+	uint64_t bytes;
 	CUresult r;
 
 	if (!nvs_real_cuMipmappedArrayCreate)
 		return CUDA_ERROR_NOT_INITIALIZED;
-	r = nvs_real_cuMipmappedArrayCreate(ph, a, levels);
-	if (r != CUDA_SUCCESS || !a || !ph)
+	if (!a || !ph)
+		return nvs_real_cuMipmappedArrayCreate(ph, a, levels);
+	bytes = mipmap_bytes(a, levels);
+	d = array_charge(bytes, "cuMipmappedArrayCreate", &r);
+	if (r != CUDA_SUCCESS)
 		return r;
-	return array_charged(mipmap_bytes(a, levels), (void **)ph,
-	                     destroy_mipmapped, "cuMipmappedArrayCreate");
+	r = nvs_real_cuMipmappedArrayCreate(ph, a, levels);
+	return array_made(d, bytes, r, *ph);
 }
 
 /* --- virtual memory management ---------------------------------------------
@@ -317,13 +360,14 @@ NVS_EXPORT CUresult cuMemCreate(CUmemGenericAllocationHandle *handle,
 	if (handle && prop && size &&
 	    prop->location.type == CU_MEM_LOCATION_TYPE_DEVICE)
 		d = dev_of_ordinal(prop->location.id);
-	if (d && mem_charge(d, size, "cuMemCreate"))
+	if (d &&
+	    mem_charge_granted(d, size, MEM_MOVE_PINNED, "cuMemCreate") < 0)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	r = nvs_real_cuMemCreate(handle, size, prop, flags);
 	if (d && r == CUDA_SUCCESS)
-		mem_record(d, MEM_HANDLE, *handle, size, 0);
+		mem_record(d, MEM_HANDLE, *handle, size, MEM_MOVE_PINNED);
 	else if (d)
-		mem_uncharge(d, size);
+		mem_uncharge(d, size, 1);
 	return r;
 }
 

@@ -59,8 +59,9 @@ static struct {
 	uint64_t granularity[GATE_MAX_DEVICES]; /* 0: unknown, 1: no VMM */
 	uint64_t bytes[GATE_MAX_DEVICES]; /* blocks' sizes, backed or not */
 	int unbacked[GATE_MAX_DEVICES];   /* listed blocks without memory */
-	int present[GATE_MAX_DEVICES];    /* holding the GPU (or unmanaged):
-	                                     new blocks are backed at once */
+	uint64_t unbacked_bytes[GATE_MAX_DEVICES]; /* their sizes */
+	int present[GATE_MAX_DEVICES]; /* holding the GPU (or unmanaged):
+	                                  new blocks are backed at once */
 } rm = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int index_of(const struct gate_dev *d)
@@ -159,6 +160,7 @@ static CUresult back(struct remap_block *b)
 	}
 	b->handle = h;
 	rm.unbacked[index_of(b->dev)]--;
+	rm.unbacked_bytes[index_of(b->dev)] -= b->size;
 	return CUDA_SUCCESS;
 }
 
@@ -170,6 +172,7 @@ static void unback(struct remap_block *b)
 	nvs_real_cuMemRelease(b->handle);
 	b->handle = 0;
 	rm.unbacked[index_of(b->dev)]++;
+	rm.unbacked_bytes[index_of(b->dev)] += b->size;
 }
 
 /* A host buffer for b's bytes, made once and kept: fresh anonymous memory
@@ -235,6 +238,7 @@ static void destroy(struct remap_block *b)
 	unback(b);
 	rm.bytes[index_of(b->dev)] -= b->size;
 	rm.unbacked[index_of(b->dev)]--;
+	rm.unbacked_bytes[index_of(b->dev)] -= b->size;
 	tdelete(b, &rm.by_va, by_va);
 	if (b->prev)
 		b->prev->next = b->next;
@@ -272,7 +276,8 @@ static int fits_capacity(struct gate_dev *d, uint64_t size)
 	return cap == 0 || (have <= cap && size <= cap - have);
 }
 
-CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
+CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, int back_now,
+                     CUdeviceptr *ptr)
 {
 	struct remap_block *b = calloc(1, sizeof(*b));
 	CUdeviceptr va = 0;
@@ -303,7 +308,8 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr)
 	rm.head = b;
 	rm.bytes[index_of(d)] += rounded;
 	rm.unbacked[index_of(d)]++;
-	if (!waits_for_grant(d) && (r = back(b)) != CUDA_SUCCESS)
+	rm.unbacked_bytes[index_of(d)] += rounded;
+	if (back_now && !waits_for_grant(d) && (r = back(b)) != CUDA_SUCCESS)
 		destroy(b);
 	pthread_mutex_unlock(&rm.mu);
 	if (r == CUDA_SUCCESS)
@@ -474,6 +480,16 @@ void remap_left(struct gate_dev *d)
 	pthread_mutex_unlock(&rm.mu);
 }
 
+uint64_t remap_unbacked_bytes(struct gate_dev *d)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&rm.mu);
+	n = rm.unbacked_bytes[index_of(d)];
+	pthread_mutex_unlock(&rm.mu);
+	return n;
+}
+
 int remap_unbacked(struct gate_dev *d)
 {
 	int n;
@@ -493,6 +509,7 @@ void remap_reset_after_fork(void)
 	rm.head = NULL;
 	memset(rm.bytes, 0, sizeof(rm.bytes));
 	memset(rm.unbacked, 0, sizeof(rm.unbacked));
+	memset(rm.unbacked_bytes, 0, sizeof(rm.unbacked_bytes));
 	memset(rm.present, 0, sizeof(rm.present));
 }
 

@@ -25,12 +25,14 @@
  * block's size (what it occupies, and what is charged). */
 int remap_suits(struct gate_dev *d, uint64_t bytes, uint64_t *rounded);
 
-/* Makes a block of rounded bytes (from remap_suits) on d at *ptr. While
- * the process is managed and does not hold d, only the address is
- * reserved and the next grant backs it. CUDA_ERROR_OUT_OF_MEMORY, while
- * managed, if d's blocks would no longer fit its capacity together.
- * Returns CUDA_SUCCESS, or the driver's error with nothing made. */
-CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, CUdeviceptr *ptr);
+/* Makes a block of rounded bytes (from remap_suits) on d at *ptr, backed
+ * at once if back_now (the grant covers it, grant.h) and the process may
+ * be on the GPU; otherwise only the address is reserved and the next
+ * grant backs it. CUDA_ERROR_OUT_OF_MEMORY, while managed, if d's blocks
+ * would no longer fit its capacity together. Returns CUDA_SUCCESS, or the
+ * driver's error with nothing made. */
+CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, int back_now,
+                     CUdeviceptr *ptr);
 
 /* Frees the block at ptr once the work queued before has finished, and
  * its charge (mem.h). Returns 1 if ptr was a block, 0 if it is not one of
@@ -54,6 +56,8 @@ void remap_left(struct gate_dev *d);
 
 /* Blocks of d without GPU memory now (a grant or swap-in backs them). */
 int remap_unbacked(struct gate_dev *d);
+/* Their bytes. */
+uint64_t remap_unbacked_bytes(struct gate_dev *d);
 
 /* d's primary context was reset: its blocks are released, addresses and
  * host copies included. */

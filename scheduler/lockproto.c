@@ -41,6 +41,20 @@ static void send_gpu_ref(struct server *s, struct sched_client *cl,
 	server_send(s, cl->conn, type, &ref, sizeof(ref));
 }
 
+/* What cl may back on g, answering its last MEM_UPDATE there. */
+static void send_mem_grant(struct server *s, struct sched_client *cl,
+                           const struct sched_gpu *g, uint64_t granted)
+{
+	struct sched_client_gpu *e = registry_client_gpu(cl, g);
+	struct nvs_mem_grant m;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.uuid, g->uuid, sizeof(m.uuid));
+	m.granted_bytes = granted;
+	m.seq = e ? e->mem_seq : 0;
+	server_send(s, cl->conn, NVS_MSG_MEM_GRANT, &m, sizeof(m));
+}
+
 static void send_drop(struct server *s, struct sched_client *cl,
                       const struct sched_gpu *g, uint32_t flags)
 {
@@ -88,9 +102,22 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 		          "running=%zu",
 		          g->uuid, (unsigned long long)cl->id,
 		          ns_to_ms(a->span_ns), g->policy.nrunning);
+		send_mem_grant(s, cl, g, a->granted_bytes);
 		send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g);
 		return;
-	case POLICY_CONFIRM: send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g); return;
+	case POLICY_CONFIRM:
+		send_mem_grant(s, cl, g, a->granted_bytes);
+		send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g);
+		return;
+	case POLICY_MEM_GRANT:
+		if (a->span_ns > 0)
+			NVS_DEBUG("event=grow gpu=%s client=%llu bytes=%llu "
+			          "waited_ms=%lld",
+			          g->uuid, (unsigned long long)cl->id,
+			          (unsigned long long)a->granted_bytes,
+			          ns_to_ms(a->span_ns));
+		send_mem_grant(s, cl, g, a->granted_bytes);
+		return;
 	case POLICY_DROP:
 		NVS_DEBUG("event=drop_request gpu=%s client=%llu held_ms=%lld "
 		          "swap_out=%d",
@@ -321,13 +348,15 @@ static void on_release(struct server *s, struct sched_conn *c,
  * when scheduling resumes; with scheduling off nobody waits, so nothing
  * follows from it. */
 static void on_mem_update(struct server *s, struct sched_conn *c,
-                          struct sched_client_gpu *e, uint64_t bytes,
-                          int64_t now)
+                          struct sched_client_gpu *e,
+                          const struct nvs_mem_update *u, int64_t now)
 {
 	struct policy_out out = {.n = 0};
 
-	if (policy_set_footprint(&e->gpu->policy, c->client->id, bytes, now,
-	                         &out) < 0) {
+	e->mem_seq = u->seq;
+	if (policy_set_footprint(&e->gpu->policy, c->client->id,
+	                         u->allocated_bytes, u->pinned_bytes,
+	                         u->held_bytes, now, &out) < 0) {
 		server_protocol_error(s, c, "out of memory for GPU %s",
 		                      e->gpu->uuid);
 		return;
@@ -444,8 +473,7 @@ void lockproto_handle(struct server *s, struct sched_conn *c,
 	case NVS_MSG_MEM_UPDATE:
 		e = registered(s, c, m, m->u.mem_update.uuid);
 		if (e)
-			on_mem_update(s, c, e, m->u.mem_update.allocated_bytes,
-			              now);
+			on_mem_update(s, c, e, &m->u.mem_update, now);
 		return;
 	case NVS_MSG_SWAP_REPORT:
 		e = registered(s, c, m, m->u.swap_report.uuid);

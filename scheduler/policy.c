@@ -17,10 +17,15 @@
  * The same rules run after every event and every tick, so a change (a new
  * waiter, a shorter slice, memory freed) takes effect at once.
  *
- * Memory: a client "occupies" its footprint while it runs or while its
- * memory is resident. The head H fits when the footprints occupied by the
- * others plus H's own (at most the capacity, so that a client larger than
- * the GPU can still run alone) do not exceed the capacity.
+ * Memory: a client "occupies" its grant (what it may back) while it runs
+ * or while its memory is resident, and the pinned part of its grant when
+ * its memory is on the host. The head H fits when what the others occupy
+ * plus H's footprint (at most the capacity, so that a client larger than
+ * the GPU can still run alone) does not exceed the capacity. A running
+ * client that outgrows its grant waits for room the same way (rule 0 and
+ * rule 4 on its behalf, ahead of the queue), so that the sum of what the
+ * clients occupy never exceeds the capacity: the library backs no byte
+ * beyond its grant.
  */
 #include "policy.h"
 
@@ -63,6 +68,7 @@ const char *policy_kind_name(enum policy_kind kind)
 	case POLICY_EVICT: return "EVICT";
 	case POLICY_WAIT: return "WAIT";
 	case POLICY_EVICT_TIMEOUT: return "EVICT_TIMEOUT";
+	case POLICY_MEM_GRANT: return "MEM_GRANT";
 	}
 	return "UNKNOWN";
 }
@@ -238,22 +244,62 @@ static int occupies(const struct policy_member *m)
 	return m->running || m->resident;
 }
 
+uint64_t policy_occupied_bytes(const struct policy_member *m)
+{
+	if (occupies(m))
+		return m->granted_bytes;
+	return m->pinned_bytes < m->granted_bytes ? m->pinned_bytes
+	                                          : m->granted_bytes;
+}
+
+/* What moving m's memory to the host would free on the GPU. */
+static uint64_t movable_of(const struct policy_member *m)
+{
+	uint64_t occ = policy_occupied_bytes(m);
+
+	return occ > m->pinned_bytes ? occ - m->pinned_bytes : 0;
+}
+
+int policy_growing(const struct policy_gpu *g, const struct policy_member *m)
+{
+	return m->running && g->mode != POLICY_MODE_CONCURRENT &&
+	       need_of(g, m) > m->granted_bytes;
+}
+
 static uint64_t used_bytes(const struct policy_gpu *g)
 {
 	uint64_t used = 0;
 
 	for (size_t i = 0; i < g->nmembers; i++)
-		if (occupies(&g->members[i]))
-			used = sat_add(used, g->members[i].footprint_bytes);
+		used = sat_add(used, policy_occupied_bytes(&g->members[i]));
 	return used;
 }
 
 /* Bytes the others occupy beside m, given the total. */
 static uint64_t others_of(const struct policy_member *m, uint64_t used)
 {
-	if (!occupies(m) || used == UINT64_MAX)
+	if (used == UINT64_MAX)
 		return used;
-	return used - m->footprint_bytes;
+	return used - policy_occupied_bytes(m);
+}
+
+/* A running client that waits for room to grow and is not on its way out
+ * (a drop sent): room is made for it as for the head of the queue. */
+static int wants_room(const struct policy_gpu *g, const struct policy_holder *r)
+{
+	return r->drop_sent_at_ns == POLICY_NEVER &&
+	       policy_growing(g, cmember(g, r->client));
+}
+
+/* Someone waits for memory or a turn: the queue, or a growing client. */
+static int anyone_waits(const struct policy_gpu *g)
+{
+	if (g->nqueue > 0)
+		return 1;
+	for (size_t i = 0; i < g->nrunning; i++)
+		if (policy_growing(g, cmember(g, g->running[i].client)))
+			return 1;
+	return 0;
 }
 
 static enum policy_wait_reason reason_for(const struct policy_gpu *g,
@@ -301,8 +347,9 @@ static void slice_for(const struct policy_gpu *g, uint64_t bytes_out,
  */
 
 struct plan {
-	const struct policy_member *head; /* the head's member entry */
-	int fits;                         /* the head may be granted now */
+	const struct policy_member *head; /* whom room is made for: the
+	                                     head, or a growing client */
+	int fits;                         /* it may be granted now */
 	uint64_t evict_need;       /* idle bytes to evict now (rule 4, first
 	                              part), 0 if none */
 	uint64_t drop_need;        /* bytes running clients must give up; all
@@ -318,11 +365,11 @@ struct plan {
 static int drop_decision(const struct plan *p, const struct policy_member *m,
                          uint64_t *cover, uint32_t *flags)
 {
-	int helps = m->footprint_bytes > 0 && *cover < p->drop_need;
+	int helps = movable_of(m) > 0 && *cover < p->drop_need;
 
 	*flags = helps ? POLICY_DROP_SWAP_OUT : 0;
 	if (helps)
-		*cover = sat_add(*cover, m->footprint_bytes);
+		*cover = sat_add(*cover, movable_of(m));
 	return helps || p->serial;
 }
 
@@ -331,16 +378,19 @@ static int evictable(const struct policy_member *m,
                      const struct policy_member *head)
 {
 	return m != head && !m->running && m->resident && !m->evicting &&
-	       m->footprint_bytes > 0;
+	       movable_of(m) > 0;
 }
 
-static void make_plan(const struct policy_gpu *g, struct plan *p)
+/* The plan for h: the head of the queue, or (growth) a running client
+ * that waits for room to grow, which drops nobody in serial mode's turn
+ * and is not a drop candidate itself. */
+static void make_plan(const struct policy_gpu *g, const struct policy_member *h,
+                      int growth, struct plan *p)
 {
-	const struct policy_member *h = cmember(g, g->queue[0].client);
 	uint64_t need = need_of(g, h), others = 0, pending = 0, idle = 0;
 	uint64_t deficit, rem, cover = 0, bytes_out = 0;
 	const struct policy_holder *first = NULL;
-	int turn = g->mode == POLICY_MODE_SERIAL && g->nrunning > 0;
+	int turn = !growth && g->mode == POLICY_MODE_SERIAL && g->nrunning > 0;
 
 	memset(p, 0, sizeof(*p));
 	p->head = h;
@@ -350,19 +400,18 @@ static void make_plan(const struct policy_gpu *g, struct plan *p)
 
 		if (m == h)
 			continue;
-		if (occupies(m))
-			others = sat_add(others, m->footprint_bytes);
+		others = sat_add(others, policy_occupied_bytes(m));
 		if (m->evicting)
-			pending = sat_add(pending, m->footprint_bytes);
+			pending = sat_add(pending, movable_of(m));
 		else if (evictable(m, h))
-			idle = sat_add(idle, m->footprint_bytes);
+			idle = sat_add(idle, movable_of(m));
 	}
 	for (size_t i = 0; i < g->nrunning; i++)
 		if (g->running[i].drop_sent_at_ns != POLICY_NEVER &&
 		    (g->running[i].drop_flags & POLICY_DROP_SWAP_OUT))
 			pending = sat_add(
 			    pending,
-			    cmember(g, g->running[i].client)->footprint_bytes);
+			    movable_of(cmember(g, g->running[i].client)));
 	deficit = others > g->capacity_bytes - need
 	              ? others - (g->capacity_bytes - need)
 	              : 0;
@@ -379,7 +428,8 @@ static void make_plan(const struct policy_gpu *g, struct plan *p)
 			const struct policy_member *m;
 			uint32_t flags;
 
-			if (r->drop_sent_at_ns != POLICY_NEVER)
+			if (r->drop_sent_at_ns != POLICY_NEVER ||
+			    r->client == h->client)
 				continue;
 			m = cmember(g, r->client);
 			if (!drop_decision(p, m, &cover, &flags))
@@ -388,14 +438,22 @@ static void make_plan(const struct policy_gpu *g, struct plan *p)
 				first = r;
 			p->ndrops++;
 			if ((flags & POLICY_DROP_SWAP_OUT) && m->resident)
-				bytes_out =
-				    sat_add(bytes_out, m->footprint_bytes);
+				bytes_out = sat_add(bytes_out, movable_of(m));
 		}
 	}
-	slice_for(g, bytes_out, h->resident ? 0 : h->footprint_bytes,
+	slice_for(g, bytes_out,
+	          occupies(h) ? 0 : h->footprint_bytes - h->pinned_bytes,
 	          &p->slice);
-	if (first)
+	if (first) {
+		const struct policy_member *fm = cmember(g, first->client);
+
 		p->drop_at = sat_add_ns(first->granted_at_ns, p->slice.ns);
+		/* A client blocked waiting for room to grow does no work: its
+		 * slice is over as soon as it waits, or growers that block
+		 * each other would leave the GPU idle until a slice ends. */
+		if (policy_growing(g, fm) && fm->grow_since_ns < p->drop_at)
+			p->drop_at = fm->grow_since_ns;
+	}
 }
 
 /* --- the rules ------------------------------------------------------------
@@ -417,8 +475,34 @@ static void grant_head(struct policy_gpu *g, int64_t now,
 	m->running = 1;
 	m->resident = 1;
 	m->evicting = 0;
+	m->granted_bytes = need_of(g, m);
 	g->lock_grants++;
-	out_push(out, POLICY_GRANT, w.client, now - w.since_ns);
+	out_push(out, POLICY_GRANT, w.client, now - w.since_ns)->granted_bytes =
+	    m->granted_bytes;
+}
+
+/* Rule 0: a running client's growth that fits beside the others is
+ * granted, first come first served in running order. */
+static int grow(struct policy_gpu *g, int64_t now, struct policy_out *out)
+{
+	uint64_t used = used_bytes(g);
+
+	for (size_t i = 0; i < g->nrunning; i++) {
+		struct policy_member *m = member(g, g->running[i].client);
+		uint64_t need = need_of(g, m);
+
+		if (!policy_growing(g, m) ||
+		    others_of(m, used) > g->capacity_bytes - need)
+			continue;
+		if (!out_room(out))
+			return 0;
+		m->granted_bytes = need;
+		out_push(out, POLICY_MEM_GRANT, m->client,
+		         now - m->grow_since_ns)
+		    ->granted_bytes = need;
+		return 1;
+	}
+	return 0;
 }
 
 /* Rule 1. */
@@ -429,7 +513,7 @@ static int admit(struct policy_gpu *g, int64_t now, struct policy_out *out)
 	if (g->nqueue == 0 || !out_room(out))
 		return 0;
 	if (g->mode != POLICY_MODE_CONCURRENT) {
-		make_plan(g, &p);
+		make_plan(g, cmember(g, g->queue[0].client), 0, &p);
 		if (!p.fits)
 			return 0;
 	}
@@ -445,7 +529,7 @@ static int admit(struct policy_gpu *g, int64_t now, struct policy_out *out)
 static int revoke_overdue(struct policy_gpu *g, int64_t now,
                           struct policy_out *out)
 {
-	if (g->nqueue == 0)
+	if (!anyone_waits(g))
 		return 0;
 	for (size_t i = 0; i < g->nrunning; i++) {
 		struct policy_holder h = g->running[i];
@@ -499,21 +583,20 @@ static void evict(struct policy_gpu *g, const struct policy_member *head,
 			return;
 		m->evicting = 1;
 		m->evict_sent_at_ns = now;
-		cover = sat_add(cover, m->footprint_bytes);
+		cover = sat_add(cover, movable_of(m));
 		g->evictions++;
 		out_push(out, POLICY_EVICT, m->client, now - m->idle_since_ns);
 	}
 }
 
-/* Rule 4. */
-static void make_room(struct policy_gpu *g, int64_t now, struct policy_out *out)
+/* Rule 4, for h (see make_plan). */
+static void make_room_for(struct policy_gpu *g, const struct policy_member *h,
+                          int growth, int64_t now, struct policy_out *out)
 {
 	uint64_t cover = 0;
 	struct plan p;
 
-	if (g->nqueue == 0 || g->mode == POLICY_MODE_CONCURRENT)
-		return;
-	make_plan(g, &p);
+	make_plan(g, h, growth, &p);
 	if (p.fits)
 		return;
 	if (p.evict_need > 0)
@@ -526,7 +609,8 @@ static void make_room(struct policy_gpu *g, int64_t now, struct policy_out *out)
 		struct policy_holder *r = &g->running[i];
 		uint32_t flags;
 
-		if (r->drop_sent_at_ns != POLICY_NEVER)
+		if (r->drop_sent_at_ns != POLICY_NEVER ||
+		    r->client == h->client)
 			continue;
 		if (!drop_decision(&p, cmember(g, r->client), &cover, &flags))
 			continue;
@@ -537,6 +621,20 @@ static void make_room(struct policy_gpu *g, int64_t now, struct policy_out *out)
 		out_push(out, POLICY_DROP, r->client, now - r->granted_at_ns)
 		    ->flags = flags;
 	}
+}
+
+/* Rule 4: growing clients first (they hold the GPU already), in running
+ * order, then the head of the queue. */
+static void make_room(struct policy_gpu *g, int64_t now, struct policy_out *out)
+{
+	if (g->mode == POLICY_MODE_CONCURRENT)
+		return;
+	for (size_t i = 0; i < g->nrunning; i++)
+		if (wants_room(g, &g->running[i]))
+			make_room_for(g, cmember(g, g->running[i].client), 1,
+			              now, out);
+	if (g->nqueue > 0)
+		make_room_for(g, cmember(g, g->queue[0].client), 0, now, out);
 }
 
 /* Rule 5. */
@@ -571,6 +669,8 @@ static void notify_waiters(struct policy_gpu *g, int64_t now,
 static void advance(struct policy_gpu *g, int64_t now, struct policy_out *out)
 {
 	for (;;) {
+		if (grow(g, now, out))
+			continue;
 		if (admit(g, now, out))
 			continue;
 		if (revoke_overdue(g, now, out))
@@ -599,7 +699,8 @@ int policy_request(struct policy_gpu *g, uint64_t client, int64_t now,
 	if (i >= 0) {
 		if (out_room(out))
 			out_push(out, POLICY_CONFIRM, client,
-			         now - g->running[i].granted_at_ns);
+			         now - g->running[i].granted_at_ns)
+			    ->granted_bytes = cmember(g, client)->granted_bytes;
 		advance(g, now, out);
 		return 0;
 	}
@@ -647,13 +748,34 @@ void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
 }
 
 int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
+                         uint64_t pinned_bytes, uint64_t held_bytes,
                          int64_t now, struct policy_out *out)
 {
 	long i = member_get(g, client, now);
+	struct policy_member *m;
+	int was_growing;
 
 	if (i < 0)
 		return -1;
-	g->members[i].footprint_bytes = bytes;
+	m = &g->members[i];
+	was_growing = policy_growing(g, m);
+	m->footprint_bytes = bytes;
+	m->pinned_bytes = pinned_bytes < bytes ? pinned_bytes : bytes;
+	/* What a newcomer already has on the GPU is there, granted or not. */
+	if (!m->updated && held_bytes > m->granted_bytes)
+		m->granted_bytes = held_bytes;
+	m->updated = 1;
+	/* Frees give room back at once; growth waits for rule 0. */
+	if (m->granted_bytes > need_of(g, m))
+		m->granted_bytes = need_of(g, m);
+	if (g->mode == POLICY_MODE_CONCURRENT && m->running)
+		m->granted_bytes = need_of(g, m);
+	if (policy_growing(g, m) && !was_growing)
+		m->grow_since_ns = now;
+	/* A running client learns at once that what it has is granted. */
+	if (m->running && !policy_growing(g, m) && out_room(out))
+		out_push(out, POLICY_MEM_GRANT, client, 0)->granted_bytes =
+		    m->granted_bytes;
 	advance(g, now, out);
 	return 0;
 }
@@ -721,15 +843,26 @@ int64_t policy_next_deadline(const struct policy_gpu *g)
 		if (m->evicting && t < next)
 			next = t;
 	}
-	if (g->nqueue == 0)
+	if (!anyone_waits(g))
 		return next;
 	if (g->mode == POLICY_MODE_CONCURRENT)
 		return INT64_MIN; /* admission pending (an out was full) */
-	make_plan(g, &p);
-	if (p.fits || p.evict_need > 0)
-		return INT64_MIN; /* likewise */
-	if (p.ndrops > 0 && p.drop_at < next)
-		next = p.drop_at;
+	for (size_t i = 0; i < g->nrunning; i++) {
+		if (!wants_room(g, &g->running[i]))
+			continue;
+		make_plan(g, cmember(g, g->running[i].client), 1, &p);
+		if (p.fits || p.evict_need > 0)
+			return INT64_MIN; /* a grant or eviction left undone */
+		if (p.ndrops > 0 && p.drop_at < next)
+			next = p.drop_at;
+	}
+	if (g->nqueue > 0) {
+		make_plan(g, cmember(g, g->queue[0].client), 0, &p);
+		if (p.fits || p.evict_need > 0)
+			return INT64_MIN; /* likewise */
+		if (p.ndrops > 0 && p.drop_at < next)
+			next = p.drop_at;
+	}
 	for (size_t i = 0; i < g->nrunning; i++) {
 		const struct policy_holder *h = &g->running[i];
 		int64_t t;
@@ -807,12 +940,7 @@ enum policy_wait_reason policy_wait_reason_of(const struct policy_gpu *g,
 
 uint64_t policy_resident_bytes(const struct policy_gpu *g)
 {
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < g->nmembers; i++)
-		if (g->members[i].resident)
-			sum = sat_add(sum, g->members[i].footprint_bytes);
-	return sum;
+	return used_bytes(g);
 }
 
 void policy_slice_of(const struct policy_gpu *g, struct policy_slice *s)
@@ -823,6 +951,6 @@ void policy_slice_of(const struct policy_gpu *g, struct policy_slice *s)
 		slice_for(g, 0, 0, s);
 		return;
 	}
-	make_plan(g, &p);
+	make_plan(g, cmember(g, g->queue[0].client), 0, &p);
 	*s = p.slice;
 }

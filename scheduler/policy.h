@@ -72,6 +72,8 @@ enum policy_kind {
 	POLICY_WAIT = 6,    /* send WAITING: why the client waits */
 	POLICY_EVICT_TIMEOUT = 7, /* EVICT unanswered past the grace: its
 	                             memory is taken to be gone */
+	POLICY_MEM_GRANT = 8,     /* send MEM_GRANT: a running client may
+	                             back granted_bytes on the GPU */
 };
 
 /* DROP flag: the client must move its memory out before releasing. */
@@ -89,15 +91,17 @@ enum policy_swap_dir {
 };
 
 struct policy_action {
-	enum policy_kind kind; /* what to do */
-	uint64_t client;       /* whom it concerns */
-	int64_t span_ns;       /* GRANT, WAIT: time waited; EVICT: time idle;
-	                          EVICT_TIMEOUT: time since EVICT; others:
-	                          time held */
-	uint32_t flags;        /* DROP: POLICY_DROP_SWAP_OUT or 0 */
-	uint32_t reason;       /* WAIT: enum policy_wait_reason */
-	uint64_t need_bytes;   /* WAIT: the client's footprint */
-	uint64_t free_bytes;   /* WAIT: capacity left beside the others */
+	enum policy_kind kind;  /* what to do */
+	uint64_t client;        /* whom it concerns */
+	int64_t span_ns;        /* GRANT, WAIT: time waited; EVICT: time idle;
+	                           EVICT_TIMEOUT: time since EVICT; others:
+	                           time held */
+	uint32_t flags;         /* DROP: POLICY_DROP_SWAP_OUT or 0 */
+	uint32_t reason;        /* WAIT: enum policy_wait_reason */
+	uint64_t need_bytes;    /* WAIT: the client's footprint */
+	uint64_t free_bytes;    /* WAIT: capacity left beside the others */
+	uint64_t granted_bytes; /* GRANT, CONFIRM, MEM_GRANT: what the client
+	                           may back on the GPU now */
 };
 
 struct policy_out {
@@ -120,7 +124,19 @@ struct policy_waiter {
 
 struct policy_member {
 	uint64_t client;          /* a client that registered this GPU */
-	uint64_t footprint_bytes; /* its allocations here (MEM_UPDATE) */
+	uint64_t footprint_bytes; /* its allocations here (MEM_UPDATE),
+	                             backed or waiting for room */
+	uint64_t pinned_bytes;    /* the part that cannot leave the GPU
+	                             (pitched, pool and array memory): it
+	                             occupies the GPU even when swapped out */
+	uint64_t granted_bytes;   /* what it may back on the GPU while it
+	                             occupies it: set at its grant and when
+	                             its growth is admitted, lowered by its
+	                             frees; a running client whose footprint
+	                             is larger waits for room to grow */
+	int64_t grow_since_ns;    /* when its footprint last outgrew the
+	                             grant (while running) */
+	int updated;              /* a footprint was set since it joined */
 	int running;              /* 1: in the running set */
 	int resident;             /* 1: its memory is on the GPU, as far as
 	                             we know (registered or granted, and no
@@ -219,9 +235,15 @@ int policy_release(struct policy_gpu *g, uint64_t client, int64_t now,
 void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
                        struct policy_out *out);
 
-/* client's allocations on the GPU are now bytes. Returns 0, or -1 if
- * memory ran out registering it. */
+/* client's allocations on the GPU are now bytes, pinned_bytes of them
+ * unable to leave the GPU. held_bytes, in the first update since it
+ * joined, is what it already has on the GPU (it ran unmanaged before):
+ * that much is taken as granted, at most its footprint. A running client
+ * is answered MEM_GRANT at once when its new footprint fits beside the
+ * others, else once room is made. Returns 0, or -1 if memory ran out
+ * registering it. */
 int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
+                         uint64_t pinned_bytes, uint64_t held_bytes,
                          int64_t now, struct policy_out *out);
 
 /* client moved bytes in ns (dir: enum policy_swap_dir). A swap-out makes
@@ -258,8 +280,16 @@ const struct policy_member *policy_member_of(const struct policy_gpu *g,
 enum policy_wait_reason policy_wait_reason_of(const struct policy_gpu *g,
                                               uint64_t client);
 
-/* Sum of the footprints of resident clients. */
+/* What m may have on the GPU now: its grant while it runs or its memory
+ * is resident, else its pinned memory. */
+uint64_t policy_occupied_bytes(const struct policy_member *m);
+
+/* Sum of what every member may have on the GPU (policy_occupied_bytes):
+ * outside concurrent mode never more than the capacity. */
 uint64_t policy_resident_bytes(const struct policy_gpu *g);
+
+/* 1 if m runs and waits for room to grow (footprint above its grant). */
+int policy_growing(const struct policy_gpu *g, const struct policy_member *m);
 
 /* The slice in effect for the next switch, and why. */
 void policy_slice_of(const struct policy_gpu *g, struct policy_slice *s);

@@ -43,6 +43,7 @@ struct sched_client_gpu {
 	uint64_t lock_grants;  /* times the client was granted this GPU */
 	int meter_sent;        /* what it was last told about metering */
 	uint64_t throttles;    /* times it was throttled */
+	uint64_t mem_seq;      /* seq of its last MEM_UPDATE there */
 };
 
 struct sched_conn; /* the connection, owned by the event loop */

@@ -233,6 +233,10 @@ struct mem_view {
 	uint64_t footprint; /* allocations (MEM_UPDATE) */
 	uint64_t resident;  /* of which on the GPU */
 	uint64_t swapped;   /* of which on the host */
+	uint64_t granted;   /* what it may back on the GPU */
+	uint64_t pinned;    /* what no swap can move */
+	int growing;        /* runs, and waits for room to grow */
+	int64_t grow_since; /* since when (if growing) */
 	uint64_t swap_outs; /* swap-outs reported */
 	uint64_t swap_ins;  /* swap-ins reported */
 };
@@ -247,8 +251,12 @@ static void mem_view_of(const struct sched_client *c,
 	if (!m)
 		return;
 	v->footprint = m->footprint_bytes;
-	v->resident = m->resident ? m->footprint_bytes : 0;
-	v->swapped = m->resident ? 0 : m->footprint_bytes;
+	v->resident = policy_occupied_bytes(m);
+	v->swapped = m->resident ? 0 : m->footprint_bytes - m->pinned_bytes;
+	v->granted = m->granted_bytes;
+	v->pinned = m->pinned_bytes;
+	v->growing = policy_growing(&e->gpu->policy, m);
+	v->grow_since = m->grow_since_ns;
 	v->swap_outs = m->swap_outs;
 	v->swap_ins = m->swap_ins;
 }
@@ -304,12 +312,16 @@ static void json_client_gpu(const struct sched_client *c,
 		status_buf_printf(b, "null");
 	else
 		status_buf_printf(b, "\"%s\"", policy_wait_reason_name(why));
-	status_buf_printf(b,
-	                  ",\"swap_outs\":%llu,\"swap_ins\":%llu,"
-	                  "\"over_memory_limit\":%s",
-	                  (unsigned long long)v.swap_outs,
-	                  (unsigned long long)v.swap_ins,
-	                  over_limit(c, &v) ? "true" : "false");
+	status_buf_printf(
+	    b,
+	    ",\"swap_outs\":%llu,\"swap_ins\":%llu,"
+	    "\"over_memory_limit\":%s,\"granted_bytes\":%llu,"
+	    "\"pinned_bytes\":%llu,\"growing\":%s,"
+	    "\"grow_wait_ms\":%lld",
+	    (unsigned long long)v.swap_outs, (unsigned long long)v.swap_ins,
+	    over_limit(c, &v) ? "true" : "false", (unsigned long long)v.granted,
+	    (unsigned long long)v.pinned, v.growing ? "true" : "false",
+	    v.growing ? ms_since(now, v.grow_since) : 0);
 	json_compute(c, e, now, b);
 	buf_putc(b, '}');
 }
@@ -472,6 +484,8 @@ static void text_client_row(const struct sched_client *c,
 		nvs_format_size(v.resident, resident, sizeof(resident));
 		if (r != POLICY_WAIT_NONE)
 			why = policy_wait_reason_name(r);
+		else if (v.growing)
+			why = "grow";
 		if (over_limit(c, &v))
 			snprintf(mlimit + strlen(mlimit),
 			         sizeof(mlimit) - strlen(mlimit), "!");

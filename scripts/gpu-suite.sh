@@ -7,7 +7,8 @@
 # suite instead (tests/gpu/memory_suite.py: fitting and oversubscribed
 # workloads at a configured 16 GiB capacity); with --quota, the quota suite
 # (tests/gpu/quota_suite.py: PyTorch under a memory limit, and the compute
-# quota accuracy matrix with gpuload and PyTorch).
+# quota accuracy matrix with gpuload and PyTorch); with --growth, the growth
+# suite (tests/gpu/growth_suite.py: PyTorch jobs that grow while they run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nvidia-smi -L >/dev/null || { echo "gpu-suite: no NVIDIA GPU here" >&2; exit 1; }
@@ -17,6 +18,9 @@ cmake --build "$build" -j"$(nproc)" --target nvshare nvshare-scheduler nvsharect
 if [ "${1:-}" = "--memory" ]; then
 	shift
 	python3 tests/gpu/memory_suite.py --build "$build" "$@"
+elif [ "${1:-}" = "--growth" ]; then
+	shift
+	python3 tests/gpu/growth_suite.py --build "$build" "$@"
 elif [ "${1:-}" = "--quota" ]; then
 	shift
 	python3 tests/gpu/quota_suite.py --build "$build" "$@"

@@ -6,7 +6,10 @@ Runs gpuload straight on the simulated driver (no scheduler, no preload):
   - at duty 100 the GPU is kept busy back to back (the trace shows no gaps
     between its kernels); at duty 50 it is idle as long as busy;
   - the JSON line's figures agree with each other and with the trace;
-  - --device picks the GPU, an absent one fails with the driver's error.
+  - --device picks the GPU, an absent one fails with the driver's error;
+  - --grow-to grows buffers while running, each kernel touching all of
+    them (the trace shows a kernel of no time per grown buffer), and
+    --regrow frees and grows them again; --verify covers every buffer.
 """
 
 import os
@@ -43,6 +46,16 @@ BAD_USAGE = [
     ["--kernels", "1", "--verify", "6"],      # not whole words
     ["--kernels", "1", "--verify", "65Mi"],   # above 64 MiB
     ["--seconds", "0"],
+    ["--kernels", "9", "--mem", "2Gi", "--grow-to", "1Gi"],  # below --mem
+    ["--kernels", "9", "--mem", "1Gi", "--grow-to", "1Gi"],  # no growth
+    ["--kernels", "9", "--grow-to", "4Gi", "--grow-step", "0"],
+    ["--kernels", "9", "--regrow", "2"],      # without --grow-to
+    ["--kernels", "9", "--grow-step", "1Gi"],  # without --grow-to
+    ["--kernels", "9", "--grow-to", "0"],
+    ["--kernels", "9", "--grow-to", "4Gi", "--regrow", "-1"],
+    ["--kernels", "4", "--grow-to", "4Gi"],   # 4 steps need 5 kernels
+    ["--kernels", "9", "--grow-to", "4Gi", "--regrow", "1"],  # 10
+    ["--kernels", "9", "--grow-to", "5000Gi", "--grow-step", "1Mi"],
 ]
 
 
@@ -156,6 +169,69 @@ def verify(env, c):
     c.check(res["verified"] is None, "without --verify: verified is null")
 
 
+def touches(env, pid):
+    """(touches of grown buffers, timed kernels) of pid: the simulated GPU
+    counts every kernel; the trace leaves out those of no time."""
+    timed = sum(1 for r in env.trace()
+                if r["pid"] == pid and r["kind"] == "kernel")
+    for p in env.fake_stat()["processes"]:
+        if p["pid"] == pid:
+            return p["devices"][0]["kernels"] - timed, timed
+    return None, timed
+
+
+def grow(env, c):
+    """--grow-to 7Gi from 1Gi in 1 GiB steps over 30 kernels: a step every
+    ceil(30 / 3 / 6) = 2 kernels, before kernels 2, 4, ..., 12; each kernel
+    then touches every grown buffer, so 2 x (0 + 1 + ... + 5) + 18 x 6 =
+    138 touches."""
+    rc, res, _ = finish(env.gpuload("--mem", "1Gi", "--grow-to", "7Gi",
+                                    "--kernels", 30, "--verify", "1Mi",
+                                    preload=False))
+    c.check(rc == 0 and res["error"] is None and res["verified"] is True,
+            "grow: 1 -> 7 GiB ran, every buffer verified (%r)"
+            % (res and res["error"]))
+    c.check(res["grow_steps"] == 6 and res["peak_bytes"] == 7 << 30 and
+            res["regrows"] == 0 and res["mem_bytes"] == 1 << 30,
+            "grow: 6 steps, peak 7 GiB, no regrow (%s, %s, %s)"
+            % (res["grow_steps"], res["peak_bytes"], res["regrows"]))
+    idle, timed = touches(env, res["pid"])
+    c.check(timed == 30 and idle == 138,
+            "grow: 30 timed kernels and 138 touches of grown buffers "
+            "(%d, %d)" % (timed, idle))
+    rc, res, _ = finish(env.gpuload("--mem", "1Gi", "--grow-to", "17Gi",
+                                    "--kernels", 20, preload=False))
+    c.check(rc == 1 and res["error"] == "cuMemAlloc: "
+            "CUDA_ERROR_OUT_OF_MEMORY" and res["peak_bytes"] == 16 << 30,
+            "grow beyond the 16 GiB GPU: out of memory at 16 GiB (%r, %s)"
+            % (res and res["error"], res and res["peak_bytes"]))
+
+
+def regrow(env, c):
+    """--regrow 2: three cycles of 10 kernels, each growing 0.5 -> 3 GiB
+    (1 + 1 + 0.5 GiB) before its kernels 2, 4 and 6 and freeing it all
+    at the start of the next: 3 x (2 x (0 + 1 + 2) + 4 x 3) = 54
+    touches."""
+    for api in ("async", "pitch"):
+        rc, res, _ = finish(env.gpuload("--mem", "512Mi", "--grow-to", "3Gi",
+                                        "--regrow", 2, "--kernels", 30,
+                                        "--alloc-api", api, "--verify",
+                                        "1Mi", preload=False))
+        c.check(rc == 0 and res["error"] is None and
+                res["verified"] is True,
+                "regrow (%s): ran, every buffer verified (%r)"
+                % (api, res and res["error"]))
+        c.check(res["grow_steps"] == 9 and res["peak_bytes"] == 3 << 30 and
+                res["regrows"] == 2,
+                "regrow (%s): 9 steps, peak 3 GiB, 2 regrows (%s, %s, %s)"
+                % (api, res["grow_steps"], res["peak_bytes"],
+                   res["regrows"]))
+        idle, timed = touches(env, res["pid"])
+        c.check(timed == 30 and idle == 54,
+                "regrow (%s): 30 timed kernels, 54 touches (%d, %d)"
+                % (api, timed, idle))
+
+
 def main(env, c):
     usage_errors(env, c)
     verify(env, c)
@@ -164,6 +240,8 @@ def main(env, c):
     work_kernels(env, c)
     half_duty(env, c)
     bad_device(env, c)
+    grow(env, c)
+    regrow(env, c)
 
 
 if __name__ == "__main__":

@@ -28,18 +28,19 @@ from harness import DEFAULT_UUID, GIB, SECOND_UUID  # noqa: E402
 THIRD_UUID = "GPU-00000000-0000-0000-0000-000000000003"
 
 MAGIC = 0x4853564E
-VERSION = 3
+VERSION = 4
 HDR = struct.Struct("=IHHII")
 
 HELLO, WELCOME, REGISTER_GPU, GPU_ACCEPTED = 1, 2, 3, 4
 REQ_LOCK, LOCK_OK, DROP_LOCK, LOCK_RELEASED = 5, 6, 7, 8
 MEM_UPDATE, SET_MANAGED, EVICT, SWAP_REPORT, WAITING = 9, 10, 11, 12, 13
+MEM_GRANT = 18
 CTL_STATUS, CTL_SET, CTL_REPLY = 64, 65, 66
 NAMES = {1: "HELLO", 2: "WELCOME", 3: "REGISTER_GPU", 4: "GPU_ACCEPTED",
          5: "REQ_LOCK", 6: "LOCK_OK", 7: "DROP_LOCK", 8: "LOCK_RELEASED",
          9: "MEM_UPDATE", 10: "SET_MANAGED", 11: "EVICT",
          12: "SWAP_REPORT", 13: "WAITING", 64: "CTL_STATUS",
-         65: "CTL_SET", 66: "CTL_REPLY"}
+         18: "MEM_GRANT", 65: "CTL_SET", 66: "CTL_REPLY"}
 KEY_TIME_SLICE_MS, KEY_MANAGED, KEY_MODE, KEY_MAX_RUN_MS = 1, 2, 3, 4
 MODE_AUTO, MODE_SERIAL, MODE_CONCURRENT = 0, 1, 2
 DROP_SWAP_OUT = 1
@@ -69,8 +70,13 @@ def register_payload(uuid, total):
     return uuid_field(uuid) + struct.pack("=Q", total)
 
 
-def mem_payload(uuid, nbytes):
-    return uuid_field(uuid) + struct.pack("=Q", nbytes)
+MEM_SEQ = [0]
+
+
+def mem_payload(uuid, nbytes, pinned=0):
+    MEM_SEQ[0] += 1
+    return uuid_field(uuid) + struct.pack("=QQQQ", nbytes, pinned, 0,
+                                          MEM_SEQ[0])
 
 
 def swap_payload(uuid, direction, nbytes, ns):
@@ -107,6 +113,7 @@ class Peer:
         # WAITING messages are set aside as they come (a waiter may be told
         # why it waits at any time); waiting() hands them out in order.
         self.waits = []
+        self.grants = []  # MEM_GRANTs set aside: (granted_bytes, seq)
 
     def send(self, mtype, payload=b""):
         self.s.sendall(frame(mtype, payload))
@@ -142,6 +149,10 @@ class Peer:
                     self.buf = self.buf[HDR.size + length:]
                     if mtype == WAITING and not keep_waiting:
                         self.waits.append(waiting_fields(payload))
+                        continue
+                    if mtype == MEM_GRANT and not keep_waiting:
+                        self.grants.append(
+                            struct.unpack_from("=QQ", payload, 48))
                         continue
                     return mtype, payload
             if not self._fill(deadline):

@@ -9,6 +9,7 @@ set_tests_properties(unit_test_interpose PROPERTIES
 
 # The allocation accounting of lib/mem.c on its own, with the client link
 # and the quota stubbed by the test.
-nvs_unit_test(test_mem SOURCES test_mem.c ${CMAKE_SOURCE_DIR}/lib/mem.c)
+nvs_unit_test(test_mem SOURCES test_mem.c ${CMAKE_SOURCE_DIR}/lib/mem.c
+              ${CMAKE_SOURCE_DIR}/lib/grant.c)
 target_include_directories(test_mem PRIVATE ${CMAKE_SOURCE_DIR}/lib)
 target_compile_definitions(test_mem PRIVATE _GNU_SOURCE)

@@ -64,9 +64,12 @@ static void dev_init(struct gate_dev *d, uint64_t capacity)
 static int alloc(struct gate_dev *d, enum mem_kind k, uint64_t key,
                  uint64_t bytes)
 {
-	if (mem_charge(d, bytes, "test"))
+	int pinned = k != MEM_PTR;
+
+	if (mem_charge(d, bytes, pinned, "test"))
 		return -1;
-	return mem_record(d, k, key, bytes, k == MEM_PTR);
+	return mem_record(d, k, key, bytes,
+	                  pinned ? MEM_MOVE_PINNED : MEM_MOVE_UNIFIED);
 }
 
 static void test_ceiling(void)

@@ -129,7 +129,7 @@ static void set_times(struct policy_gpu *g, int64_t slice, int64_t grace)
 static void reg(struct policy_gpu *g, uint64_t c, uint64_t bytes, int64_t now)
 {
 	CHECK_EQ(policy_register(g, c, now), 0);
-	CHECK_EQ(policy_set_footprint(g, c, bytes, now, &out), 0);
+	CHECK_EQ(policy_set_footprint(g, c, bytes, 0, 0, now, &out), 0);
 }
 
 static int resident(const struct policy_gpu *g, uint64_t c)
@@ -488,11 +488,14 @@ static void test_fit_together(void)
 	reg(&g, 2, GIB(4), 0);
 	reg(&g, 3, GIB(8), 0);
 	EXPECT_NONE();
-	CHECK_EQ(policy_resident_bytes(&g), GIB(16));
+	/* Nothing is granted yet, so nothing may be backed. */
+	CHECK_EQ(policy_resident_bytes(&g), 0);
 	policy_request(&g, 1, MS(1), &out);
 	policy_request(&g, 2, MS(2), &out);
 	policy_request(&g, 3, MS(3), &out);
 	EXPECT(ACT(GRANT, 1, 0), ACT(GRANT, 2, 0), ACT(GRANT, 3, 0));
+	CHECK_EQ(policy_resident_bytes(&g), GIB(16));
+	CHECK_EQ(policy_member_of(&g, 3)->granted_bytes, GIB(8));
 	CHECK_EQ(g.nrunning, 3);
 	CHECK_EQ(g.running[0].client, 1);
 	CHECK_EQ(g.running[2].client, 3);
@@ -633,7 +636,7 @@ static void test_evict_just_enough(void)
 	policy_release(&g, 3, MS(30), &out);
 	EXPECT(ACT(GRANT, 1, 0), ACT(GRANT, 2, 0), ACT(GRANT, 3, 0),
 	       ACT(GRANT, 4, 0));
-	policy_set_footprint(&g, 5, GIB(8), MS(40), &out);
+	policy_set_footprint(&g, 5, GIB(8), 0, 0, MS(40), &out);
 	policy_swap_report(&g, 5, POLICY_SWAP_OUT, GIB(8), 1u << 30, MS(40),
 	                   &out);
 	policy_request(&g, 5, MS(50), &out);
@@ -777,13 +780,13 @@ static void test_freed_gpu_admits(void)
 	EXPECT(ACT(GRANT, 1, 0));
 	reg(&g, 2, GIB(8), 0);
 	reg(&g, 3, GIB(8), 0);
-	/* 1 runs with 12 GiB beside 2 and 3 (idle, resident): 28 GiB. */
+	/* 1 runs with 12 GiB; 2 and 3 were never granted, so their memory
+	 * waits unbacked: each needs 8 GiB where 4 GiB are free, and 1 is
+	 * dropped at the end of its slice. */
 	policy_request(&g, 2, MS(1), &out);
-	/* 2 needs 12 GiB to go: 3 (8 GiB) is not enough, so at the end of
-	 * 1's slice 3 is evicted and 1 dropped with a swap-out. */
-	EXPECT(WAIT_FOR(2, 0, MEMORY, GIB(8), 0));
+	EXPECT(WAIT_FOR(2, 0, MEMORY, GIB(8), GIB(4)));
 	policy_request(&g, 3, MS(2), &out);
-	EXPECT(WAIT_FOR(3, 0, MEMORY, GIB(8), 0));
+	EXPECT(WAIT_FOR(3, 0, MEMORY, GIB(8), GIB(4)));
 	CHECK_EQ(policy_next_deadline(&g), MS(100));
 	/* 1 disconnects: 12 GiB are free at once; 2 fits beside 3. */
 	policy_disconnect(&g, 1, MS(50), &out);
@@ -794,8 +797,9 @@ static void test_freed_gpu_admits(void)
 	reg(&g, 4, GIB(2), MS(60));
 	policy_request(&g, 4, MS(60), &out);
 	EXPECT(WAIT_FOR(4, 0, MEMORY, GIB(2), 0));
-	policy_set_footprint(&g, 3, GIB(6), MS(70), &out);
-	EXPECT(ACT(GRANT, 4, MS(10)));
+	policy_set_footprint(&g, 3, GIB(6), 0, 0, MS(70), &out);
+	EXPECT(ACT(MEM_GRANT, 3, 0), ACT(GRANT, 4, MS(10)));
+	CHECK_EQ(policy_member_of(&g, 3)->granted_bytes, GIB(6));
 	/* 5, with no memory, fits beside a full GPU. */
 	policy_request(&g, 5, MS(80), &out);
 	EXPECT(ACT(GRANT, 5, 0));
@@ -859,22 +863,21 @@ static void test_wait_reasons(void)
 	EXPECT(WAIT_FOR(2, 0, TURN, GIB(6), GIB(6)));
 	policy_request(&g, 3, MS(3), &out);
 	EXPECT(WAIT_FOR(3, 0, TURN, 0, GIB(6)));
-	/* 3 grows to 7 GiB: it does not fit beside 1, and 2 no longer fits
-	 * beside 1 and 3; 3, idle and resident, is evicted for 2. */
-	policy_set_footprint(&g, 3, GIB(7), MS(4), &out);
-	EXPECT(ACT(EVICT, 3, MS(1)), WAIT_FOR(2, MS(2), MEMORY, GIB(6), 0),
-	       WAIT_FOR(3, MS(1), MEMORY, GIB(7), GIB(6)));
-	/* Shrinks to nothing: both wait for their turn again. */
-	policy_set_footprint(&g, 3, 0, MS(5), &out);
-	EXPECT(WAIT_FOR(2, MS(3), TURN, GIB(6), GIB(6)),
-	       WAIT_FOR(3, MS(2), TURN, 0, GIB(6)));
-	/* 1 GiB: 2 waits for memory again (3's eviction covers it), 3's
-	 * reason is unchanged and it is not told again. */
-	policy_set_footprint(&g, 3, GIB(1), MS(6), &out);
-	EXPECT(WAIT_FOR(2, MS(4), MEMORY, GIB(6), GIB(5)));
+	/* 3 grows to 7 GiB (unbacked while it waits): it does not fit
+	 * beside 1; 2 still does. */
+	policy_set_footprint(&g, 3, GIB(7), 0, 0, MS(4), &out);
+	EXPECT(WAIT_FOR(3, MS(1), MEMORY, GIB(7), GIB(6)));
+	/* Shrinks to nothing: it waits for its turn again. */
+	policy_set_footprint(&g, 3, 0, 0, 0, MS(5), &out);
+	EXPECT(WAIT_FOR(3, MS(2), TURN, 0, GIB(6)));
+	/* 1, running alone, grows to 11 GiB: granted at once, and 2 waits
+	 * for memory now; 3's reason is unchanged and it is not told. */
+	policy_set_footprint(&g, 1, GIB(11), 0, 0, MS(6), &out);
+	EXPECT(ACT(MEM_GRANT, 1, 0),
+	       WAIT_FOR(2, MS(4), MEMORY, GIB(6), GIB(5)));
 	CHECK_EQ(policy_wait_reason_of(&g, 3), POLICY_WAIT_TURN);
 	CHECK_EQ(policy_wait_reason_of(&g, 1), POLICY_WAIT_NONE);
-	policy_set_footprint(&g, 3, GIB(1), MS(7), &out);
+	policy_set_footprint(&g, 3, GIB(1), 0, 0, MS(7), &out);
 	EXPECT_NONE();
 	policy_gpu_destroy(&g);
 }
@@ -890,7 +893,9 @@ static void test_swap_reports(void)
 	reg(&g, 1, GIB(4), 0);
 	reg(&g, 2, GIB(4), 0);
 	policy_request(&g, 1, 0, &out);
-	EXPECT(ACT(GRANT, 1, 0));
+	policy_request(&g, 2, 0, &out);
+	policy_release(&g, 2, 0, &out);
+	EXPECT(ACT(GRANT, 1, 0), ACT(GRANT, 2, 0));
 	policy_swap_report(&g, 1, POLICY_SWAP_OUT, GIB(4), 1u << 30, MS(1),
 	                   &out);
 	CHECK_EQ(resident(&g, 1), 0);
@@ -898,6 +903,7 @@ static void test_swap_reports(void)
 	reg(&g, 3, GIB(10), MS(2));
 	policy_request(&g, 3, MS(2), &out);
 	EXPECT(ACT(EVICT, 2, MS(2)), WAIT_FOR(3, 0, MEMORY, GIB(10), GIB(8)));
+	CHECK_EQ(policy_resident_bytes(&g), GIB(8));
 	policy_swap_report(&g, 1, POLICY_SWAP_IN, GIB(4), 1u << 27, MS(3),
 	                   &out);
 	CHECK_EQ(resident(&g, 1), 1);
@@ -936,9 +942,16 @@ static void test_larger_than_gpu(void)
 	                   &out);
 	policy_release(&g, 1, MS(102), &out);
 	EXPECT(ACT(GRANT, 2, MS(101)));
-	/* Nothing fits beside it, not even a client without memory. */
+	/* Its grant is the whole GPU (the rest is its own business, Unified
+	 * Memory that the driver pages); a client without memory still fits
+	 * beside it, one with memory does not. */
+	CHECK_EQ(policy_member_of(&g, 2)->granted_bytes, CAP);
+	CHECK_EQ(policy_resident_bytes(&g), CAP);
 	policy_request(&g, 3, MS(103), &out);
-	EXPECT(WAIT_FOR(3, 0, MEMORY, 0, 0));
+	EXPECT(ACT(GRANT, 3, 0));
+	reg(&g, 4, GIB(1), MS(104));
+	policy_request(&g, 4, MS(104), &out);
+	EXPECT(WAIT_FOR(4, 0, MEMORY, GIB(1), 0));
 	policy_gpu_destroy(&g);
 }
 
@@ -979,7 +992,7 @@ static void test_serial_memory(void)
 	EXPECT(ACT(GRANT, 3, MS(100)));
 	/* 1 (8 GiB on the host) waits; 2 (idle, 4 GiB) is not enough: at
 	 * the end of 3's slice 2 is evicted and 3 leaves with its memory. */
-	policy_set_footprint(&g, 1, GIB(8), MS(230), &out);
+	policy_set_footprint(&g, 1, GIB(8), 0, 0, MS(230), &out);
 	policy_request(&g, 1, MS(230), &out);
 	EXPECT(WAIT_FOR(1, 0, MEMORY, GIB(8), 0));
 	policy_tick(&g, MS(320), &out);
@@ -1062,22 +1075,24 @@ static void test_many_waits(void)
 	for (uint64_t c = 2; c < 42; c++) {
 		CHECK_EQ(policy_register(&g, c, MS(1)), 0);
 		policy_swap_report(&g, c, POLICY_SWAP_OUT, 0, 0, MS(1), &out);
-		policy_set_footprint(&g, c, GIB(8), MS(1), &out);
+		policy_set_footprint(&g, c, GIB(8), 0, 0, MS(1), &out);
 		CHECK_EQ(out.n, 0);
 		policy_request(&g, c, MS(1), &out);
 		CHECK_EQ(out.n, 1);
 		CHECK_EQ(out.act[0].reason, POLICY_WAIT_TURN);
 		out.n = 0;
 	}
-	/* 1 grows: none of the 40 fits beside it any more. */
-	policy_set_footprint(&g, 1, GIB(9), MS(2), &out);
+	/* 1 grows (granted at once, alone): none of the 40 fits beside it
+	 * any more. */
+	policy_set_footprint(&g, 1, GIB(9), 0, 0, MS(2), &out);
 	CHECK_EQ(out.n, POLICY_OUT_MAX);
+	CHECK_EQ(out.act[0].kind, POLICY_MEM_GRANT);
 	total = out.n;
 	out.n = 0;
 	CHECK_EQ(policy_next_deadline(&g), INT64_MIN);
 	CHECK_EQ(policy_tick(&g, MS(3), &out), MS(100));
 	total += out.n;
-	CHECK_EQ(total, 40);
+	CHECK_EQ(total, 41);
 	CHECK_EQ(out.act[out.n - 1].kind, POLICY_WAIT);
 	CHECK_EQ(out.act[out.n - 1].client, 41);
 	CHECK_EQ(out.act[out.n - 1].reason, POLICY_WAIT_MEMORY);
@@ -1248,6 +1263,11 @@ static int sim_apply_one(struct sim_gpu *s, int gi,
 	case POLICY_CONFIRM:
 		if (!k->running)
 			return sim_fail("CONFIRM to a non-holder", gi, c, now);
+		break;
+	case POLICY_MEM_GRANT:
+		if (!k->running)
+			return sim_fail("MEM_GRANT to a non-holder", gi, c,
+			                now);
 		break;
 	case POLICY_DROP:
 		if (conc || !k->running || k->dropped || s->nqueue == 0 ||
@@ -1436,7 +1456,7 @@ static int sim_footprint(struct sim_gpu *s, int gi, uint64_t c, uint64_t bytes,
 	grew = bytes > k->fp &&
 	       (k->resident || k->running || (s->nqueue && s->queue[0] == c));
 	k->fp = bytes;
-	if (policy_set_footprint(&s->pol, c, bytes, now, &out))
+	if (policy_set_footprint(&s->pol, c, bytes, 0, 0, now, &out))
 		return sim_fail("footprint refused", gi, c, now);
 	model_head(s, now, grew);
 	return sim_apply(s, gi, now);

@@ -158,7 +158,11 @@ static void test_roundtrip_all_types(void)
 	struct nvs_gpu_register reg = {.total_bytes = 16ull << 30};
 	struct nvs_gpu_accepted acc = {.capacity_bytes = 4ull << 30};
 	struct nvs_gpu_ref ref = gpu_ref(UUID_B);
-	struct nvs_mem_update mu = {.allocated_bytes = 123456789};
+	struct nvs_mem_update mu = {.allocated_bytes = 123456789,
+	                            .pinned_bytes = 1024,
+	                            .held_bytes = 4096,
+	                            .seq = 7};
+	struct nvs_mem_grant mg = {.granted_bytes = 123456789, .seq = 7};
 	struct nvs_set_managed sm = {.managed = 0};
 	struct nvs_ctl_status cs = {.format = NVS_CTL_FORMAT_JSON};
 	struct nvs_ctl_set set = {.key = NVS_CTL_KEY_TIME_SLICE_MS,
@@ -176,6 +180,7 @@ static void test_roundtrip_all_types(void)
 	snprintf(reg.uuid, sizeof(reg.uuid), UUID_A);
 	snprintf(acc.uuid, sizeof(acc.uuid), UUID_A);
 	snprintf(mu.uuid, sizeof(mu.uuid), UUID_A);
+	snprintf(mg.uuid, sizeof(mg.uuid), UUID_A);
 	roundtrip(NVS_MSG_HELLO, &h, sizeof(h));
 	roundtrip(NVS_MSG_WELCOME, &w, sizeof(w));
 	roundtrip(NVS_MSG_REGISTER_GPU, &reg, sizeof(reg));
@@ -195,6 +200,12 @@ static void test_roundtrip_all_types(void)
 	wt.reason = NVS_WAIT_TURN;
 	roundtrip(NVS_MSG_WAITING, &wt, sizeof(wt));
 	roundtrip(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu));
+	roundtrip(NVS_MSG_MEM_GRANT, &mg, sizeof(mg));
+	/* Pinned memory is part of what is allocated. */
+	mu.pinned_bytes = mu.allocated_bytes + 1;
+	EXPECT_INVALID(make_frame(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu)),
+	               "MEM_UPDATE pinned bytes above allocated bytes");
+	mu.pinned_bytes = 1024;
 	roundtrip(NVS_MSG_SET_MANAGED, &sm, sizeof(sm));
 	roundtrip(NVS_MSG_CTL_STATUS, &cs, sizeof(cs));
 	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
@@ -304,12 +315,15 @@ static void test_header_validation(void)
 	hdr_of(&f)->version = 2; /* no LIMITS: its clients ignore quotas */
 	EXPECT_INVALID(f, "unsupported protocol version 2");
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
-	hdr_of(&f)->version = 4;
-	EXPECT_INVALID(f, "unsupported protocol version 4");
+	hdr_of(&f)->version = 3; /* MEM_UPDATE grew: no grants */
+	EXPECT_INVALID(f, "unsupported protocol version 3");
+	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
+	hdr_of(&f)->version = 5;
+	EXPECT_INVALID(f, "unsupported protocol version 5");
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
 	hdr_of(&f)->reserved = 1;
 	EXPECT_INVALID(f, "reserved header field set");
-	static const uint16_t unknown[] = {0, 18, 63, 68, 0xffff};
+	static const uint16_t unknown[] = {0, 19, 63, 68, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		char want[64];
 		f = make_frame(unknown[i], &ref, sizeof(ref));

@@ -83,7 +83,7 @@ static void build(struct sched_registry *r)
 	policy_register(&a->policy, 1, 0);
 	policy_register(&a->policy, 2, 0);
 	policy_register(&b->policy, 3, 0);
-	policy_set_footprint(&a->policy, 1, 1ull << 30, 0, &out);
+	policy_set_footprint(&a->policy, 1, 1ull << 30, 0, 0, 0, &out);
 	policy_request(&a->policy, 1, MS(1000), &out);
 	policy_request(&a->policy, 2, MS(1500), &out);
 	registry_client_gpu(c1, a)->lock_grants = 1;
@@ -128,6 +128,8 @@ static void test_json(void)
 	    "\"resident_bytes\":1073741824,\"swapped_bytes\":0,"
 	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
 	    "limit\":true,"
+	    "\"granted_bytes\":1073741824,\"pinned_bytes\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":2,\"pid\":200,\"uid\":1001,"
@@ -139,6 +141,8 @@ static void test_json(void)
 	    "\"wait_ms\":750,\"resident_bytes\":0,\"swapped_bytes\":0,"
 	    "\"wait_reason\":\"turn\",\"swap_outs\":0,\"swap_ins\":0,\"over_"
 	    "memory_limit\":false,"
+	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":3,\"pid\":300,\"uid\":0,\"comm\":\"\","
@@ -149,6 +153,8 @@ static void test_json(void)
 	    "\"wait_ms\":0,\"resident_bytes\":0,\"swapped_bytes\":0,"
 	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
 	    "limit\":false,"
+	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0}]}]}\n";
 
@@ -187,13 +193,13 @@ static void build_memory(struct sched_registry *r)
 		registry_client_attach(c[i], a);
 		policy_register(&a->policy, c[i]->id, 0);
 	}
-	policy_set_footprint(&a->policy, 1, 3ull << 30, 0, &out);
+	policy_set_footprint(&a->policy, 1, 3ull << 30, 0, 0, 0, &out);
 	policy_request(&a->policy, 1, MS(1000), &out);
 	registry_client_gpu(c[0], a)->lock_grants = 1;
-	policy_set_footprint(&a->policy, 3, 1ull << 30, 0, &out);
+	policy_set_footprint(&a->policy, 3, 1ull << 30, 0, 0, 0, &out);
 	policy_swap_report(&a->policy, 3, POLICY_SWAP_OUT, 1ull << 30, 1u << 28,
 	                   MS(1100), &out);
-	policy_set_footprint(&a->policy, 2, 2ull << 30, MS(1200), &out);
+	policy_set_footprint(&a->policy, 2, 2ull << 30, 0, 0, MS(1200), &out);
 	policy_request(&a->policy, 2, MS(1500), &out);
 }
 
@@ -214,7 +220,7 @@ static void test_json_memory(void)
 	    "\"time_slice_ms\":4026,"
 	    "\"time_slice_reason\":\"auto: 5 x 0.81 s swap\","
 	    "\"time_slice_setting\":\"auto\",\"max_run_ms\":30000,"
-	    "\"resident_bytes\":5368709120,\"running\":[1],"
+	    "\"resident_bytes\":3221225472,\"running\":[1],"
 	    "\"swap_bw_out_bps\":4000000000,"
 	    "\"swap_bw_in_bps\":40000000000,\"swaps\":1,\"evictions\":0,"
 	    "\"evict_timeouts\":0}],"
@@ -228,6 +234,8 @@ static void test_json_memory(void)
 	    "\"resident_bytes\":3221225472,\"swapped_bytes\":0,"
 	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
 	    "limit\":false,"
+	    "\"granted_bytes\":3221225472,\"pinned_bytes\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":2,\"pid\":101,\"uid\":0,\"comm\":\"\","
@@ -236,9 +244,11 @@ static void test_json_memory(void)
 	    "\"gpus\":[{\"uuid\":\"" UUID_A "\",\"state\":\"waiting\","
 	    "\"held_ms\":0,\"memory_bytes\":2147483648,"
 	    "\"lock_grants\":0,\"wait_ms\":750,"
-	    "\"resident_bytes\":2147483648,\"swapped_bytes\":0,"
+	    "\"resident_bytes\":0,\"swapped_bytes\":0,"
 	    "\"wait_reason\":\"memory\",\"swap_outs\":0,\"swap_ins\":0,\"over_"
 	    "memory_limit\":false,"
+	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0}]},"
 	    "{\"id\":3,\"pid\":102,\"uid\":0,\"comm\":\"\","
@@ -250,6 +260,8 @@ static void test_json_memory(void)
 	    "\"resident_bytes\":0,\"swapped_bytes\":1073741824,"
 	    "\"wait_reason\":null,\"swap_outs\":1,\"swap_ins\":0,\"over_memory_"
 	    "limit\":false,"
+	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0}]}]}\n";
 
@@ -264,7 +276,7 @@ static void test_json_memory(void)
 	CHECK(strstr(b.p, "  mode auto  time slice 4026 ms (auto: 5 x 0.81 s "
 	                  "swap)  max run 30000 ms\n") != NULL);
 	CHECK(strstr(b.p,
-	             "  memory: 5.0 GiB resident  swaps 1  evictions 0  "
+	             "  memory: 3.0 GiB resident  swaps 1  evictions 0  "
 	             "swap bandwidth out 4.0 GB/s, in 40.0 GB/s\n") != NULL);
 	CHECK(strstr(b.p, "  running: client 1\n") != NULL);
 	CHECK(strstr(b.p, "  queue: client 2 (waiting 750 ms, memory)\n") !=

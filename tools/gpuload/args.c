@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "parse.h"
 
 #define GL_MAX_KERNELS 1000000000ull
 #define GL_MAX_KERNEL_MS 3600000.0 /* one hour */
 #define GL_MAX_SECONDS 86400.0     /* one day */
+#define GL_MAX_REGROW 1000000ull
 
 static const char *const gl_alloc_names[] = {"alloc", "managed", "pitch",
                                              "async"};
@@ -40,6 +42,7 @@ void gl_args_usage(FILE *out)
 	    "               (--kernels N | --seconds S) [--duty PCT]\n"
 	    "               [--inflight K] [--alloc-api NAME] [--kernel NAME]\n"
 	    "               [--work-iters N] [--verify SIZE]\n"
+	    "               [--grow-to SIZE [--grow-step SIZE] [--regrow N]]\n"
 	    "\n"
 	    "Runs a fixed amount of GPU work through the CUDA driver API\n"
 	    "and prints one JSON line with what it did.\n"
@@ -67,7 +70,23 @@ void gl_args_usage(FILE *out)
 	    "  --verify SIZE    write a pattern into the first and last SIZE\n"
 	    "                   bytes of the buffer before the kernels and\n"
 	    "                   check it after them (memory that was swapped\n"
-	    "                   out and back must hold the same bytes)\n"
+	    "                   out and back must hold the same bytes);\n"
+	    "                   grown buffers too: written when allocated,\n"
+	    "                   checked before they are freed and at the end\n"
+	    "  --grow-to SIZE   grow while running, as a caching allocator\n"
+	    "                   does: after the first kernel, allocate\n"
+	    "                   buffers of --grow-step (with --alloc-api)\n"
+	    "                   one at a time until they and --mem total\n"
+	    "                   SIZE (the last may be smaller): one every\n"
+	    "                   ceil(kernels / 3 / steps) kernels, so that\n"
+	    "                   growth ends about a third into the run.\n"
+	    "                   Every kernel touches every buffer (a kernel\n"
+	    "                   of no time for each grown one)\n"
+	    "  --grow-step SIZE bytes of each grown buffer (default 1Gi)\n"
+	    "  --regrow N       split the run into N + 1 equal cycles, each\n"
+	    "                   growing as above over its first third; at\n"
+	    "                   the start of each cycle after the first, free\n"
+	    "                   every grown buffer (not --mem's) first\n"
 	    "\n"
 	    "Exit status: 0 done, 1 a CUDA call failed (see \"error\"), "
 	    "2 bad usage.\n");
@@ -122,13 +141,16 @@ enum args_flag {
 	ARG_KERNEL,
 	ARG_WORK_ITERS,
 	ARG_VERIFY,
+	ARG_GROW_TO,
+	ARG_GROW_STEP,
+	ARG_REGROW,
 	ARG_COUNT,
 };
 
 static const char *const args_names[ARG_COUNT] = {
-    "--device",  "--mem",        "--kernel-ms", "--kernels",
-    "--seconds", "--duty",       "--inflight",  "--alloc-api",
-    "--kernel",  "--work-iters", "--verify"};
+    "--device", "--mem",      "--kernel-ms", "--kernels", "--seconds",
+    "--duty",   "--inflight", "--alloc-api", "--kernel",  "--work-iters",
+    "--verify", "--grow-to",  "--grow-step", "--regrow"};
 
 /* Working values while parsing. */
 struct args_state {
@@ -185,6 +207,15 @@ static int args_apply(struct args_state *st, enum args_flag f, const char *v)
 		    a->verify_bytes > GL_MAX_VERIFY)
 			return -1;
 		return 0;
+	case ARG_GROW_TO:
+		if (nvs_parse_size(v, &a->grow_to) < 0 || !a->grow_to)
+			return -1;
+		return 0;
+	case ARG_GROW_STEP:
+		if (nvs_parse_size(v, &a->grow_step) < 0 || !a->grow_step)
+			return -1;
+		return 0;
+	case ARG_REGROW: return nvs_parse_u64(v, 0, GL_MAX_REGROW, &a->regrow);
 	default: return -1;
 	}
 }
@@ -218,6 +249,47 @@ static int args_kernels_from_seconds(struct args_state *st, char *err,
 	return 0;
 }
 
+/* --grow-to's companions, and a run long enough for its growth. */
+static int args_check_growth(struct args_state *st, char *err, size_t errlen)
+{
+	struct gl_args *a = st->a;
+	uint64_t steps, need;
+
+	if (!st->seen[ARG_GROW_TO]) {
+		if (st->seen[ARG_GROW_STEP] || st->seen[ARG_REGROW]) {
+			snprintf(err, errlen, "%s needs --grow-to",
+			         st->seen[ARG_GROW_STEP] ? "--grow-step"
+			                                 : "--regrow");
+			return -1;
+		}
+		return 0;
+	}
+	if (a->grow_to <= a->mem_bytes) {
+		snprintf(err, errlen, "--grow-to must be larger than --mem");
+		return -1;
+	}
+	steps = gl_grow_steps(a->mem_bytes, a->grow_to, a->grow_step);
+	if (steps > GL_MAX_GROW_STEPS) {
+		snprintf(err, errlen,
+		         "--grow-to / --grow-step gives more than %llu "
+		         "buffers",
+		         GL_MAX_GROW_STEPS);
+		return -1;
+	}
+	need = gl_grow_min_kernels(steps, a->regrow);
+	if (a->kernels < need) {
+		/* Each cycle: a kernel on --mem alone, then one per step. */
+		snprintf(err, errlen,
+		         "%llu growth steps in %llu cycle(s) need at least "
+		         "%llu kernels",
+		         (unsigned long long)steps,
+		         (unsigned long long)a->regrow + 1,
+		         (unsigned long long)need);
+		return -1;
+	}
+	return 0;
+}
+
 static int args_finish(struct args_state *st, char *err, size_t errlen)
 {
 	if (st->seen[ARG_KERNELS] == st->seen[ARG_SECONDS]) {
@@ -226,9 +298,10 @@ static int args_finish(struct args_state *st, char *err, size_t errlen)
 		         "--seconds");
 		return -1;
 	}
-	if (st->seen[ARG_SECONDS])
-		return args_kernels_from_seconds(st, err, errlen);
-	return 0;
+	if (st->seen[ARG_SECONDS] &&
+	    args_kernels_from_seconds(st, err, errlen) < 0)
+		return -1;
+	return args_check_growth(st, err, errlen);
 }
 
 int gl_args_parse(int argc, char **argv, struct gl_args *a, char *err,
@@ -240,6 +313,7 @@ int gl_args_parse(int argc, char **argv, struct gl_args *a, char *err,
 	a->kernel_ms = 10.0;
 	a->duty = 100;
 	a->inflight = 2;
+	a->grow_step = 1ull << 30;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *eq = strchr(arg, '='), *value;
 		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);

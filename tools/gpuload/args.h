@@ -41,7 +41,11 @@ struct gl_args {
 	uint64_t work_iters;     /* work: iterations per kernel, 0 = calibrate
 	                            to kernel_ms at start */
 	uint64_t verify_bytes;   /* --verify: bytes checked at each end of
-	                            the buffer, 0 = none */
+	                            every buffer, 0 = none */
+	uint64_t grow_to;        /* --grow-to: total to grow to, 0 = none */
+	uint64_t grow_step;      /* bytes of each grown buffer */
+	uint64_t regrow;         /* times the grown buffers are freed and
+	                            grown again */
 };
 
 /* Parses argv into a. Returns 0, 1 for --help (usage printed to stdout),

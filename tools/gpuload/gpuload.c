@@ -7,7 +7,8 @@
  * any GPU, shared or not) or "work" kernels (a fixed loop, calibrated at
  * start to the kernel time, so sharing the GPU slows them down as it does
  * real compute), optionally touching a buffer so that memory residency
- * matters. At duty
+ * matters, and optionally growing more buffers while it runs (grow.h), as
+ * a framework's caching allocator does. At duty
  * 100 it keeps up to --inflight kernels queued, waiting on the oldest
  * through a ring of events; below 100 it runs one kernel at a time and
  * sleeps between them so that alone on a GPU it keeps it busy that share of
@@ -25,6 +26,7 @@
 
 #include "args.h"
 #include "driver.h"
+#include "grow.h"
 #include "proto.h"
 
 #define GL_PAGE 4096ull
@@ -33,18 +35,34 @@
 
 extern const char gl_spin_ptx[]; /* spin.ptx, embedded at build time */
 
+/* A buffer grown while running. */
+struct gl_buf {
+	CUdeviceptr ptr; /* its address */
+	uint64_t asked;  /* bytes asked for (touched and verified) */
+	uint64_t bytes;  /* bytes allocated (a pitched one may be more) */
+};
+
 /* Everything a run holds and reports. */
 struct gl_run {
-	struct gl_args args;             /* what to do */
-	struct gl_driver drv;            /* driver entry points */
-	CUdevice dev;                    /* the device */
-	CUcontext ctx;                   /* its primary context (0 if none) */
-	CUstream stream;                 /* non-blocking stream */
-	CUmodule mod;                    /* module holding the kernels */
-	CUfunction spin;                 /* the kernel run (spin or work) */
-	uint64_t work_iters;             /* work: iterations per kernel */
-	CUdeviceptr buf;                 /* buffer, 0 if none */
-	uint64_t buf_bytes;              /* bytes allocated for it */
+	struct gl_args args;      /* what to do */
+	struct gl_driver drv;     /* driver entry points */
+	CUdevice dev;             /* the device */
+	CUcontext ctx;            /* its primary context (0 if none) */
+	CUstream stream;          /* non-blocking stream */
+	CUmodule mod;             /* module holding the kernels */
+	CUfunction spin;          /* the kernel run (spin or work) */
+	CUfunction touch;         /* spin: touches grown buffers in no
+	                             time */
+	uint64_t work_iters;      /* work: iterations per kernel */
+	CUdeviceptr buf;          /* buffer, 0 if none */
+	uint64_t buf_bytes;       /* bytes allocated for it */
+	struct gl_grow_plan plan; /* when to grow and shrink */
+	struct gl_buf grown[GL_MAX_GROW_STEPS]; /* grown buffers held */
+	uint64_t ngrown;                        /* how many */
+	uint64_t held_bytes, peak_bytes; /* bytes of all buffers: now, most */
+	uint64_t grow_steps;             /* allocations made by growth */
+	uint64_t regrows;                /* shrinks grown back to --grow-to */
+	int shrunk;                      /* a shrink not yet grown back */
 	CUevent events[GL_MAX_INFLIGHT]; /* ring of in-flight markers */
 	int nevents;                     /* events created */
 	char uuid[NVS_UUID_SIZE];        /* GPU UUID, "" until known */
@@ -116,38 +134,220 @@ static int gl_open_device(struct gl_run *run)
 	return 0;
 }
 
-static int gl_alloc(struct gl_run *run)
+/* One buffer of bytes with the --alloc-api asked for; *got is what the
+ * driver allocated (a pitched one may be larger). */
+static int gl_alloc_buf(struct gl_run *run, uint64_t bytes, CUdeviceptr *ptr,
+                        uint64_t *got)
 {
 	struct gl_driver *d = &run->drv;
-	uint64_t bytes = run->args.mem_bytes;
 	size_t pitch = 0;
 
-	if (!bytes)
-		return 0;
-	run->buf_bytes = bytes;
+	*got = bytes;
 	switch (run->args.alloc) {
 	case GL_ALLOC_MANAGED:
 		GL_CALL(run, "cuMemAllocManaged",
-		        d->mem_alloc_managed(&run->buf, bytes,
-		                             CU_MEM_ATTACH_GLOBAL));
+		        d->mem_alloc_managed(ptr, bytes, CU_MEM_ATTACH_GLOBAL));
 		return 0;
 	case GL_ALLOC_PITCH:
 		/* Rows of one page: the pitch equals the width. */
 		GL_CALL(run, "cuMemAllocPitch",
-		        d->mem_alloc_pitch(&run->buf, &pitch, GL_PAGE,
+		        d->mem_alloc_pitch(ptr, &pitch, GL_PAGE,
 		                           (bytes + GL_PAGE - 1) / GL_PAGE, 4));
-		run->buf_bytes =
-		    (uint64_t)pitch * ((bytes + GL_PAGE - 1) / GL_PAGE);
+		*got = (uint64_t)pitch * ((bytes + GL_PAGE - 1) / GL_PAGE);
 		return 0;
 	case GL_ALLOC_ASYNC:
 		GL_CALL(run, "cuMemAllocAsync",
-		        d->mem_alloc_async(&run->buf, bytes, run->stream));
+		        d->mem_alloc_async(ptr, bytes, run->stream));
+		/* Usable by the host copies of --verify only once made. */
 		GL_CALL(run, "cuStreamSynchronize",
 		        d->stream_synchronize(run->stream));
 		return 0;
-	default:
-		GL_CALL(run, "cuMemAlloc", d->mem_alloc(&run->buf, bytes));
+	default: break;
+	}
+	GL_CALL(run, "cuMemAlloc", d->mem_alloc(ptr, bytes));
+	return 0;
+}
+
+static int gl_free_buf(struct gl_run *run, CUdeviceptr ptr)
+{
+	struct gl_driver *d = &run->drv;
+
+	if (run->args.alloc == GL_ALLOC_ASYNC)
+		GL_CALL(run, "cuMemFreeAsync",
+		        d->mem_free_async(ptr, run->stream));
+	else
+		GL_CALL(run, "cuMemFree", d->mem_free(ptr));
+	return 0;
+}
+
+/* Counts bytes allocated, for peak_bytes. */
+static void gl_held_add(struct gl_run *run, uint64_t bytes)
+{
+	run->held_bytes += bytes;
+	if (run->held_bytes > run->peak_bytes)
+		run->peak_bytes = run->held_bytes;
+}
+
+static int gl_alloc(struct gl_run *run)
+{
+	if (!run->args.mem_bytes)
 		return 0;
+	if (gl_alloc_buf(run, run->args.mem_bytes, &run->buf, &run->buf_bytes) <
+	    0)
+		return -1;
+	gl_held_add(run, run->buf_bytes);
+	return 0;
+}
+
+/* --verify: what a word of a buffer holds after the kernels. Each page's
+ * first word is its index, as the kernels write it; every other word a
+ * hash of its offset. */
+static uint32_t gl_pattern(uint64_t off)
+{
+	if (off % GL_PAGE == 0)
+		return (uint32_t)(off / GL_PAGE);
+	return (uint32_t)(off * 2654435761u) ^ 0x9e3779b9u;
+}
+
+/* The regions --verify covers in a buffer of bytes: its first and its last
+ * verify_bytes (one region if they overlap). Returns how many. */
+static int gl_verify_regions(const struct gl_run *run, uint64_t bytes,
+                             uint64_t start[2], uint64_t len[2])
+{
+	uint64_t n;
+
+	bytes &= ~3ull;
+	n = run->args.verify_bytes < bytes ? run->args.verify_bytes : bytes;
+	if (!n)
+		return 0;
+	start[0] = 0;
+	len[0] = n;
+	if (bytes - n <= n) {
+		len[0] = bytes;
+		return 1;
+	}
+	start[1] = bytes - n;
+	len[1] = n;
+	return 2;
+}
+
+/* Writes (check 0) or checks (check 1) the pattern in the buffer at buf,
+ * of bytes asked for. */
+static int gl_verify_buf(struct gl_run *run, CUdeviceptr buf, uint64_t bytes,
+                         int check)
+{
+	struct gl_driver *d = &run->drv;
+	uint64_t start[2], len[2];
+	int n = gl_verify_regions(run, bytes, start, len);
+	uint32_t *host = n ? malloc(len[0]) : NULL;
+	int rc = 0;
+
+	if (n && !host) {
+		snprintf(run->error, sizeof(run->error), "verify: no memory");
+		return -1;
+	}
+	for (int r = 0; r < n && rc == 0; r++) {
+		uint64_t words = len[r] / 4;
+		CUresult res;
+		if (!check) {
+			for (uint64_t i = 0; i < words; i++)
+				host[i] = gl_pattern(start[r] + 4 * i);
+			res = d->memcpy_htod(buf + start[r], host, len[r]);
+		} else {
+			res = d->memcpy_dtoh(host, buf + start[r], len[r]);
+		}
+		if (res != CUDA_SUCCESS)
+			rc = gl_fail(
+			    run, check ? "cuMemcpyDtoH" : "cuMemcpyHtoD", res);
+		for (uint64_t i = 0; check && rc == 0 && i < words; i++) {
+			uint64_t off = start[r] + 4 * i;
+			if (host[i] != gl_pattern(off)) {
+				snprintf(run->error, sizeof(run->error),
+				         "verify: the word at offset %llu of a "
+				         "buffer of %llu bytes is %u, not %u",
+				         (unsigned long long)off,
+				         (unsigned long long)bytes, host[i],
+				         gl_pattern(off));
+				rc = -1;
+			}
+		}
+	}
+	free(host);
+	return rc;
+}
+
+/* Writes (check 0) or checks (check 1) every buffer held. */
+static int gl_verify(struct gl_run *run, int check)
+{
+	if (!run->args.verify_bytes)
+		return 0;
+	if (gl_verify_buf(run, run->buf, run->args.mem_bytes, check) < 0)
+		return -1;
+	for (uint64_t i = 0; check && i < run->ngrown; i++)
+		if (gl_verify_buf(run, run->grown[i].ptr, run->grown[i].asked,
+		                  1) < 0)
+			return -1;
+	if (check)
+		run->verified = 1;
+	return 0;
+}
+
+/* Growth: allocates the next buffer (its pattern written at once). */
+static int gl_grow_step(struct gl_run *run, uint64_t bytes)
+{
+	struct gl_buf *b;
+
+	if (run->ngrown >= GL_MAX_GROW_STEPS) {
+		snprintf(run->error, sizeof(run->error),
+		         "grow: more than %llu buffers", GL_MAX_GROW_STEPS);
+		return -1;
+	}
+	b = &run->grown[run->ngrown];
+	if (gl_alloc_buf(run, bytes, &b->ptr, &b->bytes) < 0)
+		return -1;
+	b->asked = bytes;
+	run->ngrown++;
+	run->grow_steps++;
+	gl_held_add(run, b->bytes);
+	if (run->args.verify_bytes && gl_verify_buf(run, b->ptr, bytes, 0) < 0)
+		return -1;
+	if (run->shrunk && run->ngrown == run->plan.steps) {
+		run->shrunk = 0;
+		run->regrows++;
+	}
+	return 0;
+}
+
+/* Frees every grown buffer once its kernels are done, each checked
+ * first: a caching allocator emptying its cache. */
+static int gl_shrink(struct gl_run *run)
+{
+	GL_CALL(run, "cuStreamSynchronize",
+	        run->drv.stream_synchronize(run->stream));
+	while (run->ngrown) {
+		struct gl_buf *b = &run->grown[run->ngrown - 1];
+
+		if (run->args.verify_bytes &&
+		    gl_verify_buf(run, b->ptr, b->asked, 1) < 0)
+			return -1;
+		if (gl_free_buf(run, b->ptr) < 0)
+			return -1;
+		run->held_bytes -= b->bytes;
+		run->ngrown--;
+	}
+	run->shrunk = 1;
+	return 0;
+}
+
+/* What the plan asks for before kernel i. */
+static int gl_grow_before(struct gl_run *run, uint64_t i)
+{
+	uint64_t bytes = 0;
+
+	switch (gl_grow_action(&run->plan, i, &bytes)) {
+	case GL_GROW_STEP: return gl_grow_step(run, bytes);
+	case GL_GROW_SHRINK: return gl_shrink(run);
+	default: return 0;
 	}
 }
 
@@ -204,6 +404,9 @@ static int gl_load_kernel(struct gl_run *run)
 	GL_CALL(run, "cuModuleGetFunction",
 	        d->module_get_function(&run->spin, run->mod,
 	                               gl_kernel_name(run->args.kernel)));
+	GL_CALL(run, "cuModuleGetFunction",
+	        d->module_get_function(&run->touch, run->mod,
+	                               gl_kernel_name(GL_KERNEL_SPIN)));
 	run->work_iters = run->args.work_iters;
 	if (run->args.kernel == GL_KERNEL_WORK && !run->work_iters &&
 	    gl_calibrate(run) < 0)
@@ -217,14 +420,13 @@ static int gl_load_kernel(struct gl_run *run)
 	return 0;
 }
 
-static int gl_launch(struct gl_run *run)
+/* One launch of f (ns, buf, bytes), a thread per page of the buffer. */
+static int gl_launch_one(struct gl_run *run, CUfunction f, uint64_t ns,
+                         CUdeviceptr buf, uint64_t bytes)
 {
-	uint64_t ns = run->args.kernel == GL_KERNEL_WORK
-	                  ? run->work_iters
-	                  : (uint64_t)llround(run->args.kernel_ms * 1e6);
-	uint64_t bytes = run->args.mem_bytes, pages, blocks = 1;
+	uint64_t pages, blocks = 1;
 	unsigned int threads = 128;
-	void *params[3] = {&ns, &run->buf, &bytes};
+	void *params[3] = {&ns, &buf, &bytes};
 
 	if (bytes) {
 		pages = (bytes + GL_PAGE - 1) / GL_PAGE;
@@ -234,9 +436,27 @@ static int gl_launch(struct gl_run *run)
 			blocks = GL_MAX_BLOCKS;
 	}
 	GL_CALL(run, "cuLaunchKernel",
-	        run->drv.launch_kernel(run->spin, (unsigned int)blocks, 1, 1,
-	                               threads, 1, 1, 0, run->stream, params,
-	                               NULL));
+	        run->drv.launch_kernel(f, (unsigned int)blocks, 1, 1, threads,
+	                               1, 1, 0, run->stream, params, NULL));
+	return 0;
+}
+
+/* One kernel of the run: the timed one on the initial buffer, then a
+ * spin of no time over each grown buffer, so that every buffer is used
+ * (the simulated GPU fails a kernel whose memory is not there). */
+static int gl_launch(struct gl_run *run)
+{
+	uint64_t ns = run->args.kernel == GL_KERNEL_WORK
+	                  ? run->work_iters
+	                  : (uint64_t)llround(run->args.kernel_ms * 1e6);
+
+	if (gl_launch_one(run, run->spin, ns, run->buf, run->args.mem_bytes) <
+	    0)
+		return -1;
+	for (uint64_t i = 0; i < run->ngrown; i++)
+		if (gl_launch_one(run, run->touch, 0, run->grown[i].ptr,
+		                  run->grown[i].asked) < 0)
+			return -1;
 	if (!run->launched++)
 		run->first_launch_ms = gl_realtime_ms();
 	return 0;
@@ -250,6 +470,8 @@ static int gl_loop_full(struct gl_run *run)
 	for (uint64_t i = 0; i < run->args.kernels; i++) {
 		CUevent ev = run->events[i % (uint64_t)run->nevents];
 
+		if (gl_grow_before(run, i) < 0)
+			return -1;
 		if (i >= (uint64_t)run->nevents)
 			GL_CALL(run, "cuEventSynchronize",
 			        d->event_synchronize(ev));
@@ -267,7 +489,7 @@ static int gl_loop_duty(struct gl_run *run)
 	    run->args.kernel_ms * (100 - run->args.duty) / run->args.duty;
 
 	for (uint64_t i = 0; i < run->args.kernels; i++) {
-		if (gl_launch(run) < 0)
+		if (gl_grow_before(run, i) < 0 || gl_launch(run) < 0)
 			return -1;
 		GL_CALL(run, "cuStreamSynchronize",
 		        run->drv.stream_synchronize(run->stream));
@@ -288,82 +510,6 @@ static int gl_work(struct gl_run *run)
 	return 0;
 }
 
-/* --verify: what a word of the buffer holds after the kernels. Each
- * page's first word is its index, as the kernels write it; every other
- * word a hash of its offset. */
-static uint32_t gl_pattern(uint64_t off)
-{
-	if (off % GL_PAGE == 0)
-		return (uint32_t)(off / GL_PAGE);
-	return (uint32_t)(off * 2654435761u) ^ 0x9e3779b9u;
-}
-
-/* The regions --verify covers: the first and the last verify_bytes of the
- * buffer (one region if they overlap). Returns how many. */
-static int gl_verify_regions(const struct gl_run *run, uint64_t start[2],
-                             uint64_t len[2])
-{
-	uint64_t bytes = run->args.mem_bytes & ~3ull;
-	uint64_t n =
-	    run->args.verify_bytes < bytes ? run->args.verify_bytes : bytes;
-
-	if (!n)
-		return 0;
-	start[0] = 0;
-	len[0] = n;
-	if (bytes - n <= n) {
-		len[0] = bytes;
-		return 1;
-	}
-	start[1] = bytes - n;
-	len[1] = n;
-	return 2;
-}
-
-/* Writes (check 0) or checks (check 1) the pattern. */
-static int gl_verify(struct gl_run *run, int check)
-{
-	struct gl_driver *d = &run->drv;
-	uint64_t start[2], len[2];
-	int n = gl_verify_regions(run, start, len);
-	uint32_t *host = n ? malloc(len[0]) : NULL;
-	int rc = 0;
-
-	if (n && !host) {
-		snprintf(run->error, sizeof(run->error), "verify: no memory");
-		return -1;
-	}
-	for (int r = 0; r < n && rc == 0; r++) {
-		uint64_t words = len[r] / 4;
-		CUresult res;
-		if (!check) {
-			for (uint64_t i = 0; i < words; i++)
-				host[i] = gl_pattern(start[r] + 4 * i);
-			res = d->memcpy_htod(run->buf + start[r], host, len[r]);
-		} else {
-			res = d->memcpy_dtoh(host, run->buf + start[r], len[r]);
-		}
-		if (res != CUDA_SUCCESS)
-			rc = gl_fail(
-			    run, check ? "cuMemcpyDtoH" : "cuMemcpyHtoD", res);
-		for (uint64_t i = 0; check && rc == 0 && i < words; i++) {
-			uint64_t off = start[r] + 4 * i;
-			if (host[i] != gl_pattern(off)) {
-				snprintf(run->error, sizeof(run->error),
-				         "verify: the word at offset %llu is "
-				         "%u, not %u",
-				         (unsigned long long)off, host[i],
-				         gl_pattern(off));
-				rc = -1;
-			}
-		}
-	}
-	free(host);
-	if (check && rc == 0)
-		run->verified = 1;
-	return rc;
-}
-
 /* Gives everything back; a failure here is reported like any other. */
 static int gl_cleanup(struct gl_run *run)
 {
@@ -372,11 +518,11 @@ static int gl_cleanup(struct gl_run *run)
 	for (int i = 0; i < run->nevents; i++)
 		GL_CALL(run, "cuEventDestroy",
 		        d->event_destroy(run->events[i]));
-	if (run->buf && run->args.alloc == GL_ALLOC_ASYNC)
-		GL_CALL(run, "cuMemFreeAsync",
-		        d->mem_free_async(run->buf, run->stream));
-	else if (run->buf)
-		GL_CALL(run, "cuMemFree", d->mem_free(run->buf));
+	for (; run->ngrown; run->ngrown--)
+		if (gl_free_buf(run, run->grown[run->ngrown - 1].ptr) < 0)
+			return -1;
+	if (run->buf && gl_free_buf(run, run->buf) < 0)
+		return -1;
 	if (run->mod)
 		GL_CALL(run, "cuModuleUnload", d->module_unload(run->mod));
 	if (run->stream)
@@ -423,12 +569,15 @@ static void gl_report(const struct gl_run *run)
 	else
 		printf("null");
 	printf(",\"mem_bytes\":%llu,\"alloc_api\":\"%s\",\"kernel\":\"%s\","
-	       "\"work_iters\":%llu,\"pid\":%d,\"verified\":%s,"
-	       "\"error\":",
+	       "\"work_iters\":%llu,\"grow_steps\":%llu,\"peak_bytes\":%llu,"
+	       "\"regrows\":%llu,\"pid\":%d,\"verified\":%s,\"error\":",
 	       (unsigned long long)run->buf_bytes,
 	       gl_alloc_api_name(run->args.alloc),
 	       gl_kernel_name(run->args.kernel),
-	       (unsigned long long)run->work_iters, (int)getpid(),
+	       (unsigned long long)run->work_iters,
+	       (unsigned long long)run->grow_steps,
+	       (unsigned long long)run->peak_bytes,
+	       (unsigned long long)run->regrows, (int)getpid(),
 	       !run->args.verify_bytes ? "null"
 	       : run->verified         ? "true"
 	                               : "false");
@@ -442,6 +591,9 @@ static void gl_report(const struct gl_run *run)
 
 static int gl_run(struct gl_run *run)
 {
+	gl_grow_plan_init(&run->plan, run->args.kernels, run->args.mem_bytes,
+	                  run->args.grow_to, run->args.grow_step,
+	                  run->args.regrow);
 	if (gl_driver_load(&run->drv, run->error, sizeof(run->error)) < 0)
 		return -1;
 	if (gl_open_device(run) < 0 || gl_alloc(run) < 0 ||

@@ -1,0 +1,100 @@
+/*
+ * grant.c - the memory grant (see grant.h).
+ */
+#include "grant.h"
+
+#include "client.h"
+#include "log.h"
+#include "sock.h"
+
+/* A waiting thread looks again at least this often (lost wake-ups, the
+ * deadline). */
+#define GRANT_POLL_MS 100
+
+int grant_covers(const struct gate_dev *d)
+{
+	uint64_t cap = d->capacity_bytes ? d->capacity_bytes : d->total_bytes;
+	uint64_t need = d->allocated_bytes;
+
+	if (cap && need > cap)
+		need = cap;
+	return d->granted_bytes >= need;
+}
+
+void grant_update_sent(struct gate_dev *d, uint64_t allocated, uint64_t seq)
+{
+	d->mem_seq = seq;
+	if (d->granted_bytes > allocated)
+		d->granted_bytes = allocated;
+}
+
+int grant_received(struct gate_dev *d, uint64_t granted, uint64_t seq)
+{
+	int taken;
+
+	pthread_mutex_lock(&d->mu);
+	taken = seq == d->mem_seq;
+	if (taken)
+		d->granted_bytes = granted;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return taken;
+}
+
+void grant_reset(struct gate_dev *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->granted_bytes = 0;
+	d->short_grant = 0;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+enum grant_wait grant_await(struct gate_dev *d, uint64_t bytes, int deferrable,
+                            const char *api)
+{
+	long long start = nvs_now_ns(), deadline;
+	enum grant_wait verdict;
+	struct timespec until;
+	int waited = 0;
+
+	deadline = start + (long long)client_config()->grant_wait_ms * 1000000;
+	pthread_mutex_lock(&d->mu);
+	d->awaiting_bytes += bytes;
+	for (;;) {
+		if (!client_is_managed() || (d->holding && grant_covers(d))) {
+			verdict = GRANT_GO;
+			break;
+		}
+		if (!d->holding && deferrable) {
+			verdict = GRANT_DEFER;
+			break;
+		}
+		if (nvs_now_ns() >= deadline) {
+			verdict = GRANT_REFUSED;
+			break;
+		}
+		/* Memory that is real at once needs the GPU first. */
+		if (!d->holding && !d->requested)
+			d->todo |= GATE_TODO_REQUEST;
+		if (!waited++)
+			d->grant_waiters++;
+		pthread_mutex_unlock(&d->mu);
+		client_notify();
+		pthread_mutex_lock(&d->mu);
+		gate_deadline(&until, GRANT_POLL_MS);
+		pthread_cond_timedwait(&d->cv, &d->mu, &until);
+	}
+	if (waited)
+		d->grant_waiters--;
+	d->awaiting_bytes -= bytes;
+	pthread_mutex_unlock(&d->mu);
+	if (verdict == GRANT_REFUSED)
+		NVS_WARN("event=grant_timeout gpu=%s api=%s waited_ms=%lld "
+		         "msg=\"no room on the GPU in time: out of memory\"",
+		         d->uuid, api, (nvs_now_ns() - start) / 1000000);
+	else if (waited > 1)
+		NVS_DEBUG("event=grant_waited gpu=%s api=%s ms=%lld", d->uuid,
+		          api, (nvs_now_ns() - start) / 1000000);
+	return verdict;
+}

@@ -1,0 +1,146 @@
+"""Oversubscription by clients that grow while they run, on a real GPU
+(scripts/gpu-suite.sh --growth).
+
+Three PyTorch processes (tests/gpu/torch_grow.py) each take the GPU with
+0.5 GiB and grow to 7 GiB in 1 GiB steps while running. The scheduler is
+told the GPU has --capacity (16 GiB: 21 GiB wanted, oversubscribed) or
+--fit-capacity (24 GiB: they fit), while the real card never fills (the
+safety rule: the processes' memory stays far below the card's). For each
+it runs the three one after another natively, all at once natively, and
+all at once under nvshare, sampling the processes' device memory with
+nvidia-smi every 100 ms (the peak of their sum is what the card really
+held) and the scheduler's resident bytes.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from suite import Suite  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MIB = 1 << 20
+
+
+class SmiSampler:
+    """The sum of compute processes' used memory, every 100 ms."""
+
+    def __init__(self):
+        self.peak_mib = 0
+        self.samples = 0
+        self.p = subprocess.Popen(
+            ["nvidia-smi", "--query-compute-apps=pid,used_memory",
+             "--format=csv,noheader,nounits", "-lms", "100"],
+            stdout=subprocess.PIPE, text=True)
+        self.t = threading.Thread(target=self.read, daemon=True)
+        self.cur, self.last = 0, None
+        self.t.start()
+
+    def read(self):
+        # nvidia-smi prints one block of lines per sample; a blank-free
+        # stream, so a sample ends when a pid repeats.
+        seen = set()
+        for line in self.p.stdout:
+            parts = [x.strip() for x in line.split(",")]
+            if len(parts) != 2 or not parts[1].isdigit():
+                continue
+            if parts[0] in seen:
+                self.peak_mib = max(self.peak_mib, self.cur)
+                self.samples += 1
+                seen, self.cur = set(), 0
+            seen.add(parts[0])
+            self.cur += int(parts[1])
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+        self.peak_mib = max(self.peak_mib, self.cur)
+        return self.peak_mib
+
+
+class StatusSampler:
+    """The scheduler's resident bytes, every 100 ms."""
+
+    def __init__(self, suite):
+        self.suite, self.peak, self.running = suite, 0, True
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while self.running:
+            try:
+                g = json.loads(self.suite.status())["gpus"]
+                if g:
+                    self.peak = max(self.peak, g[0]["resident_bytes"])
+            except (ValueError, KeyError, IndexError):
+                pass
+            time.sleep(0.1)
+
+    def stop(self):
+        self.running = False
+        self.t.join()
+        return self.peak
+
+
+def measured(suite, cmd, procs, shared):
+    smi = SmiSampler()
+    st = StatusSampler(suite) if shared else None
+    res, t = suite.run(cmd, procs, shared)
+    peak = smi.stop()
+    return res, t, peak, st.stop() if st else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--capacity", default="16Gi")
+    ap.add_argument("--fit-capacity", default="24Gi")
+    ap.add_argument("--iters", type=int, default=4000)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    cmd = [sys.executable, os.path.join(HERE, "torch_grow.py"), "--gib", "7",
+           "--iters", str(a.iters), "--grow-every", str(a.iters // 20)]
+    rows = []
+    for label, cap in (("oversubscribed", a.capacity),
+                       ("fits", a.fit_capacity)):
+        suite = Suite(a.build, cap, "auto")
+        try:
+            print(suite.smi, "capacity", cap, flush=True)
+            seq = 0.0
+            for _ in range(3):
+                r, t, _, _ = measured(suite, cmd, 1, False)
+                seq += t
+            for _ in range(a.repeat):
+                rn, tn, pn, _ = measured(suite, cmd, 3, False)
+                rs, ts, ps, rb = measured(suite, cmd, 3, True)
+                st = json.loads(suite.status())["gpus"][0]
+                ok = all(x["checksum_ok"] for x in rn + rs)
+                rows.append((label, cap, seq, tn, ts, ps, pn, rb,
+                             st["swaps"], ok))
+                print("%s: seq %.2f s, all %.2f s (peak %d MiB), nvshare "
+                      "%.2f s (peak %d MiB, resident peak %.2f GiB, swaps "
+                      "%d), data %s" % (label, seq, tn, pn, ts, ps,
+                                        rb / (1 << 30), st["swaps"],
+                                        "ok" if ok else "BAD"), flush=True)
+        finally:
+            suite.close()
+    print()
+    print("%-15s %6s %7s %7s %7s %7s %7s %9s %9s %6s %4s" % (
+        "case", "cap", "seq s", "all s", "nvsh s", "vs seq", "vs all",
+        "smi MiB", "res GiB", "swaps", "data"))
+    for r in rows:
+        print("%-15s %6s %7.2f %7.2f %7.2f %6.3fx %6.3fx %9d %9.2f %6d %4s"
+              % (r[0], r[1], r[2], r[3], r[4], r[4] / r[2], r[4] / r[3], r[5],
+                 r[7] / (1 << 30), r[8], "ok" if r[9] else "BAD"))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
