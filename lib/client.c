@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -719,6 +720,28 @@ static void *link_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* At exit the scheduler learns we left when the kernel closes our socket,
+ * which can come before the driver has freed our GPU memory: the next
+ * client would then be admitted beside memory still on the GPU. So the
+ * memory goes first: the gates shut, queued work finishes, the blocks'
+ * physical memory is released, and only then is the link closed. Not
+ * during a stream capture (synchronizing would break it): then the old
+ * order stands. */
+__attribute__((destructor)) static void release_at_exit(void)
+{
+	int n = atomic_load(&gate_ndevs);
+
+	if (lnk.fd < 0 || !client_is_managed() || atomic_load(&gate_captures))
+		return;
+	gate_begin_exit(); /* the link thread moves no memory from now on */
+	for (int i = 0; i < n; i++) {
+		gate_set_open(&gate_devs[i], 0);
+		gate_sync_contexts(&gate_devs[i], GATE_MAX_CONTEXTS);
+	}
+	remap_release_all();
+	shutdown(lnk.fd, SHUT_RDWR);
 }
 
 static void after_fork_child(void)

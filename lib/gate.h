@@ -62,7 +62,7 @@ struct gate_dev {
 	uint64_t granted_bytes;   /* what the scheduler lets us back there */
 	uint64_t mem_seq;         /* seq of the last MEM_UPDATE sent */
 	int grant_waiters;        /* threads waiting for a grant (grant.h) */
-	uint64_t awaiting_bytes;  /* charged, not made yet (grant.h) */
+	uint64_t awaiting_bytes;  /* charged, not made yet (mem.c) */
 	int short_grant;          /* holding, but the grant does not cover
 	                             memory made while waiting: gate shut */
 	CUcontext
@@ -178,6 +178,8 @@ int gate_close_and_drain(struct gate_dev *d);
 void gate_sync_contexts(struct gate_dev *d, int max);
 /* 1 once the process has begun to exit (the driver may be going away). */
 int gate_exiting(void);
+/* Marks it (destructors, whichever runs first). */
+void gate_begin_exit(void);
 /* An absolute CLOCK_MONOTONIC time ms from now, for the cv waits. */
 void gate_deadline(struct timespec *ts, long ms);
 /* Readers: code using recorded contexts; writer: cuCtxDestroy. */

@@ -50,8 +50,7 @@ void grant_reset(struct gate_dev *d)
 	pthread_mutex_unlock(&d->mu);
 }
 
-enum grant_wait grant_await(struct gate_dev *d, uint64_t bytes, int deferrable,
-                            const char *api)
+enum grant_wait grant_await(struct gate_dev *d, int deferrable, const char *api)
 {
 	long long start = nvs_now_ns(), deadline;
 	enum grant_wait verdict;
@@ -60,7 +59,6 @@ enum grant_wait grant_await(struct gate_dev *d, uint64_t bytes, int deferrable,
 
 	deadline = start + (long long)client_config()->grant_wait_ms * 1000000;
 	pthread_mutex_lock(&d->mu);
-	d->awaiting_bytes += bytes;
 	for (;;) {
 		if (!client_is_managed() || (d->holding && grant_covers(d))) {
 			verdict = GRANT_GO;
@@ -87,7 +85,6 @@ enum grant_wait grant_await(struct gate_dev *d, uint64_t bytes, int deferrable,
 	}
 	if (waited)
 		d->grant_waiters--;
-	d->awaiting_bytes -= bytes;
 	pthread_mutex_unlock(&d->mu);
 	if (verdict == GRANT_REFUSED)
 		NVS_WARN("event=grant_timeout gpu=%s api=%s waited_ms=%lld "

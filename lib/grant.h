@@ -28,10 +28,9 @@ enum grant_wait {
 	GRANT_REFUSED = -1 /* no room in time: fail the allocation */
 };
 
-/* Called after an allocation of bytes was charged (mem.h), before its
- * memory is made. deferrable: the memory can wait unbacked for the next
- * grant. */
-enum grant_wait grant_await(struct gate_dev *d, uint64_t bytes, int deferrable,
+/* Called after an allocation was charged (mem.h), before its memory is
+ * made. deferrable: the memory can wait unbacked for the next grant. */
+enum grant_wait grant_await(struct gate_dev *d, int deferrable,
                             const char *api);
 
 /* With d->mu held: the grant covers everything charged on d (at most the

@@ -208,17 +208,24 @@ int mem_charge(struct gate_dev *d, uint64_t bytes, int pinned, const char *api)
 int mem_charge_granted(struct gate_dev *d, uint64_t bytes, enum mem_move move,
                        const char *api)
 {
-	int pinned = move == MEM_MOVE_PINNED;
+	int pinned = move == MEM_MOVE_PINNED, rc = -1;
+	enum grant_wait w = GRANT_REFUSED;
 
-	if (mem_charge(d, bytes, pinned, api))
-		return -1;
-	switch (grant_await(d, bytes, !pinned, api)) {
-	case GRANT_GO: return 0;
-	case GRANT_DEFER: return 1;
-	case GRANT_REFUSED: break;
+	/* Counted as not made yet before the charge can be reported. */
+	pthread_mutex_lock(&d->mu);
+	d->awaiting_bytes += bytes;
+	pthread_mutex_unlock(&d->mu);
+	if (mem_charge(d, bytes, pinned, api) == 0) {
+		w = grant_await(d, !pinned, api);
+		if (w == GRANT_REFUSED)
+			mem_uncharge(d, bytes, pinned);
+		else
+			rc = w == GRANT_DEFER;
 	}
-	mem_uncharge(d, bytes, pinned);
-	return -1;
+	pthread_mutex_lock(&d->mu);
+	d->awaiting_bytes -= bytes;
+	pthread_mutex_unlock(&d->mu);
+	return rc;
 }
 
 void mem_uncharge(struct gate_dev *d, uint64_t bytes, int pinned)

@@ -513,6 +513,15 @@ void remap_reset_after_fork(void)
 	memset(rm.present, 0, sizeof(rm.present));
 }
 
+void remap_release_all(void)
+{
+	pthread_mutex_lock(&rm.mu);
+	for (struct remap_block *b = rm.head; b; b = b->next)
+		unback(b);
+	memset(rm.present, 0, sizeof(rm.present));
+	pthread_mutex_unlock(&rm.mu);
+}
+
 void remap_forget_device(struct gate_dev *d)
 {
 	struct remap_block *b, *next;

@@ -248,8 +248,8 @@ uint64_t policy_occupied_bytes(const struct policy_member *m)
 {
 	if (occupies(m))
 		return m->granted_bytes;
-	return m->pinned_bytes < m->granted_bytes ? m->pinned_bytes
-	                                          : m->granted_bytes;
+	return m->pinned_held < m->granted_bytes ? m->pinned_held
+	                                         : m->granted_bytes;
 }
 
 /* What moving m's memory to the host would free on the GPU. */
@@ -257,7 +257,7 @@ static uint64_t movable_of(const struct policy_member *m)
 {
 	uint64_t occ = policy_occupied_bytes(m);
 
-	return occ > m->pinned_bytes ? occ - m->pinned_bytes : 0;
+	return occ > m->pinned_held ? occ - m->pinned_held : 0;
 }
 
 int policy_growing(const struct policy_gpu *g, const struct policy_member *m)
@@ -476,6 +476,7 @@ static void grant_head(struct policy_gpu *g, int64_t now,
 	m->resident = 1;
 	m->evicting = 0;
 	m->granted_bytes = need_of(g, m);
+	m->pinned_held = m->pinned_bytes;
 	g->lock_grants++;
 	out_push(out, POLICY_GRANT, w.client, now - w.since_ns)->granted_bytes =
 	    m->granted_bytes;
@@ -497,6 +498,7 @@ static int grow(struct policy_gpu *g, int64_t now, struct policy_out *out)
 		if (!out_room(out))
 			return 0;
 		m->granted_bytes = need;
+		m->pinned_held = m->pinned_bytes;
 		out_push(out, POLICY_MEM_GRANT, m->client,
 		         now - m->grow_since_ns)
 		    ->granted_bytes = need;
@@ -762,14 +764,20 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 	m->footprint_bytes = bytes;
 	m->pinned_bytes = pinned_bytes < bytes ? pinned_bytes : bytes;
 	/* What a newcomer already has on the GPU is there, granted or not. */
-	if (!m->updated && held_bytes > m->granted_bytes)
+	if (!m->updated && held_bytes > m->granted_bytes) {
 		m->granted_bytes = held_bytes;
+		m->pinned_held = m->pinned_bytes;
+	}
 	m->updated = 1;
 	/* Frees give room back at once; growth waits for rule 0. */
 	if (m->granted_bytes > need_of(g, m))
 		m->granted_bytes = need_of(g, m);
 	if (g->mode == POLICY_MODE_CONCURRENT && m->running)
 		m->granted_bytes = need_of(g, m);
+	if (m->pinned_held > m->pinned_bytes)
+		m->pinned_held = m->pinned_bytes;
+	if (m->running && !policy_growing(g, m))
+		m->pinned_held = m->pinned_bytes;
 	if (policy_growing(g, m) && !was_growing)
 		m->grow_since_ns = now;
 	/* A running client learns at once that what it has is granted. */

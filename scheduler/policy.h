@@ -129,6 +129,9 @@ struct policy_member {
 	uint64_t pinned_bytes;    /* the part that cannot leave the GPU
 	                             (pitched, pool and array memory): it
 	                             occupies the GPU even when swapped out */
+	uint64_t pinned_held;     /* the pinned bytes it was granted: pinned
+	                             memory still waiting for a grant is
+	                             not on the GPU */
 	uint64_t granted_bytes;   /* what it may back on the GPU while it
 	                             occupies it: set at its grant and when
 	                             its growth is admitted, lowered by its

@@ -32,6 +32,7 @@ class SmiSampler:
     def __init__(self):
         self.peak_mib = 0
         self.samples = 0
+        self.trace = []  # (time, MiB summed over processes)
         self.p = subprocess.Popen(
             ["nvidia-smi", "--query-compute-apps=pid,used_memory",
              "--format=csv,noheader,nounits", "-lms", "100"],
@@ -51,6 +52,7 @@ class SmiSampler:
             if parts[0] in seen:
                 self.peak_mib = max(self.peak_mib, self.cur)
                 self.samples += 1
+                self.trace.append((time.time(), self.cur))
                 seen, self.cur = set(), 0
             seen.add(parts[0])
             self.cur += int(parts[1])
@@ -91,7 +93,12 @@ def measured(suite, cmd, procs, shared):
     st = StatusSampler(suite) if shared else None
     res, t = suite.run(cmd, procs, shared)
     peak = smi.stop()
-    return res, t, peak, st.stop() if st else 0
+    # The peak while every process still ran (before the first ended):
+    # the memory a process frees at exit is the driver's to release, and
+    # it may still be counted while the next one swaps in.
+    first_end = min(r["end"] for r in res)
+    running = max([m for ts, m in smi.trace if ts < first_end - 0.2] or [0])
+    return res, t, (peak, running), st.stop() if st else 0
 
 
 def main():
@@ -122,21 +129,23 @@ def main():
                 ok = all(x["checksum_ok"] for x in rn + rs)
                 rows.append((label, cap, seq, tn, ts, ps, pn, rb,
                              st["swaps"], ok))
-                print("%s: seq %.2f s, all %.2f s (peak %d MiB), nvshare "
-                      "%.2f s (peak %d MiB, resident peak %.2f GiB, swaps "
-                      "%d), data %s" % (label, seq, tn, pn, ts, ps,
+                print("%s: seq %.2f s, all %.2f s (peak %s MiB), nvshare "
+                      "%.2f s (peak %s MiB: any time, all running; resident "
+                      "peak %.2f GiB, swaps %d), data %s" % (
+                          label, seq, tn, pn, ts, ps,
                                         rb / (1 << 30), st["swaps"],
                                         "ok" if ok else "BAD"), flush=True)
         finally:
             suite.close()
     print()
-    print("%-15s %6s %7s %7s %7s %7s %7s %9s %9s %6s %4s" % (
+    print("%-15s %6s %7s %7s %7s %7s %7s %9s %9s %9s %6s %4s" % (
         "case", "cap", "seq s", "all s", "nvsh s", "vs seq", "vs all",
-        "smi MiB", "res GiB", "swaps", "data"))
+        "smi MiB", "smi run", "res GiB", "swaps", "data"))
     for r in rows:
-        print("%-15s %6s %7.2f %7.2f %7.2f %6.3fx %6.3fx %9d %9.2f %6d %4s"
-              % (r[0], r[1], r[2], r[3], r[4], r[4] / r[2], r[4] / r[3], r[5],
-                 r[7] / (1 << 30), r[8], "ok" if r[9] else "BAD"))
+        print("%-15s %6s %7.2f %7.2f %7.2f %6.3fx %6.3fx %9d %9d %9.2f %6d "
+              "%4s" % (r[0], r[1], r[2], r[3], r[4], r[4] / r[2], r[4] / r[3],
+                       r[5][0], r[5][1], r[7] / (1 << 30), r[8],
+                       "ok" if r[9] else "BAD"))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
