@@ -647,9 +647,11 @@ static void check_idle(struct gate_dev *d, long long now)
 	pthread_mutex_lock(&d->mu);
 	growing = d->grant_waiters > 0 || d->short_grant;
 	pthread_mutex_unlock(&d->mu);
-	/* Waiting for room to grow is not idle: the grant will come. */
-	if (submits != d->idle_mark || atomic_load(&d->inflight) > 0 ||
-	    growing) {
+	/* Idle means no work of ours left on the GPU: a process whose queued
+	 * work still runs is busy, however long since its last launch (a
+	 * release would drain its queue and stall its pipeline for the
+	 * round trip). Waiting for room to grow is not idle either. */
+	if (submits != d->idle_mark || growing || gate_work_pending(d)) {
 		d->idle_mark = submits;
 		d->idle_since_ns = now;
 		return;

@@ -307,6 +307,23 @@ __attribute__((destructor)) static void gate_on_exit(void)
 	gate_begin_exit();
 }
 
+int gate_work_pending(struct gate_dev *d)
+{
+	CUevent tail;
+	int pending;
+
+	if (atomic_load(&d->inflight) > 0 || atomic_load(&d->syncing) > 0)
+		return 1;
+	if (!nvs_real_cuEventQuery)
+		return 0;
+	/* A context being destroyed takes its events with it: hold it off. */
+	pthread_rwlock_rdlock(&gate_ctx_lock);
+	tail = atomic_load(&d->tail_ev);
+	pending = tail && nvs_real_cuEventQuery(tail) == CUDA_ERROR_NOT_READY;
+	pthread_rwlock_unlock(&gate_ctx_lock);
+	return pending;
+}
+
 int gate_exiting(void)
 {
 	return atomic_load(&exiting);

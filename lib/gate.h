@@ -176,6 +176,10 @@ int gate_close_and_drain(struct gate_dev *d);
 /* Synchronizes the first max contexts recorded for d (they cannot be
  * destroyed meanwhile). */
 void gate_sync_contexts(struct gate_dev *d, int max);
+/* 1 if work of ours is on d or on its way: a gated call inside the
+ * driver, a thread waiting in a synchronize, or the latest flow
+ * checkpoint not reached yet. Link thread only (it queries an event). */
+int gate_work_pending(struct gate_dev *d);
 /* 1 once the process has begun to exit (the driver may be going away). */
 int gate_exiting(void);
 /* Marks it (destructors, whichever runs first). */

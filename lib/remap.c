@@ -31,6 +31,11 @@
  * co-tenant still leaving) retries this long before giving up. */
 #define REMAP_BACK_TIMEOUT_NS (30ll * 1000000000ll)
 #define REMAP_BACK_RETRY_NS (5ll * 1000000ll)
+/* A swap-out gives GPU memory back in batches of this many bytes: small
+ * enough that a waiter's memory frees up early, large enough that the
+ * synchronizations cost nothing against the copies (256 MiB take about
+ * 5 ms at link speed). */
+#define REMAP_RELEASE_BATCH (256ull << 20)
 
 /* How a block's host buffer was made (and must be given back). */
 enum host_kind {
@@ -47,7 +52,8 @@ struct remap_block {
 	void *host;                          /* host copy, kept for reuse */
 	enum host_kind host_kind;            /* how host was made */
 	int saved;                           /* host holds the bytes */
-	int copying;                         /* swap-in: copy queued */
+	int copying;                         /* a copy in either direction is
+	                                        queued, not yet waited for */
 	struct remap_block *prev, *next;     /* list of every block */
 };
 
@@ -356,15 +362,40 @@ int remap_free(CUdeviceptr ptr)
 
 /* --- swapping ------------------------------------------------------------- */
 
+/* Waits for the copies queued out of d's blocks and gives their GPU
+ * memory back. Returns 0, or -1 if the stream failed: nothing of that
+ * batch is known to have arrived, so it all stays on the GPU. */
+static int release_copied(struct gate_dev *d, CUstream s, uint64_t *bytes)
+{
+	int ok = nvs_real_cuStreamSynchronize(s) == CUDA_SUCCESS;
+
+	for (struct remap_block *b = rm.head; b; b = b->next) {
+		if (b->dev != d || !b->handle || !b->copying)
+			continue;
+		b->copying = 0;
+		b->saved = ok;
+		if (ok) {
+			unback(b);
+			*bytes += b->size;
+		}
+	}
+	return ok ? 0 : -1;
+}
+
+/* Copies d's backed blocks to their host buffers and releases each batch
+ * of REMAP_RELEASE_BATCH bytes as soon as it has arrived, so that GPU
+ * memory is freed while the rest is still copying (and while later
+ * blocks still make their host buffers). */
 static int swap_out(struct gate_dev *d, CUstream s, uint64_t *bytes,
                     uint64_t *setup_ns)
 {
-	int failed = 0, queued = 0;
+	uint64_t batch = 0;
+	int failed = 0;
 	CUresult r;
 
 	for (struct remap_block *b = rm.head; b; b = b->next) {
 		long long t0 = nvs_now_ns();
-		if (b->dev != d || !b->handle)
+		if (b->dev != d || !b->handle || b->copying)
 			continue;
 		if (!b->host && host_alloc(b))
 			*setup_ns += (uint64_t)(nvs_now_ns() - t0);
@@ -373,23 +404,20 @@ static int swap_out(struct gate_dev *d, CUstream s, uint64_t *bytes,
 			continue;
 		}
 		r = nvs_real_cuMemcpyDtoHAsync_v2(b->host, b->va, b->size, s);
-		b->saved = r == CUDA_SUCCESS; /* once the stream has run */
-		failed |= r != CUDA_SUCCESS;
-		queued |= b->saved;
-	}
-	if (queued && nvs_real_cuStreamSynchronize(s) != CUDA_SUCCESS) {
-		/* Nothing is known to have arrived: keep everything. */
-		for (struct remap_block *b = rm.head; b; b = b->next)
-			if (b->dev == d && b->handle)
-				b->saved = 0;
-		return -1;
-	}
-	for (struct remap_block *b = rm.head; b; b = b->next) {
-		if (b->dev != d || !b->handle || !b->saved)
+		if (r != CUDA_SUCCESS) {
+			failed = 1;
 			continue;
-		unback(b);
-		*bytes += b->size;
+		}
+		b->copying = 1;
+		batch += b->size;
+		if (batch >= REMAP_RELEASE_BATCH) {
+			if (release_copied(d, s, bytes))
+				return -1;
+			batch = 0;
+		}
 	}
+	if (batch && release_copied(d, s, bytes))
+		return -1;
 	return failed ? -1 : 0;
 }
 

@@ -21,19 +21,10 @@ struct usage_meter {
 static int busy_now(struct gate_dev *d, struct usage_meter *m)
 {
 	unsigned long submits = atomic_load(&d->submits);
-	CUevent tail;
-	int busy = submits != m->submits || atomic_load(&d->inflight) > 0 ||
-	           atomic_load(&d->syncing) > 0;
+	int busy = submits != m->submits;
 
 	m->submits = submits;
-	if (busy || !nvs_real_cuEventQuery)
-		return busy;
-	/* A context being destroyed takes its events with it: hold it off. */
-	pthread_rwlock_rdlock(&gate_ctx_lock);
-	tail = atomic_load(&d->tail_ev);
-	busy = tail && nvs_real_cuEventQuery(tail) == CUDA_ERROR_NOT_READY;
-	pthread_rwlock_unlock(&gate_ctx_lock);
-	return busy;
+	return busy || gate_work_pending(d);
 }
 
 static void fill(const struct gate_dev *d, const struct usage_meter *m,
