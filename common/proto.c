@@ -202,7 +202,8 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 		const struct nvs_waiting *w = p;
 		if (w->reserved)
 			FAIL("reserved field set");
-		if (w->reason != NVS_WAIT_TURN && w->reason != NVS_WAIT_MEMORY)
+		if (w->reason != NVS_WAIT_TURN &&
+		    w->reason != NVS_WAIT_MEMORY && w->reason != NVS_WAIT_HOST)
 			FAIL("unknown wait reason %u", w->reason);
 		return check_uuid(w->uuid, err, errlen);
 	}

@@ -155,6 +155,8 @@ struct nvs_swap_report {
 enum nvs_wait_reason {
 	NVS_WAIT_TURN = 1,   /* others run; this client's turn will come */
 	NVS_WAIT_MEMORY = 2, /* not enough GPU memory beside those running */
+	NVS_WAIT_HOST = 3,   /* room would need more host memory than the
+	                        node's swap budget has left */
 };
 
 struct nvs_waiting {

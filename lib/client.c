@@ -501,6 +501,7 @@ static void on_gpu_message(const struct nvs_msg *m)
 		         "free_bytes=%llu",
 		         d->uuid,
 		         m->u.waiting.reason == NVS_WAIT_MEMORY ? "memory"
+		         : m->u.waiting.reason == NVS_WAIT_HOST ? "host"
 		                                                : "turn",
 		         (unsigned long long)m->u.waiting.need_bytes,
 		         (unsigned long long)m->u.waiting.free_bytes);

@@ -20,7 +20,8 @@
 /* The policy's enums travel on the wire as the protocol's. */
 #define SAME_VALUE(a, b) ((int)(a) == (int)(b))
 _Static_assert(SAME_VALUE(POLICY_WAIT_TURN, NVS_WAIT_TURN) &&
-                   SAME_VALUE(POLICY_WAIT_MEMORY, NVS_WAIT_MEMORY),
+                   SAME_VALUE(POLICY_WAIT_MEMORY, NVS_WAIT_MEMORY) &&
+                   SAME_VALUE(POLICY_WAIT_HOST, NVS_WAIT_HOST),
                "wait reasons");
 _Static_assert(SAME_VALUE(POLICY_SWAP_OUT, NVS_SWAP_OUT) &&
                    SAME_VALUE(POLICY_SWAP_IN, NVS_SWAP_IN),
@@ -157,6 +158,14 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 		send_waiting(s, cl, g, a);
 		return;
 	}
+}
+
+/* g's policy, told what the node's host swap budget has left: the one
+ * cross-GPU fact its decisions need. */
+static struct policy_gpu *policy_of(struct server *s, struct sched_gpu *g)
+{
+	g->policy.host_room_bytes = registry_host_room(&s->reg);
+	return &g->policy;
 }
 
 static void apply(struct server *s, struct sched_gpu *g,
@@ -320,7 +329,8 @@ static void on_request(struct server *s, struct sched_conn *c,
 		          (unsigned long long)c->client->id);
 		return;
 	}
-	if (policy_request(&e->gpu->policy, c->client->id, now, &out) < 0) {
+	if (policy_request(policy_of(s, e->gpu), c->client->id, now, &out) <
+	    0) {
 		server_protocol_error(s, c, "out of memory for the queue");
 		return;
 	}
@@ -334,7 +344,7 @@ static void on_release(struct server *s, struct sched_conn *c,
 
 	if (!s->reg.managed)
 		return;
-	if (!policy_release(&e->gpu->policy, c->client->id, now, &out)) {
+	if (!policy_release(policy_of(s, e->gpu), c->client->id, now, &out)) {
 		NVS_DEBUG("event=stale_release gpu=%s client=%llu",
 		          e->gpu->uuid, (unsigned long long)c->client->id);
 		return;
@@ -354,7 +364,7 @@ static void on_mem_update(struct server *s, struct sched_conn *c,
 	struct policy_out out = {.n = 0};
 
 	e->mem_seq = u->seq;
-	if (policy_set_footprint(&e->gpu->policy, c->client->id,
+	if (policy_set_footprint(policy_of(s, e->gpu), c->client->id,
 	                         u->allocated_bytes, u->pinned_bytes,
 	                         u->held_bytes, now, &out) < 0) {
 		server_protocol_error(s, c, "out of memory for GPU %s",
@@ -375,8 +385,8 @@ static void on_swap_report(struct server *s, struct sched_conn *c,
 	          e->gpu->uuid, (unsigned long long)c->client->id,
 	          r->direction == NVS_SWAP_OUT ? "out" : "in",
 	          (unsigned long long)r->bytes, (double)r->ns / 1e6);
-	if (policy_swap_report(&e->gpu->policy, c->client->id, r->direction,
-	                       r->bytes, r->ns, now, &out) < 0) {
+	if (policy_swap_report(policy_of(s, e->gpu), c->client->id,
+	                       r->direction, r->bytes, r->ns, now, &out) < 0) {
 		server_protocol_error(s, c, "SWAP_REPORT for GPU %s refused",
 		                      e->gpu->uuid);
 		return;
@@ -499,7 +509,7 @@ void lockproto_client_gone(struct server *s, struct sched_client *cl,
 		struct sched_gpu *g = cl->gpus[i].gpu;
 		struct policy_out out = {.n = 0};
 
-		policy_disconnect(&g->policy, cl->id, now, &out);
+		policy_disconnect(policy_of(s, g), cl->id, now, &out);
 		apply(s, g, &out);
 	}
 }
@@ -511,7 +521,7 @@ int64_t lockproto_tick(struct server *s, int64_t now)
 	for (size_t i = 0; i < s->reg.ngpus; i++) {
 		struct sched_gpu *g = s->reg.gpus[i];
 		struct policy_out out = {.n = 0};
-		int64_t d = policy_tick(&g->policy, now, &out);
+		int64_t d = policy_tick(policy_of(s, g), now, &out);
 
 		apply(s, g, &out);
 		if (d < next)

@@ -29,7 +29,8 @@ static void usage(FILE *f)
 	    "usage: nvshare-scheduler [--socket PATH] [--mode MODE]\n"
 	    "                         [--time-slice auto|MS] [--max-run MS]\n"
 	    "                         [--release-grace MS] [--core-window MS]\n"
-	    "                         [--gpu-memory UUID=SIZE]... [--help]\n"
+	    "                         [--gpu-memory UUID=SIZE]...\n"
+	    "                         [--host-swap-budget SIZE|none] [--help]\n"
 	    "\n"
 	    "Shares each GPU of this node among the processes running under\n"
 	    "libnvshare.so: together while their memory fits, in time\n"
@@ -57,6 +58,9 @@ static void usage(FILE *f)
 	    "                         (default %d)\n"
 	    "  --gpu-memory UUID=SIZE treat GPU UUID as having SIZE bytes of\n"
 	    "                         memory (e.g. GPU-...=4Gi); repeatable\n"
+	    "  --host-swap-budget SIZE|none  host memory that memory swapped\n"
+	    "                         out of all GPUs may take together\n"
+	    "                         (default: half of the host's memory)\n"
 	    "  --help                 show this text\n",
 	    NVS_DEFAULT_SOCKET, REGISTRY_DEFAULT_MAX_RUN_MS,
 	    DEFAULT_RELEASE_GRACE_MS, DEFAULT_CORE_WINDOW_MS);
@@ -157,6 +161,41 @@ static int parse_override(const char *arg, struct server_config *cfg)
 	return 0;
 }
 
+static int parse_host_budget(const char *arg, struct server_config *cfg)
+{
+	uint64_t v;
+
+	if (strcmp(arg, "none") == 0) {
+		cfg->host_swap_budget = 0;
+		return 0;
+	}
+	if (nvs_parse_size(arg, &v) < 0 || v == 0)
+		return bad_flag(
+		    "invalid --host-swap-budget \"%s\": want none or "
+		    "a nonzero size (64Gi, 512Mi, bytes)",
+		    arg);
+	cfg->host_swap_budget = v;
+	return 0;
+}
+
+/* Half of MemTotal: page-locked swap buffers cannot be paged out, and the
+ * other half is left to the applications' own host memory and the rest
+ * of the node. 0 (no budget) if the host's memory cannot be read. */
+static uint64_t default_host_budget(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kib = 0;
+	char line[128];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024 / 2;
+}
+
 static int parse_socket(const char *arg, struct server_config *cfg)
 {
 	if (!*arg || strlen(arg) >= sizeof(cfg->socket_path))
@@ -178,6 +217,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 	    {"release-grace", required_argument, NULL, 'g'},
 	    {"gpu-memory", required_argument, NULL, 'm'},
 	    {"core-window", required_argument, NULL, 'w'},
+	    {"host-swap-budget", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -199,6 +239,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 			             &cfg->release_grace_ms, "--release-grace");
 			break;
 		case 'm': rc = parse_override(optarg, cfg); break;
+		case 'b': rc = parse_host_budget(optarg, cfg); break;
 		case 'w':
 			rc = parse_ms(optarg, 100, 10000, &cfg->core_window_ms,
 			              "--core-window");
@@ -229,6 +270,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	nvs_log_init("scheduler", NVS_LOG_INFO);
+	cfg.host_swap_budget = default_host_budget();
 	rc = parse_args(argc, argv, &cfg);
 	if (rc > 0)
 		return 0;

@@ -45,6 +45,7 @@ void policy_gpu_init(struct policy_gpu *g, uint64_t capacity_bytes,
 {
 	memset(g, 0, sizeof(*g));
 	g->capacity_bytes = capacity_bytes;
+	g->host_room_bytes = UINT64_MAX;
 	g->bw_out = POLICY_BW_OUT_DEFAULT;
 	g->bw_in = POLICY_BW_IN_DEFAULT;
 	policy_set_settings(g, s);
@@ -88,6 +89,7 @@ const char *policy_wait_reason_name(enum policy_wait_reason reason)
 	switch (reason) {
 	case POLICY_WAIT_TURN: return "turn";
 	case POLICY_WAIT_MEMORY: return "memory";
+	case POLICY_WAIT_HOST: return "host";
 	case POLICY_WAIT_NONE: break;
 	}
 	return "none";
@@ -306,9 +308,25 @@ static enum policy_wait_reason reason_for(const struct policy_gpu *g,
                                           const struct policy_member *m,
                                           uint64_t used)
 {
-	return others_of(m, used) > g->capacity_bytes - need_of(g, m)
-	           ? POLICY_WAIT_MEMORY
-	           : POLICY_WAIT_TURN;
+	uint64_t others = others_of(m, used), room;
+
+	if (others <= g->capacity_bytes - need_of(g, m))
+		return POLICY_WAIT_TURN;
+	room = g->capacity_bytes - need_of(g, m);
+	return others - room > g->host_room_bytes ? POLICY_WAIT_HOST
+	                                          : POLICY_WAIT_MEMORY;
+}
+
+/* Whether the host swap budget has room for m's memory, taking it from
+ * *room if so: what is evicted or dropped goes to the host. */
+static int host_takes(const struct policy_member *m, uint64_t *room)
+{
+	uint64_t bytes = movable_of(m);
+
+	if (bytes > *room)
+		return 0;
+	*room -= bytes;
+	return 1;
 }
 
 /* --- the slice ------------------------------------------------------------
@@ -357,15 +375,18 @@ struct plan {
 	int serial;                /* drop every running client (turn) */
 	size_t ndrops;             /* running clients the drops would concern */
 	int64_t drop_at;           /* when they go out, or POLICY_NO_DEADLINE */
+	uint64_t evict_room;       /* host swap budget left for evictions */
+	uint64_t room;             /* ... and for the drops, after them */
 	struct policy_slice slice; /* slice in effect for this switch */
 };
 
 /* Decides for the next drop candidate, in running order: returns 1 if it
  * is dropped and sets *flags; *cover accumulates the bytes freed. */
 static int drop_decision(const struct plan *p, const struct policy_member *m,
-                         uint64_t *cover, uint32_t *flags)
+                         uint64_t *cover, uint64_t *room, uint32_t *flags)
 {
-	int helps = movable_of(m) > 0 && *cover < p->drop_need;
+	int helps =
+	    movable_of(m) > 0 && *cover < p->drop_need && host_takes(m, room);
 
 	*flags = helps ? POLICY_DROP_SWAP_OUT : 0;
 	if (helps)
@@ -388,7 +409,7 @@ static void make_plan(const struct policy_gpu *g, const struct policy_member *h,
                       int growth, struct plan *p)
 {
 	uint64_t need = need_of(g, h), others = 0, pending = 0, idle = 0;
-	uint64_t deficit, rem, cover = 0, bytes_out = 0;
+	uint64_t deficit, rem, cover = 0, bytes_out = 0, room;
 	const struct policy_holder *first = NULL;
 	int turn = !growth && g->mode == POLICY_MODE_SERIAL && g->nrunning > 0;
 
@@ -403,8 +424,6 @@ static void make_plan(const struct policy_gpu *g, const struct policy_member *h,
 		others = sat_add(others, policy_occupied_bytes(m));
 		if (m->evicting)
 			pending = sat_add(pending, movable_of(m));
-		else if (evictable(m, h))
-			idle = sat_add(idle, movable_of(m));
 	}
 	for (size_t i = 0; i < g->nrunning; i++)
 		if (g->running[i].drop_sent_at_ns != POLICY_NEVER &&
@@ -412,6 +431,15 @@ static void make_plan(const struct policy_gpu *g, const struct policy_member *h,
 			pending = sat_add(
 			    pending,
 			    movable_of(cmember(g, g->running[i].client)));
+	/* What is on its way to the host is not counted by the caller yet;
+	 * idle memory evicted goes first, in the order evict() takes it. */
+	room = g->host_room_bytes > pending ? g->host_room_bytes - pending : 0;
+	p->evict_room = room;
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (evictable(&g->members[i], h) &&
+		    host_takes(&g->members[i], &room))
+			idle = sat_add(idle, movable_of(&g->members[i]));
+	p->room = room;
 	deficit = others > g->capacity_bytes - need
 	              ? others - (g->capacity_bytes - need)
 	              : 0;
@@ -432,7 +460,7 @@ static void make_plan(const struct policy_gpu *g, const struct policy_member *h,
 			    r->client == h->client)
 				continue;
 			m = cmember(g, r->client);
-			if (!drop_decision(p, m, &cover, &flags))
+			if (!drop_decision(p, m, &cover, &room, &flags))
 				continue;
 			if (!first)
 				first = r;
@@ -475,6 +503,7 @@ static void grant_head(struct policy_gpu *g, int64_t now,
 	m->running = 1;
 	m->resident = 1;
 	m->evicting = 0;
+	m->host_bytes = 0;
 	m->granted_bytes = need_of(g, m);
 	m->pinned_held = m->pinned_bytes;
 	g->lock_grants++;
@@ -560,6 +589,7 @@ static int expire_evictions(struct policy_gpu *g, int64_t now,
 			continue;
 		if (!out_room(out))
 			return 0;
+		m->host_bytes = movable_of(m);
 		m->evicting = 0;
 		m->resident = 0;
 		g->evict_timeouts++;
@@ -570,16 +600,18 @@ static int expire_evictions(struct policy_gpu *g, int64_t now,
 	return 0;
 }
 
-/* Evicts idle members, oldest idle first, until need bytes are covered. */
+/* Evicts idle members, oldest idle first, until need bytes are covered,
+ * as far as the host swap budget (room) takes them. */
 static void evict(struct policy_gpu *g, const struct policy_member *head,
-                  uint64_t need, int64_t now, struct policy_out *out)
+                  uint64_t need, uint64_t room, int64_t now,
+                  struct policy_out *out)
 {
 	uint64_t cover = 0;
 
 	for (size_t i = 0; i < g->nmembers && cover < need; i++) {
 		struct policy_member *m = &g->members[i];
 
-		if (!evictable(m, head))
+		if (!evictable(m, head) || !host_takes(m, &room))
 			continue;
 		if (!out_room(out))
 			return;
@@ -595,18 +627,19 @@ static void evict(struct policy_gpu *g, const struct policy_member *head,
 static void make_room_for(struct policy_gpu *g, const struct policy_member *h,
                           int growth, int64_t now, struct policy_out *out)
 {
-	uint64_t cover = 0;
+	uint64_t cover = 0, room;
 	struct plan p;
 
 	make_plan(g, h, growth, &p);
+	room = p.room;
 	if (p.fits)
 		return;
 	if (p.evict_need > 0)
-		evict(g, p.head, p.evict_need, now, out);
+		evict(g, p.head, p.evict_need, p.evict_room, now, out);
 	if (p.ndrops == 0 || now < p.drop_at)
 		return;
 	if (p.drop_need > 0)
-		evict(g, p.head, UINT64_MAX, now, out);
+		evict(g, p.head, UINT64_MAX, p.evict_room, now, out);
 	for (size_t i = 0; i < g->nrunning; i++) {
 		struct policy_holder *r = &g->running[i];
 		uint32_t flags;
@@ -614,7 +647,8 @@ static void make_room_for(struct policy_gpu *g, const struct policy_member *h,
 		if (r->drop_sent_at_ns != POLICY_NEVER ||
 		    r->client == h->client)
 			continue;
-		if (!drop_decision(&p, cmember(g, r->client), &cover, &flags))
+		if (!drop_decision(&p, cmember(g, r->client), &cover, &room,
+		                   &flags))
 			continue;
 		if (!out_room(out))
 			return;
@@ -763,6 +797,8 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 	was_growing = policy_growing(g, m);
 	m->footprint_bytes = bytes;
 	m->pinned_bytes = pinned_bytes < bytes ? pinned_bytes : bytes;
+	if (m->host_bytes > bytes - m->pinned_bytes)
+		m->host_bytes = bytes - m->pinned_bytes;
 	/* What a newcomer already has on the GPU is there, granted or not. */
 	if (!m->updated && held_bytes > m->granted_bytes) {
 		m->granted_bytes = held_bytes;
@@ -819,6 +855,8 @@ int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
 	m = &g->members[i];
 	g->swaps++;
 	if (dir == POLICY_SWAP_OUT) {
+		if (m->resident)
+			m->host_bytes = movable_of(m);
 		m->resident = 0;
 		m->evicting = 0;
 		m->swap_outs++;
@@ -944,6 +982,15 @@ enum policy_wait_reason policy_wait_reason_of(const struct policy_gpu *g,
 	if (find_waiter(g, client) < 0)
 		return POLICY_WAIT_NONE;
 	return reason_for(g, cmember(g, client), used_bytes(g));
+}
+
+uint64_t policy_host_bytes(const struct policy_gpu *g)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < g->nmembers; i++)
+		sum = sat_add(sum, g->members[i].host_bytes);
+	return sum;
 }
 
 uint64_t policy_resident_bytes(const struct policy_gpu *g)

@@ -83,6 +83,8 @@ enum policy_wait_reason {
 	POLICY_WAIT_NONE = 0,   /* not waiting (or not told yet) */
 	POLICY_WAIT_TURN = 1,   /* its memory fits; others are ahead */
 	POLICY_WAIT_MEMORY = 2, /* its memory does not fit beside the others */
+	POLICY_WAIT_HOST = 3,   /* room could be made only by moving more to
+	                           the host than its swap budget has left */
 };
 
 enum policy_swap_dir {
@@ -140,6 +142,8 @@ struct policy_member {
 	int64_t grow_since_ns;    /* when its footprint last outgrew the
 	                             grant (while running) */
 	int updated;              /* a footprint was set since it joined */
+	uint64_t host_bytes;      /* its memory on the host (swapped out),
+	                             against the node's host swap budget */
 	int running;              /* 1: in the running set */
 	int resident;             /* 1: its memory is on the GPU, as far as
 	                             we know (registered or granted, and no
@@ -172,6 +176,9 @@ struct policy_gpu {
 	size_t nmembers;               /* entries used in members */
 	size_t members_cap;            /* entries allocated in members */
 	uint64_t capacity_bytes;       /* memory the GPU is treated as having */
+	uint64_t host_room_bytes;      /* what the node's host swap budget has
+	                                  left, set by the caller before each
+	                                  call (UINT64_MAX: no budget) */
 	enum policy_mode mode;         /* current mode */
 	int64_t slice_ns;              /* fixed slice or POLICY_SLICE_AUTO */
 	int64_t max_run_ns;            /* upper bound of any slice */
@@ -286,6 +293,9 @@ enum policy_wait_reason policy_wait_reason_of(const struct policy_gpu *g,
 /* What m may have on the GPU now: its grant while it runs or its memory
  * is resident, else its pinned memory. */
 uint64_t policy_occupied_bytes(const struct policy_member *m);
+
+/* Sum of the members' memory on the host (against the host budget). */
+uint64_t policy_host_bytes(const struct policy_gpu *g);
 
 /* Sum of what every member may have on the GPU (policy_occupied_bytes):
  * outside concurrent mode never more than the capacity. */

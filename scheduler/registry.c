@@ -9,6 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+uint64_t registry_host_bytes(const struct sched_registry *r)
+{
+	uint64_t sum = 0, b;
+
+	for (size_t i = 0; i < r->ngpus; i++) {
+		b = policy_host_bytes(&r->gpus[i]->policy);
+		sum = sum + b < sum ? UINT64_MAX : sum + b;
+	}
+	return sum;
+}
+
+uint64_t registry_host_room(const struct sched_registry *r)
+{
+	uint64_t used;
+
+	if (!r->host_swap_budget)
+		return UINT64_MAX;
+	used = registry_host_bytes(r);
+	return used < r->host_swap_budget ? r->host_swap_budget - used : 0;
+}
+
 void registry_init(struct sched_registry *r, uint32_t time_slice_ms,
                    uint32_t release_grace_ms)
 {

@@ -81,6 +81,8 @@ struct sched_registry {
 	uint32_t max_run_ms;           /* longest slice, whatever the setting */
 	uint32_t release_grace_ms;     /* current release grace */
 	uint64_t forced_releases;      /* total, all GPUs, ever */
+	uint64_t host_swap_budget;     /* memory swapped out to the host, all
+	                                  GPUs together, at most; 0: none */
 	struct quota_table pods;       /* limits set per pod */
 };
 
@@ -92,6 +94,11 @@ void registry_init(struct sched_registry *r, uint32_t time_slice_ms,
 void registry_policy_settings(const struct sched_registry *r,
                               struct policy_settings *s);
 void registry_destroy(struct sched_registry *r);
+
+/* Memory of every GPU's clients on the host now, and what the host swap
+ * budget has left (UINT64_MAX without a budget). */
+uint64_t registry_host_bytes(const struct sched_registry *r);
+uint64_t registry_host_room(const struct sched_registry *r);
 
 struct sched_gpu *registry_gpu_find(struct sched_registry *r, const char *uuid);
 /* Creates a context with the current settings. When the table is full,

@@ -659,6 +659,7 @@ int server_run(const struct server_config *cfg)
 	registry_init(&s.reg, cfg->time_slice_ms, cfg->release_grace_ms);
 	s.reg.mode = cfg->mode;
 	s.reg.max_run_ms = cfg->max_run_ms;
+	s.reg.host_swap_budget = cfg->host_swap_budget;
 	if (open_signals(&s) < 0) {
 		NVS_ERROR("event=start_failed reason=\"signals: %s\"",
 		          strerror(errno));
@@ -671,11 +672,13 @@ int server_run(const struct server_config *cfg)
 	}
 	listening = 1;
 	NVS_INFO("event=start socket=%s mode=%s time_slice_ms=%u%s "
-	         "max_run_ms=%u release_grace_ms=%u gpu_overrides=%zu",
+	         "max_run_ms=%u release_grace_ms=%u gpu_overrides=%zu "
+	         "host_swap_budget=%llu",
 	         cfg->socket_path, policy_mode_name(cfg->mode),
 	         cfg->time_slice_ms,
 	         cfg->time_slice_ms == REGISTRY_SLICE_AUTO ? "(auto)" : "",
-	         cfg->max_run_ms, cfg->release_grace_ms, cfg->noverrides);
+	         cfg->max_run_ms, cfg->release_grace_ms, cfg->noverrides,
+	         (unsigned long long)cfg->host_swap_budget);
 	while (!s.stop) {
 		if (turn(&s) < 0) {
 			rc = 1;

@@ -40,6 +40,9 @@ struct server_config {
 	uint32_t max_run_ms;               /* initial longest slice */
 	uint32_t release_grace_ms;         /* time to answer DROP_LOCK */
 	uint32_t core_window_ms;           /* compute-quota window */
+	uint64_t host_swap_budget;         /* bytes all GPUs' clients may
+	                                      have swapped out to the host;
+	                                      0: no budget */
 	struct server_gpu_override overrides[SERVER_MAX_OVERRIDES]; /* flags */
 	size_t noverrides; /* entries used in overrides */
 };

@@ -373,7 +373,15 @@ int status_render_json(const struct sched_registry *r, int64_t now,
 		status_buf_printf(b, "\"auto\"");
 	else
 		status_buf_printf(b, "%u", r->time_slice_ms);
-	status_buf_printf(b, ",\"max_run_ms\":%u,\"gpus\":[", r->max_run_ms);
+	status_buf_printf(
+	    b, ",\"max_run_ms\":%u,\"host_swap_budget_bytes\":", r->max_run_ms);
+	if (r->host_swap_budget)
+		status_buf_printf(b, "%llu",
+		                  (unsigned long long)r->host_swap_budget);
+	else
+		status_buf_printf(b, "null");
+	status_buf_printf(b, ",\"host_swapped_bytes\":%llu,\"gpus\":[",
+	                  (unsigned long long)registry_host_bytes(r));
 	for (size_t i = 0; i < r->ngpus; i++) {
 		if (i)
 			buf_putc(b, ',');

@@ -99,6 +99,11 @@ class Env:
     def start_scheduler(self, *args, log_level="info"):
         log = open(os.path.join(self.tmp, "scheduler.log"), "ab")
         env = self.environ(preload=False, extra={"NVSHARE_LOG": log_level})
+        # The simulated GPU's swapped-out bytes are sparse and take no host
+        # memory: no host swap budget (its default is half of this
+        # machine's memory) unless the test sets one.
+        if not any(str(a).startswith("--host-swap-budget") for a in args):
+            args = ("--host-swap-budget", "none") + tuple(args)
         p = subprocess.Popen(
             [self.path("bin", "nvshare-scheduler"), "--socket", self.socket]
             + list(args),

@@ -955,6 +955,50 @@ static void test_larger_than_gpu(void)
 	policy_gpu_destroy(&g);
 }
 
+/* The host swap budget: room is made only as far as the host can take
+ * the memory moved out; otherwise the head waits, told why (HOST). */
+static void test_host_budget(void)
+{
+	struct policy_gpu g;
+
+	init(&g, POLICY_MODE_AUTO, CAP, SLICE, LONG_RUN, GRACE);
+	g.host_room_bytes = GIB(4);
+	reg(&g, 1, GIB(8), 0);
+	reg(&g, 2, GIB(8), 0);
+	policy_request(&g, 1, 0, &out);
+	policy_release(&g, 1, MS(1), &out);
+	policy_request(&g, 2, MS(2), &out);
+	EXPECT(ACT(GRANT, 1, 0), ACT(GRANT, 2, 0));
+	/* 3 needs 8 GiB: evicting 1 (idle, 8 GiB) or dropping 2 would put
+	 * 8 GiB on a host with room for 4: 3 waits, with no deadline. */
+	reg(&g, 3, GIB(8), MS(3));
+	policy_request(&g, 3, MS(3), &out);
+	EXPECT(WAIT_FOR(3, 0, HOST, GIB(8), 0));
+	CHECK_EQ(policy_wait_reason_of(&g, 3), POLICY_WAIT_HOST);
+	CHECK_EQ(policy_tick(&g, MS(500), &out), POLICY_NO_DEADLINE);
+	EXPECT_NONE();
+	/* Room on the host (another GPU's client came back, say): 1 is
+	 * evicted, and its memory counts against the budget once out. */
+	g.host_room_bytes = GIB(8);
+	policy_tick(&g, MS(600), &out);
+	EXPECT(ACT(EVICT, 1, MS(599)), WAIT_FOR(3, MS(597), MEMORY, GIB(8), 0));
+	policy_swap_report(&g, 1, POLICY_SWAP_OUT, GIB(8), 1u << 30, MS(610),
+	                   &out);
+	EXPECT(ACT(GRANT, 3, MS(607)));
+	CHECK_EQ(policy_host_bytes(&g), GIB(8));
+	/* The budget is spent: 1 cannot come back by pushing 2 out ... */
+	g.host_room_bytes = 0;
+	policy_request(&g, 1, MS(620), &out);
+	EXPECT(WAIT_FOR(1, 0, HOST, GIB(8), 0));
+	CHECK_EQ(policy_tick(&g, MS(5000), &out), POLICY_NO_DEADLINE);
+	EXPECT_NONE();
+	/* ... but once 2 leaves it fits, and its memory is off the host. */
+	policy_disconnect(&g, 2, MS(5001), &out);
+	EXPECT(ACT(GRANT, 1, MS(4381)));
+	CHECK_EQ(policy_host_bytes(&g), 0);
+	policy_gpu_destroy(&g);
+}
+
 /* --- memory: serial and concurrent modes ----------------------------------
  */
 
@@ -1732,6 +1776,7 @@ int main(void)
 	test_wait_reasons();
 	test_swap_reports();
 	test_larger_than_gpu();
+	test_host_budget();
 	test_serial_memory();
 	test_concurrent();
 	test_mode_switch();

@@ -410,9 +410,9 @@ static void test_memory_messages(void)
 	w.reason = 0;
 	EXPECT_INVALID(make_frame(NVS_MSG_WAITING, &w, sizeof(w)),
 	               "unknown wait reason 0");
-	w.reason = 3;
+	w.reason = 4;
 	EXPECT_INVALID(make_frame(NVS_MSG_WAITING, &w, sizeof(w)),
-	               "unknown wait reason 3");
+	               "unknown wait reason 4");
 	w.reason = NVS_WAIT_MEMORY;
 	w.reserved = 1;
 	EXPECT_INVALID(make_frame(NVS_MSG_WAITING, &w, sizeof(w)),

@@ -97,7 +97,8 @@ static void test_json(void)
 	    "{\"managed\":true,\"time_slice_ms\":2000,"
 	    "\"release_grace_ms\":5000,\"forced_releases\":0,"
 	    "\"mode\":\"serial\",\"time_slice_setting\":2000,"
-	    "\"max_run_ms\":30000,\"gpus\":["
+	    "\"max_run_ms\":30000,\"host_swap_budget_bytes\":null,"
+	    "\"host_swapped_bytes\":0,\"gpus\":["
 	    "{\"uuid\":\"" UUID_A "\",\"capacity_bytes\":17179869184,"
 	    "\"holder\":1,\"holder_held_ms\":1250,\"queue\":[2],"
 	    "\"forced_releases\":0,\"lock_grants\":1,\"metered\":false,\"core_"
@@ -168,10 +169,12 @@ static void test_json(void)
 	r.managed = 0;
 	r.forced_releases = 7;
 	CHECK_EQ(status_render_json(&r, 0, &b), 0);
-	CHECK_STR(b.p, "{\"managed\":false,\"time_slice_ms\":100,"
-	               "\"release_grace_ms\":300,\"forced_releases\":7,"
-	               "\"mode\":\"auto\",\"time_slice_setting\":100,"
-	               "\"max_run_ms\":30000,\"gpus\":[],\"clients\":[]}\n");
+	CHECK_STR(b.p,
+	          "{\"managed\":false,\"time_slice_ms\":100,"
+	          "\"release_grace_ms\":300,\"forced_releases\":7,"
+	          "\"mode\":\"auto\",\"time_slice_setting\":100,"
+	          "\"max_run_ms\":30000,\"host_swap_budget_bytes\":null,\"host_"
+	          "swapped_bytes\":0,\"gpus\":[],\"clients\":[]}\n");
 	status_buf_free(&b);
 	registry_destroy(&r);
 }
@@ -212,7 +215,8 @@ static void test_json_memory(void)
 	    "{\"managed\":true,\"time_slice_ms\":0,"
 	    "\"release_grace_ms\":5000,\"forced_releases\":0,"
 	    "\"mode\":\"auto\",\"time_slice_setting\":\"auto\","
-	    "\"max_run_ms\":30000,\"gpus\":["
+	    "\"max_run_ms\":30000,\"host_swap_budget_bytes\":null,"
+	    "\"host_swapped_bytes\":0,\"gpus\":["
 	    "{\"uuid\":\"" UUID_A "\",\"capacity_bytes\":4294967296,"
 	    "\"holder\":1,\"holder_held_ms\":1250,\"queue\":[2],"
 	    "\"forced_releases\":0,\"lock_grants\":1,\"metered\":false,\"core_"
