@@ -39,6 +39,7 @@ size_t nvs_msg_fixed_size(uint16_t type)
 	case NVS_MSG_REQ_LOCK:
 	case NVS_MSG_LOCK_OK:
 	case NVS_MSG_EVICT:
+	case NVS_MSG_PREPARE_SWAP:
 	case NVS_MSG_LOCK_RELEASED: return sizeof(struct nvs_gpu_ref);
 	case NVS_MSG_DROP_LOCK: return sizeof(struct nvs_drop_lock);
 	case NVS_MSG_SWAP_REPORT: return sizeof(struct nvs_swap_report);
@@ -73,6 +74,7 @@ const char *nvs_msg_type_name(uint16_t type)
 	case NVS_MSG_MEM_GRANT: return "MEM_GRANT";
 	case NVS_MSG_SET_MANAGED: return "SET_MANAGED";
 	case NVS_MSG_EVICT: return "EVICT";
+	case NVS_MSG_PREPARE_SWAP: return "PREPARE_SWAP";
 	case NVS_MSG_SWAP_REPORT: return "SWAP_REPORT";
 	case NVS_MSG_WAITING: return "WAITING";
 	case NVS_MSG_LIMITS: return "LIMITS";
@@ -179,6 +181,7 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 	case NVS_MSG_REQ_LOCK:
 	case NVS_MSG_LOCK_OK:
 	case NVS_MSG_EVICT:
+	case NVS_MSG_PREPARE_SWAP:
 	case NVS_MSG_LOCK_RELEASED:
 		return check_uuid(((const struct nvs_gpu_ref *)p)->uuid, err,
 		                  errlen);

@@ -23,6 +23,9 @@
  *                          <-   DROP_LOCK        someone waits, slice over
  *                                                (flag SWAP_OUT: and needs
  *                                                this client's memory)
+ *                          <-   PREPARE_SWAP     a drop with SWAP_OUT is
+ *                                                planned: get host memory
+ *                                                ready for it now
  *   SWAP_REPORT            ->                    memory moved to the host
  *   LOCK_RELEASED          ->                    work drained, lock returned
  * A client may also send LOCK_RELEASED on its own (idle early release).
@@ -83,6 +86,7 @@ enum nvs_msg_type {
 	NVS_MSG_USAGE = 16,        /* client -> sched: struct nvs_usage */
 	NVS_MSG_THROTTLE = 17,     /* sched -> client: struct nvs_throttle */
 	NVS_MSG_MEM_GRANT = 18,    /* sched -> client: struct nvs_mem_grant */
+	NVS_MSG_PREPARE_SWAP = 19, /* sched -> client: struct nvs_gpu_ref */
 	NVS_MSG_CTL_STATUS = 64,   /* ctl -> sched: struct nvs_ctl_status */
 	NVS_MSG_CTL_SET = 65,      /* ctl -> sched: struct nvs_ctl_set */
 	NVS_MSG_CTL_REPLY = 66, /* sched -> ctl: struct nvs_ctl_reply + text */

@@ -470,6 +470,10 @@ static void on_gpu_message(const struct nvs_msg *m)
 			release_lock(d, "drop_lock",
 			             m->u.drop_lock.flags & NVS_DROP_SWAP_OUT);
 		break;
+	case NVS_MSG_PREPARE_SWAP:
+		if (client_is_managed())
+			remap_prepare(d);
+		break;
 	case NVS_MSG_EVICT:
 		/* Idle, but our memory is in someone's way. (Unmanaged, the
 		 * gate must stay open: nothing to do.) */
@@ -515,6 +519,7 @@ static void on_message(const struct nvs_msg *m)
 	case NVS_MSG_WELCOME: on_welcome(&m->u.welcome); return;
 	case NVS_MSG_GPU_ACCEPTED:
 	case NVS_MSG_MEM_GRANT:
+	case NVS_MSG_PREPARE_SWAP:
 	case NVS_MSG_LOCK_OK:
 	case NVS_MSG_DROP_LOCK:
 	case NVS_MSG_EVICT:

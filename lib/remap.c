@@ -20,6 +20,7 @@
 #include "sock.h"
 
 #include <search.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -181,58 +182,64 @@ static void unback(struct remap_block *b)
 	rm.unbacked_bytes[index_of(b->dev)] += b->size;
 }
 
-/* A host buffer for b's bytes, made once and kept: fresh anonymous memory
- * (huge pages asked for) page-locked by registering it, which the H200
- * measured faster than cuMemHostAlloc (1.56 s against 2.23 s for 4 GiB,
- * docs/benchmarks.md); else cuMemHostAlloc; else pageable memory, which
- * copies through the driver's staging at a fraction of the link speed. */
-static void *host_alloc(struct remap_block *b)
+/* A host buffer of size bytes: fresh anonymous memory (huge pages asked
+ * for) page-locked by registering it, which the H200 measured faster than
+ * cuMemHostAlloc (1.56 s against 2.23 s for 4 GiB, docs/benchmarks.md);
+ * else cuMemHostAlloc; else pageable memory, which copies through the
+ * driver's staging at a fraction of the link speed. NULL if none. Needs
+ * no lock: it touches no block. */
+static void *host_make(uint64_t size, enum host_kind *kind)
 {
-	void *p = NULL;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	if (b->host)
-		return b->host;
-	p = mmap(NULL, b->size, PROT_READ | PROT_WRITE,
-	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	*kind = HOST_PAGEABLE;
 	if (p != MAP_FAILED) {
-		madvise(p, b->size, MADV_HUGEPAGE);
-		b->host_kind =
-		    nvs_real_cuMemHostRegister_v2 &&
-		            nvs_real_cuMemHostRegister_v2(
-		                p, b->size, CU_MEMHOSTREGISTER_PORTABLE) ==
-		                CUDA_SUCCESS
-		        ? HOST_REGISTERED
-		        : HOST_PAGEABLE;
+		madvise(p, size, MADV_HUGEPAGE);
+		if (nvs_real_cuMemHostRegister_v2 &&
+		    nvs_real_cuMemHostRegister_v2(
+		        p, size, CU_MEMHOSTREGISTER_PORTABLE) == CUDA_SUCCESS)
+			*kind = HOST_REGISTERED;
 	}
-	if ((p == MAP_FAILED || b->host_kind == HOST_PAGEABLE) &&
+	if ((p == MAP_FAILED || *kind == HOST_PAGEABLE) &&
 	    nvs_real_cuMemHostAlloc) {
 		void *pinned = NULL;
-		if (nvs_real_cuMemHostAlloc(&pinned, b->size,
+		if (nvs_real_cuMemHostAlloc(&pinned, size,
 		                            CU_MEMHOSTALLOC_PORTABLE) ==
 		    CUDA_SUCCESS) {
 			if (p != MAP_FAILED)
-				munmap(p, b->size);
+				munmap(p, size);
 			p = pinned;
-			b->host_kind = HOST_ALLOCATED;
+			*kind = HOST_ALLOCATED;
 		}
 	}
-	if (p == MAP_FAILED)
-		return NULL;
-	b->host = p;
-	return p;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void host_release(void *p, uint64_t size, enum host_kind kind)
+{
+	if (kind == HOST_ALLOCATED) {
+		nvs_real_cuMemFreeHost(p);
+	} else {
+		if (kind == HOST_REGISTERED)
+			nvs_real_cuMemHostUnregister(p);
+		munmap(p, size);
+	}
+}
+
+/* b's host buffer, made once and kept (rm.mu held). */
+static void *host_alloc(struct remap_block *b)
+{
+	if (!b->host)
+		b->host = host_make(b->size, &b->host_kind);
+	return b->host;
 }
 
 static void host_free(struct remap_block *b)
 {
 	if (!b->host)
 		return;
-	if (b->host_kind == HOST_ALLOCATED) {
-		nvs_real_cuMemFreeHost(b->host);
-	} else {
-		if (b->host_kind == HOST_REGISTERED)
-			nvs_real_cuMemHostUnregister(b->host);
-		munmap(b->host, b->size);
-	}
+	host_release(b->host, b->size, b->host_kind);
 	b->host = NULL;
 	b->saved = 0;
 }
@@ -486,6 +493,119 @@ static int swap_in(struct gate_dev *d, CUstream s, uint64_t *bytes)
 	return failed || r != CUDA_SUCCESS ? -1 : 0;
 }
 
+/* --- host buffers ahead of a swap ---------------------------------------
+ *
+ * Told that a drop with its memory moved out is planned, the process makes
+ * the host buffers its blocks will need, on a thread of its own (the link
+ * thread keeps answering), one block at a time: rm.mu is held only to pick
+ * a block and to attach its buffer, so allocations, frees and swaps go on
+ * meanwhile. A swap that comes first makes what is missing itself.
+ */
+
+static struct {
+	pthread_mutex_t mu;
+	unsigned pending; /* device indexes asked for, as bits */
+	int running;      /* the preparing thread exists */
+} prep = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Makes host buffers for d's backed blocks that have none. Returns the
+ * bytes made. */
+static uint64_t prepare_device(struct gate_dev *d)
+{
+	struct remap_block key = {0}, **found;
+	uint64_t made = 0;
+	enum host_kind kind;
+	void *buf;
+
+	while (!gate_exiting()) {
+		key.va = 0;
+		pthread_mutex_lock(&rm.mu);
+		for (struct remap_block *b = rm.head; b; b = b->next)
+			if (b->dev == d && b->handle && !b->host) {
+				key.va = b->va;
+				key.size = b->size;
+				break;
+			}
+		pthread_mutex_unlock(&rm.mu);
+		if (!key.va)
+			break;
+		buf = host_make(key.size, &kind);
+		if (!buf)
+			break; /* the host is short: the swap will try again */
+		pthread_mutex_lock(&rm.mu);
+		/* Looked up again: the block may have gone, or have got a
+		 * buffer from a swap meanwhile. */
+		found = rm.by_va ? tfind(&key, &rm.by_va, by_va) : NULL;
+		if (found && (*found)->size == key.size && !(*found)->host) {
+			(*found)->host = buf;
+			(*found)->host_kind = kind;
+			made += key.size;
+			buf = NULL;
+		}
+		pthread_mutex_unlock(&rm.mu);
+		if (buf) {
+			host_release(buf, key.size, kind);
+			if (!found)
+				continue;
+			break; /* a swap is under way: it makes the rest */
+		}
+	}
+	return made;
+}
+
+static void *prepare_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		long long t0 = nvs_now_ns();
+		uint64_t made;
+		int i;
+
+		pthread_mutex_lock(&prep.mu);
+		if (!prep.pending) {
+			prep.running = 0;
+			pthread_mutex_unlock(&prep.mu);
+			return NULL;
+		}
+		i = __builtin_ctz(prep.pending);
+		prep.pending &= ~(1u << i);
+		pthread_mutex_unlock(&prep.mu);
+		made = prepare_device(&gate_devs[i]);
+		if (made)
+			NVS_DEBUG(
+			    "event=host_prepared gpu=%s bytes=%llu ms=%lld",
+			    gate_devs[i].uuid, (unsigned long long)made,
+			    (nvs_now_ns() - t0) / 1000000);
+	}
+}
+
+void remap_prepare(struct gate_dev *d)
+{
+	sigset_t all, old;
+	pthread_t t;
+	int start;
+
+	pthread_mutex_lock(&prep.mu);
+	prep.pending |= 1u << index_of(d);
+	start = !prep.running;
+	prep.running = 1;
+	pthread_mutex_unlock(&prep.mu);
+	if (!start)
+		return;
+	/* The application's signal handlers must never run on our thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, NULL, prepare_main, NULL) == 0) {
+		pthread_detach(t);
+	} else {
+		pthread_mutex_lock(&prep.mu);
+		prep.running = 0; /* the swap makes its buffers itself */
+		prep.pending = 0;
+		pthread_mutex_unlock(&prep.mu);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
                uint64_t *setup_ns)
 {
@@ -538,6 +658,9 @@ void remap_reset_after_fork(void)
 	memset(rm.bytes, 0, sizeof(rm.bytes));
 	memset(rm.unbacked, 0, sizeof(rm.unbacked));
 	memset(rm.unbacked_bytes, 0, sizeof(rm.unbacked_bytes));
+	pthread_mutex_init(&prep.mu, NULL);
+	prep.pending = 0;
+	prep.running = 0;
 	memset(rm.present, 0, sizeof(rm.present));
 }
 

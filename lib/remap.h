@@ -50,6 +50,11 @@ int remap_free(CUdeviceptr ptr);
 int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
                uint64_t *setup_ns);
 
+/* A drop with d's memory moved out is planned (PREPARE_SWAP): makes the
+ * host buffers of d's blocks now, on a thread of its own, so that the
+ * swap-out only copies. Returns at once. */
+void remap_prepare(struct gate_dev *d);
+
 /* The process gave d's GPU back (its blocks may stay there): blocks made
  * from now on wait for the next grant. */
 void remap_left(struct gate_dev *d);

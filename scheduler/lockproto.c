@@ -514,6 +514,29 @@ void lockproto_client_gone(struct server *s, struct sched_client *cl,
 	}
 }
 
+/* Warns, once per grant, the running clients of g that a waiter's plan
+ * will drop with their memory moved out, so that they make their host
+ * buffers (about 0.4 s per GiB on an H200) before the drop instead of
+ * during it. */
+static void warn_planned_swaps(struct server *s, struct sched_gpu *g)
+{
+	uint64_t ids[REGISTRY_WARN_MAX];
+	size_t n = policy_planned_swaps(&g->policy, ids, REGISTRY_WARN_MAX);
+
+	for (size_t i = 0; i < n; i++) {
+		struct sched_client *cl = registry_client_find(&s->reg, ids[i]);
+		struct sched_client_gpu *e =
+		    cl ? registry_client_gpu(cl, g) : NULL;
+
+		if (!e || e->warned_grant == e->lock_grants)
+			continue;
+		e->warned_grant = e->lock_grants;
+		NVS_DEBUG("event=prepare_swap gpu=%s client=%llu", g->uuid,
+		          (unsigned long long)cl->id);
+		send_gpu_ref(s, cl, NVS_MSG_PREPARE_SWAP, g);
+	}
+}
+
 int64_t lockproto_tick(struct server *s, int64_t now)
 {
 	int64_t next = POLICY_NO_DEADLINE;
@@ -524,6 +547,7 @@ int64_t lockproto_tick(struct server *s, int64_t now)
 		int64_t d = policy_tick(policy_of(s, g), now, &out);
 
 		apply(s, g, &out);
+		warn_planned_swaps(s, g);
 		if (d < next)
 			next = d;
 	}

@@ -659,6 +659,49 @@ static void make_room_for(struct policy_gpu *g, const struct policy_member *h,
 	}
 }
 
+/* Adds to ids (up to max, *n used) the running clients h's plan would
+ * drop with their memory moved out, once their slice is over. */
+static void planned_for(const struct policy_gpu *g,
+                        const struct policy_member *h, int growth,
+                        uint64_t *ids, size_t max, size_t *n)
+{
+	uint64_t cover = 0, room;
+	struct plan p;
+
+	make_plan(g, h, growth, &p);
+	if (p.fits || p.ndrops == 0)
+		return;
+	room = p.room;
+	for (size_t i = 0; i < g->nrunning && *n < max; i++) {
+		const struct policy_holder *r = &g->running[i];
+		uint32_t flags;
+
+		if (r->drop_sent_at_ns != POLICY_NEVER ||
+		    r->client == h->client ||
+		    !drop_decision(&p, cmember(g, r->client), &cover, &room,
+		                   &flags) ||
+		    !(flags & POLICY_DROP_SWAP_OUT))
+			continue;
+		ids[(*n)++] = r->client;
+	}
+}
+
+size_t policy_planned_swaps(const struct policy_gpu *g, uint64_t *ids,
+                            size_t max)
+{
+	size_t n = 0;
+
+	if (g->mode == POLICY_MODE_CONCURRENT)
+		return 0;
+	for (size_t i = 0; i < g->nrunning; i++)
+		if (wants_room(g, &g->running[i]))
+			planned_for(g, cmember(g, g->running[i].client), 1, ids,
+			            max, &n);
+	if (g->nqueue > 0)
+		planned_for(g, cmember(g, g->queue[0].client), 0, ids, max, &n);
+	return n;
+}
+
 /* Rule 4: growing clients first (they hold the GPU already), in running
  * order, then the head of the queue. */
 static void make_room(struct policy_gpu *g, int64_t now, struct policy_out *out)

@@ -304,6 +304,13 @@ uint64_t policy_resident_bytes(const struct policy_gpu *g);
 /* 1 if m runs and waits for room to grow (footprint above its grant). */
 int policy_growing(const struct policy_gpu *g, const struct policy_member *m);
 
+/* The running clients that the plans for the waiters (the head, growing
+ * clients) would drop with their memory moved out when their slices end,
+ * in ids (at most max; the same client may appear twice). Lets the caller
+ * warn them, so that they prepare host memory before the drop comes. */
+size_t policy_planned_swaps(const struct policy_gpu *g, uint64_t *ids,
+                            size_t max);
+
 /* The slice in effect for the next switch, and why. */
 void policy_slice_of(const struct policy_gpu *g, struct policy_slice *s);
 

@@ -44,6 +44,7 @@ struct sched_client_gpu {
 	int meter_sent;        /* what it was last told about metering */
 	uint64_t throttles;    /* times it was throttled */
 	uint64_t mem_seq;      /* seq of its last MEM_UPDATE there */
+	uint64_t warned_grant; /* lock_grants when last sent PREPARE_SWAP */
 };
 
 struct sched_conn; /* the connection, owned by the event loop */
@@ -67,6 +68,9 @@ struct sched_client {
 	                              has_ and value fields are used) */
 	struct nvs_limits limits; /* in force: last sent or confirmed */
 };
+
+/* Most clients warned of a planned swap per GPU and turn. */
+#define REGISTRY_WARN_MAX 16
 
 struct sched_registry {
 	struct sched_gpu *gpus[REGISTRY_MAX_GPUS]; /* contexts, by arrival */

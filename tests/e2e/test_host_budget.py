@@ -1,13 +1,14 @@
 """The host swap budget: memory swapped out to the host is bounded.
 
-The scheduler runs with --host-swap-budget 1Gi and a 300 ms slice on a
+The scheduler runs with --host-swap-budget 1Gi and a 1 s slice on a
 12 GiB simulated GPU.
 A takes 8 GiB and runs 2 s of kernels; B, arriving while A runs, needs 8
 GiB too. Making room for B would push A's 8 GiB to the host, more than
 the budget, so B waits (reason "host" in nvsharectl status) instead, and
 runs once A has finished: no swap at all, both verified. Then, with the
 budget raised by a scheduler started with --host-swap-budget none, the
-same pair swaps (the budget, not the shape, made B wait).
+same pair swaps (the budget, not the shape, made B wait), and A, warned
+of the planned drop, makes its host buffers before the drop comes.
 """
 import time
 
@@ -33,10 +34,11 @@ def gpu(env):
 
 
 def pair(env, c, name):
-    """Runs A, then B while A runs; returns (results, reasons seen for B,
-    swaps, the status's budget fields)."""
+    """Runs A (its library logging at debug level), then B while A runs;
+    returns (reasons seen for B, swaps, the status, A's log)."""
     before = gpu(env)["swaps"]
-    a = env.gpuload("--device", 0, *LOAD, extra_env=BW)
+    a = env.gpuload("--device", 0, *LOAD,
+                    extra_env=dict(BW, NVSHARE_LOG="debug"))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not any(
             g["state"] == "holding" for cl in env.status()["clients"]
@@ -59,25 +61,32 @@ def pair(env, c, name):
           % (name, sorted(seen), swapped, st["host_swap_budget_bytes"],
              st["host_swapped_bytes"]))
     c.check(ok, "%s: both exit 0, verified" % name)
-    return seen, swapped, st
+    return seen, swapped, st, results[0][2]
 
 
 def main(env, c):
-    env.start_scheduler("--host-swap-budget", "1Gi", "--time-slice", "300")
-    seen, swapped, st = pair(env, c, "budget 1 GiB")
+    env.start_scheduler("--host-swap-budget", "1Gi", "--time-slice", "1000")
+    seen, swapped, st, _ = pair(env, c, "budget 1 GiB")
     c.check(st["host_swap_budget_bytes"] == GIB,
             "status shows the budget (%r)" % st["host_swap_budget_bytes"])
     c.check(seen == {"host"}, "B waits for the host budget (%s)" % seen)
     c.check(swapped == 0, "nothing was swapped (%d)" % swapped)
     env.scheduler.terminate()
     env.scheduler.wait()
-    env.start_scheduler("--host-swap-budget", "none", "--time-slice", "300")
-    seen, swapped, st = pair(env, c, "no budget")
+    env.start_scheduler("--host-swap-budget", "none", "--time-slice", "1000")
+    seen, swapped, st, log = pair(env, c, "no budget")
     c.check(st["host_swap_budget_bytes"] is None,
             "status shows no budget (%r)" % st["host_swap_budget_bytes"])
     c.check("host" not in seen and swapped > 0,
             "without a budget B waits for memory and A swaps (%s, %d swaps)"
             % (sorted(seen), swapped))
+    # Warned of the planned drop (PREPARE_SWAP), A made its host buffers
+    # before its first swap-out, not during it.
+    prepared = log.find("event=host_prepared")
+    first_out = log.find("swap_out=1")
+    c.check(0 <= prepared < first_out,
+            "A prepared its host buffers before its first swap-out (log "
+            "offsets %d, %d)" % (prepared, first_out))
 
 
 run(main, "host_budget", gpus="%s:12Gi" % DEFAULT_UUID)

@@ -93,7 +93,11 @@ def wait_for_memory(env, checks, a, b, t_a):
                  "A (longest running) dropped with SWAP_OUT (%d)" % flags)
     checks.check(0.8 <= dt <= 4.0,
                  "DROP_LOCK after A's 1 s slice (%.3f s)" % dt)
-    checks.check(b.quiet(0.2), "B, not needed to make room, keeps running")
+    checks.check(a.prepares == 1,
+                 "A was warned once (PREPARE_SWAP) before its drop (%d)"
+                 % a.prepares)
+    checks.check(b.quiet(0.2) and b.prepares == 0,
+                 "B, not needed to make room, keeps running, unwarned")
     checks.check(c.quiet(0.1), "C not granted before A has left")
     a.swap(DEFAULT_UUID, SWAP_OUT, GIB, 250000000)
     checks.check(c.quiet(0.3), "C not granted on the swap report alone")

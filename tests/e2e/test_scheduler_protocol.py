@@ -34,13 +34,14 @@ HDR = struct.Struct("=IHHII")
 HELLO, WELCOME, REGISTER_GPU, GPU_ACCEPTED = 1, 2, 3, 4
 REQ_LOCK, LOCK_OK, DROP_LOCK, LOCK_RELEASED = 5, 6, 7, 8
 MEM_UPDATE, SET_MANAGED, EVICT, SWAP_REPORT, WAITING = 9, 10, 11, 12, 13
-MEM_GRANT = 18
+MEM_GRANT, PREPARE_SWAP = 18, 19
 CTL_STATUS, CTL_SET, CTL_REPLY = 64, 65, 66
 NAMES = {1: "HELLO", 2: "WELCOME", 3: "REGISTER_GPU", 4: "GPU_ACCEPTED",
          5: "REQ_LOCK", 6: "LOCK_OK", 7: "DROP_LOCK", 8: "LOCK_RELEASED",
          9: "MEM_UPDATE", 10: "SET_MANAGED", 11: "EVICT",
          12: "SWAP_REPORT", 13: "WAITING", 64: "CTL_STATUS",
-         18: "MEM_GRANT", 65: "CTL_SET", 66: "CTL_REPLY"}
+         18: "MEM_GRANT", 19: "PREPARE_SWAP", 65: "CTL_SET",
+         66: "CTL_REPLY"}
 KEY_TIME_SLICE_MS, KEY_MANAGED, KEY_MODE, KEY_MAX_RUN_MS = 1, 2, 3, 4
 MODE_AUTO, MODE_SERIAL, MODE_CONCURRENT = 0, 1, 2
 DROP_SWAP_OUT = 1
@@ -114,6 +115,7 @@ class Peer:
         # why it waits at any time); waiting() hands them out in order.
         self.waits = []
         self.grants = []  # MEM_GRANTs set aside: (granted_bytes, seq)
+        self.prepares = 0  # PREPARE_SWAPs set aside
 
     def send(self, mtype, payload=b""):
         self.s.sendall(frame(mtype, payload))
@@ -153,6 +155,9 @@ class Peer:
                     if mtype == MEM_GRANT and not keep_waiting:
                         self.grants.append(
                             struct.unpack_from("=QQ", payload, 48))
+                        continue
+                    if mtype == PREPARE_SWAP and not keep_waiting:
+                        self.prepares += 1
                         continue
                     return mtype, payload
             if not self._fill(deadline):

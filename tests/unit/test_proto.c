@@ -167,9 +167,9 @@ static void test_roundtrip_all_types(void)
 	struct nvs_ctl_status cs = {.format = NVS_CTL_FORMAT_JSON};
 	struct nvs_ctl_set set = {.key = NVS_CTL_KEY_TIME_SLICE_MS,
 	                          .value = 1500};
-	static const uint16_t ref_types[] = {NVS_MSG_REQ_LOCK, NVS_MSG_LOCK_OK,
-	                                     NVS_MSG_EVICT,
-	                                     NVS_MSG_LOCK_RELEASED};
+	static const uint16_t ref_types[] = {
+	    NVS_MSG_REQ_LOCK, NVS_MSG_LOCK_OK, NVS_MSG_EVICT,
+	    NVS_MSG_PREPARE_SWAP, NVS_MSG_LOCK_RELEASED};
 	struct nvs_drop_lock drop = {.flags = NVS_DROP_SWAP_OUT};
 	struct nvs_swap_report sr = {
 	    .direction = NVS_SWAP_IN, .bytes = 8ull << 30, .ns = 250000000};
@@ -323,7 +323,7 @@ static void test_header_validation(void)
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
 	hdr_of(&f)->reserved = 1;
 	EXPECT_INVALID(f, "reserved header field set");
-	static const uint16_t unknown[] = {0, 19, 63, 68, 0xffff};
+	static const uint16_t unknown[] = {0, 20, 63, 68, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		char want[64];
 		f = make_frame(unknown[i], &ref, sizeof(ref));
