@@ -7,11 +7,12 @@
  * application's threads, and every failure path ends in "run unmanaged":
  * the gates open and the program goes on as if nvshare were not there.
  */
-#include "client.h"
 
+#include "config.h"
 #include "gate.h"
 #include "grant.h"
 #include "log.h"
+#include "mailbox.h"
 #include "parse.h"
 #include "quota.h"
 #include "remap.h"
@@ -39,7 +40,6 @@
 struct link {
 	pthread_t thread;          /* the link thread */
 	int wake_fd;               /* eventfd: application -> link thread */
-	atomic_int managed;        /* 1: gates follow the scheduler's lock */
 	int fd;                    /* socket, -1 when disconnected */
 	int welcomed;              /* WELCOME received on this connection */
 	long long connected_ns;    /* when fd was connected */
@@ -56,68 +56,6 @@ static struct link lnk = {.wake_fd = -1, .fd = -1};
  * error), so the first GPU use can wait for it: see client_start(). */
 static atomic_int link_settled;
 static pthread_once_t link_once = PTHREAD_ONCE_INIT;
-static struct client_config config = {.idle_release_ms = 100,
-                                      .grant_wait_ms = 600000};
-static pthread_once_t config_once = PTHREAD_ONCE_INIT;
-
-static void read_config(void)
-{
-	const char *v = getenv("NVSHARE_IDLE_RELEASE_MS");
-	uint64_t n;
-
-	nvs_log_init("lib", NVS_LOG_WARN);
-	if (v && *v) {
-		if (nvs_parse_u64(v, 1, 3600000, &n) == 0)
-			config.idle_release_ms = (unsigned)n;
-		else
-			NVS_WARN("event=bad_env var=NVSHARE_IDLE_RELEASE_MS "
-			         "value=\"%.32s\" msg=\"want 1..3600000 ms, "
-			         "keeping %u\"",
-			         v, config.idle_release_ms);
-	}
-	v = getenv("NVSHARE_GRANT_WAIT_MS");
-	if (v && *v) {
-		if (nvs_parse_u64(v, 1, 3600000, &n) == 0)
-			config.grant_wait_ms = (unsigned)n;
-		else
-			NVS_WARN("event=bad_env var=NVSHARE_GRANT_WAIT_MS "
-			         "value=\"%.32s\" msg=\"want 1..3600000 ms, "
-			         "keeping %u\"",
-			         v, config.grant_wait_ms);
-	}
-	v = getenv("NVSHARE_SINGLE_OVERSUB");
-	if (v && *v) {
-		if (strcmp(v, "1") == 0 || strcmp(v, "0") == 0)
-			config.single_oversub = v[0] == '1';
-		else
-			NVS_WARN(
-			    "event=bad_env var=NVSHARE_SINGLE_OVERSUB "
-			    "value=\"%.32s\" msg=\"want 0 or 1, keeping 0\"",
-			    v);
-	}
-	v = getenv("NVSHARE_SWAP");
-	if (v && *v) {
-		if (strcmp(v, "remap") == 0 || strcmp(v, "unified") == 0)
-			config.swap_unified = v[0] == 'u';
-		else
-			NVS_WARN(
-			    "event=bad_env var=NVSHARE_SWAP value=\"%.32s\" "
-			    "msg=\"want remap or unified, keeping remap\"",
-			    v);
-	}
-}
-
-const struct client_config *client_config(void)
-{
-	pthread_once(&config_once, read_config);
-	return &config;
-}
-
-int client_is_managed(void)
-{
-	return atomic_load(&lnk.managed);
-}
-
 /* --- sending ----------------------------------------------------------- */
 
 static void link_drop(const char *why);
@@ -199,7 +137,7 @@ static void go_unmanaged(int link_lost)
 			gate_devs[i].swapped_out = 0;
 	}
 	pthread_mutex_lock(&gate_registry_mu);
-	atomic_store(&lnk.managed, 0);
+	mailbox_set_managed(0);
 	n = atomic_load(&gate_ndevs);
 	for (int i = 0; i < n; i++) {
 		struct gate_dev *d = &gate_devs[i];
@@ -221,7 +159,7 @@ static void go_managed(void)
 	int n;
 
 	pthread_mutex_lock(&gate_registry_mu);
-	atomic_store(&lnk.managed, 1);
+	mailbox_set_managed(1);
 	n = atomic_load(&gate_ndevs);
 	pthread_mutex_unlock(&gate_registry_mu);
 	for (int i = 0; i < n; i++) {
@@ -409,9 +347,9 @@ static void update_metering(void)
  * unmapped. */
 static void arrive(struct gate_dev *d)
 {
-	if (d->swapped_out && client_is_managed())
+	if (d->swapped_out && mailbox_managed())
 		swap_and_report(d, NVS_SWAP_IN);
-	else if (client_is_managed())
+	else if (mailbox_managed())
 		place(d);
 	pthread_mutex_lock(&d->mu);
 	d->short_grant = 0;
@@ -453,7 +391,7 @@ static void on_gpu_message(const struct nvs_msg *m)
 		d->holding = 1;
 		/* Memory made after our last update is not granted yet:
 		 * the gate stays shut until the scheduler grants it too. */
-		d->short_grant = client_is_managed() && !grant_covers(d);
+		d->short_grant = mailbox_managed() && !grant_covers(d);
 		short_grant = d->short_grant;
 		d->idle_mark = atomic_load(&d->submits);
 		d->idle_since_ns = nvs_now_ns();
@@ -471,13 +409,13 @@ static void on_gpu_message(const struct nvs_msg *m)
 			             m->u.drop_lock.flags & NVS_DROP_SWAP_OUT);
 		break;
 	case NVS_MSG_PREPARE_SWAP:
-		if (client_is_managed())
+		if (mailbox_managed())
 			remap_prepare(d);
 		break;
 	case NVS_MSG_EVICT:
 		/* Idle, but our memory is in someone's way. (Unmanaged, the
 		 * gate must stay open: nothing to do.) */
-		if (d->holding || !client_is_managed()) {
+		if (d->holding || !mailbox_managed()) {
 			NVS_WARN("event=evict_ignored gpu=%s msg=\"holding the "
 			         "lock\"",
 			         d->uuid);
@@ -600,7 +538,7 @@ static void serve_device(struct gate_dev *d)
 		grant_update_sent(d, u.allocated_bytes, u.seq);
 	}
 	if ((todo & GATE_TODO_REQUEST) &&
-	    (d->holding || d->requested || !client_is_managed()))
+	    (d->holding || d->requested || !mailbox_managed()))
 		todo &= ~GATE_TODO_REQUEST;
 	if (todo & GATE_TODO_REQUEST)
 		d->requested = 1;
@@ -663,7 +601,7 @@ static void check_idle(struct gate_dev *d, long long now)
 		return;
 	}
 	if (now - d->idle_since_ns >=
-	    (long long)config.idle_release_ms * 1000000)
+	    (long long)config_get()->idle_release_ms * 1000000)
 		release_lock(d, "idle", 0);
 }
 
@@ -713,7 +651,7 @@ static void *link_main(void *arg)
 		if (lnk.fd >= 0 &&
 		    (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			read_socket();
-		if (!client_is_managed())
+		if (!mailbox_managed())
 			place_leftovers();
 		if (lnk.fd < 0 || !lnk.welcomed)
 			continue;
@@ -721,7 +659,7 @@ static void *link_main(void *arg)
 		for (int i = 0; i < atomic_load(&gate_ndevs) && lnk.fd >= 0;
 		     i++) {
 			serve_device(&gate_devs[i]);
-			if (client_is_managed()) {
+			if (mailbox_managed()) {
 				meter(&gate_devs[i], now);
 				check_idle(&gate_devs[i], now);
 			}
@@ -741,7 +679,7 @@ __attribute__((destructor)) static void release_at_exit(void)
 {
 	int n = atomic_load(&gate_ndevs);
 
-	if (lnk.fd < 0 || !client_is_managed() || atomic_load(&gate_captures))
+	if (lnk.fd < 0 || !mailbox_managed() || atomic_load(&ctx_captures))
 		return;
 	gate_begin_exit(); /* the link thread moves no memory from now on */
 	for (int i = 0; i < n; i++) {
@@ -763,9 +701,10 @@ static void after_fork_child(void)
 	lnk.fd = -1;
 	lnk.wake_fd = -1;
 	lnk.welcomed = 0;
-	atomic_store(&lnk.managed, 0);
+	mailbox_set_managed(0);
 	atomic_store(&link_settled, 0);
 	gate_reset_after_fork();
+	remap_reset_after_fork();
 	link_once = (pthread_once_t)PTHREAD_ONCE_INIT;
 }
 
@@ -773,7 +712,7 @@ static void start_link(void)
 {
 	sigset_t all, old;
 
-	client_config();
+	config_get();
 	if (nvs_socket_path(lnk.path, sizeof(lnk.path)))
 		NVS_WARN(
 		    "event=bad_env var=NVSHARE_SOCKET msg=\"unusable path, "
@@ -812,7 +751,9 @@ static void start_link(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void client_start(void)
+/* Starts the link thread if needed and waits until the first connection
+ * attempt has an outcome (see mailbox_start). */
+static void link_start(void)
 {
 	struct timespec ms = {.tv_nsec = 1000000};
 
@@ -822,7 +763,7 @@ void client_start(void)
 		nanosleep(&ms, NULL);
 }
 
-void client_notify(void)
+static void link_notify(void)
 {
 	uint64_t one = 1;
 
@@ -830,4 +771,10 @@ void client_notify(void)
 	if (lnk.wake_fd >= 0 && write(lnk.wake_fd, &one, sizeof(one)) < 0) {
 		/* The counter is saturated: the thread is awake anyway. */
 	}
+}
+
+/* The layers below reach the link through the mailbox. */
+__attribute__((constructor)) static void link_connect(void)
+{
+	mailbox_connect(link_start, link_notify);
 }

@@ -9,6 +9,7 @@
 #include "gate.h"
 #include "log.h"
 #include "mem.h"
+#include "remap.h"
 
 NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 {
@@ -26,6 +27,17 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 	return r;
 }
 
+/* After a reset the device's blocks and charges go with its context. */
+static void forget_primary(int dev, int reset)
+{
+	struct gate_dev *d = gate_forget_primary(dev);
+
+	if (d && reset) {
+		remap_forget_device(d);
+		mem_forget_device(d);
+	}
+}
+
 /* The primary context goes when its last reference is released, or at a
  * reset (cudaDeviceReset): the meter must not query its events after. We
  * cannot tell which recorded context was the primary, so the device's
@@ -41,7 +53,7 @@ NVS_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 		pthread_rwlock_wrlock(&gate_ctx_lock);                         \
 		r = nvs_real_##name(dev);                                      \
 		if (r == CUDA_SUCCESS)                                         \
-			gate_forget_primary((int)dev, (resets));               \
+			forget_primary((int)dev, (resets));                    \
 		pthread_rwlock_unlock(&gate_ctx_lock);                         \
 		NVS_DEBUG("event=primary_context_gone device=%d reset=%d "     \
 		          "rc=%d",                                             \
@@ -97,7 +109,7 @@ static int capture_began(struct capture_key k)
 	pthread_mutex_lock(&captures_mu);
 	if (ncaptures < MAX_CAPTURES) {
 		captures[ncaptures++] = k;
-		atomic_fetch_add(&gate_captures, 1);
+		atomic_fetch_add(&ctx_captures, 1);
 	} else {
 		ok = -1;
 	}
@@ -113,7 +125,7 @@ static void capture_ended(struct capture_key k)
 	for (int i = 0; i < ncaptures; i++) {
 		if (same_key(&captures[i], &k)) {
 			captures[i] = captures[--ncaptures];
-			atomic_fetch_sub(&gate_captures, 1);
+			atomic_fetch_sub(&ctx_captures, 1);
 			break;
 		}
 	}

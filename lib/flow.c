@@ -10,9 +10,9 @@
  */
 #include "flow.h"
 
-#include "gate.h"
-#include "log.h"
-#include "parse.h"
+#include "config.h"
+
+#include "ctxstate.h"
 #include "quota.h"
 
 #include <stdlib.h>
@@ -20,7 +20,6 @@
 #define FLOW_RING 64       /* checkpoints a thread may have pending + 2 */
 #define FLOW_MAX_EVERY 64  /* most launches between checkpoints */
 #define FLOW_FIRST_EVERY 8 /* cadence until the launch cost is learnt */
-#define FLOW_DEFAULT_WINDOW_MS 50
 
 __thread unsigned flow_tls_since __attribute__((tls_model("initial-exec")));
 __thread unsigned flow_tls_every __attribute__((tls_model("initial-exec"))) =
@@ -41,33 +40,15 @@ struct flow_thread {
 	double launch_ns; /* learnt GPU ns per launch */
 	int learnt;       /* launch_ns holds a measurement */
 	int broken;       /* the driver refused: flow control off */
-	unsigned epoch;   /* gate_generation when the events were made */
+	unsigned epoch;   /* ctx_generation when the events were made */
 };
 
 static __thread struct flow_thread *flow_tls;
 atomic_int flow_metering;
-static long long window_ns = -1;
 
 long long flow_window_ns(void)
 {
-	const char *v;
-	uint64_t ms;
-
-	if (window_ns >= 0)
-		return window_ns;
-	window_ns = (long long)FLOW_DEFAULT_WINDOW_MS * 1000000;
-	v = getenv("NVSHARE_QUEUE_WINDOW_MS");
-	if (v && *v) {
-		if (nvs_parse_u64(v, 0, 60000, &ms) == 0)
-			window_ns = (long long)ms * 1000000;
-		else
-			NVS_WARN(
-			    "event=bad_env var=NVSHARE_QUEUE_WINDOW_MS "
-			    "value=\"%.32s\" msg=\"want 0..60000 ms, keeping "
-			    "%d\"",
-			    v, FLOW_DEFAULT_WINDOW_MS);
-	}
-	return window_ns;
+	return (long long)config_get()->queue_window_ms * 1000000;
 }
 
 static struct flow_thread *thread_state(CUcontext ctx)
@@ -75,7 +56,7 @@ static struct flow_thread *thread_state(CUcontext ctx)
 	struct flow_thread *t = flow_tls;
 	/* Bumped when a context may have gone: every thread's events are
 	 * then stale (they belonged to it), and its state starts over. */
-	unsigned epoch = atomic_load(&gate_generation);
+	unsigned epoch = atomic_load(&ctx_generation);
 
 	if (t && t->epoch != epoch) {
 		/* Its events died with their context (or may have): they are
@@ -153,7 +134,7 @@ void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail)
 	flow_tls_since = 0;
 	if (window > FLOW_LIMITED_WINDOW_NS && quota_core_limit())
 		window = FLOW_LIMITED_WINDOW_NS;
-	if (window == 0 || atomic_load(&gate_captures) > 0 ||
+	if (window == 0 || atomic_load(&ctx_captures) > 0 ||
 	    !nvs_real_cuEventRecord || !nvs_real_cuEventElapsedTime ||
 	    nvs_real_cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)
 		return;

@@ -3,11 +3,9 @@
  * context, waiting for the lock, closing and draining.
  */
 #include "gate.h"
-#include "mem.h"
-#include "remap.h"
 
-#include "client.h"
 #include "log.h"
+#include "mailbox.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -16,8 +14,6 @@
 
 struct gate_dev gate_devs[GATE_MAX_DEVICES];
 atomic_int gate_ndevs;
-atomic_uint gate_generation = 1;
-atomic_int gate_captures;
 
 __thread CUcontext gate_tls_ctx __attribute__((tls_model("initial-exec")));
 __thread struct gate_dev *gate_tls_dev
@@ -103,7 +99,7 @@ static struct gate_dev *find_or_create(CUdevice dev)
 
 	if (d)
 		return d;
-	client_start();
+	mailbox_start();
 	pthread_mutex_lock(&gate_registry_mu);
 	d = gate_find_ordinal(dev);
 	if (d) {
@@ -121,13 +117,13 @@ static struct gate_dev *find_or_create(CUdevice dev)
 	d->ordinal = dev;
 	init_dev_sync(d);
 	read_identity(d, dev);
-	atomic_store(&d->open, client_is_managed() ? 0 : 1);
+	atomic_store(&d->open, mailbox_managed() ? 0 : 1);
 	d->todo = GATE_TODO_REGISTER;
 	atomic_store(&gate_ndevs, n + 1); /* publish after initialisation */
 	pthread_mutex_unlock(&gate_registry_mu);
 	NVS_DEBUG("event=device_seen device=%d uuid=%s total=%llu", dev,
 	          d->uuid, (unsigned long long)d->total_bytes);
-	client_notify();
+	mailbox_notify();
 	return d;
 }
 
@@ -136,7 +132,7 @@ struct gate_dev *gate_lookup(CUcontext ctx)
 	CUdevice dev;
 	struct gate_dev *d;
 	/* Read first: a destroy racing with us then invalidates our cache. */
-	unsigned gen = atomic_load(&gate_generation);
+	unsigned gen = atomic_load(&ctx_generation);
 
 	if (!nvs_real_cuCtxGetDevice ||
 	    nvs_real_cuCtxGetDevice(&dev) != CUDA_SUCCESS)
@@ -165,8 +161,7 @@ struct gate_dev *gate_current(void)
 	if (!nvs_real_cuCtxGetCurrent ||
 	    nvs_real_cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)
 		return NULL;
-	if (ctx == gate_tls_ctx &&
-	    gate_tls_gen == atomic_load(&gate_generation))
+	if (ctx == gate_tls_ctx && gate_tls_gen == atomic_load(&ctx_generation))
 		return gate_tls_dev;
 	return gate_lookup(ctx);
 }
@@ -189,7 +184,7 @@ int gate_wait(struct gate_dev *d, CUstream stream)
 	while (!atomic_load(&d->open)) {
 		if (!d->requested && !(d->todo & GATE_TODO_REQUEST)) {
 			d->todo |= GATE_TODO_REQUEST;
-			client_notify();
+			mailbox_notify();
 		}
 		/* Timed, so that a lost wake-up costs a second, not a hang. */
 		struct timespec until;
@@ -210,7 +205,7 @@ void gate_set_open(struct gate_dev *d, int open)
 
 void gate_update_open(struct gate_dev *d)
 {
-	int open = client_is_managed()
+	int open = mailbox_managed()
 	               ? d->holding && !d->throttled && !d->short_grant
 	               : 1;
 
@@ -246,7 +241,7 @@ int gate_close_and_drain(struct gate_dev *d)
 		/* Beginning a capture is a gated call, so with the gate closed
 		 * and nothing in flight no capture can start until we reopen.
 		 */
-		if (atomic_load(&gate_captures) == 0)
+		if (atomic_load(&ctx_captures) == 0)
 			break;
 		/* Synchronizing now would invalidate the running capture, and
 		 * keeping the gate closed could block the capturing thread on
@@ -339,7 +334,7 @@ struct gate_dev *gate_find_uuid(const char *uuid)
 	return NULL;
 }
 
-void gate_forget_primary(int dev, int reset)
+struct gate_dev *gate_forget_primary(int dev)
 {
 	struct gate_dev *d = gate_find_ordinal(dev);
 
@@ -353,12 +348,9 @@ void gate_forget_primary(int dev, int reset)
 		pthread_mutex_lock(&d->mu);
 		d->nctxs = 0;
 		pthread_mutex_unlock(&d->mu);
-		if (reset) {
-			remap_forget_device(d);
-			mem_forget_device(d);
-		}
 	}
-	atomic_fetch_add(&gate_generation, 1);
+	atomic_fetch_add(&ctx_generation, 1);
+	return d;
 }
 
 void gate_forget_context(CUcontext ctx)
@@ -380,7 +372,7 @@ void gate_forget_context(CUcontext ctx)
 		}
 		pthread_mutex_unlock(&d->mu);
 	}
-	atomic_fetch_add(&gate_generation, 1);
+	atomic_fetch_add(&ctx_generation, 1);
 }
 
 void gate_reset_after_fork(void)
@@ -389,8 +381,7 @@ void gate_reset_after_fork(void)
 
 	pthread_mutex_init(&gate_registry_mu, NULL);
 	pthread_rwlock_init(&gate_ctx_lock, NULL);
-	remap_reset_after_fork();
-	atomic_store(&gate_captures, 0);
+	atomic_store(&ctx_captures, 0);
 	for (int i = 0; i < n; i++) {
 		struct gate_dev *d = &gate_devs[i];
 		init_dev_sync(d);

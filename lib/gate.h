@@ -17,6 +17,7 @@
 #ifndef NVSHARE_LIB_GATE_H
 #define NVSHARE_LIB_GATE_H
 
+#include "ctxstate.h"
 #include "driver.h"
 #include "flow.h"
 #include "proto.h"
@@ -86,12 +87,6 @@ struct gate_dev {
 /* Devices known so far (index < gate_ndevs). */
 extern struct gate_dev gate_devs[GATE_MAX_DEVICES];
 extern atomic_int gate_ndevs;
-/* Bumped when a context goes (or may have): invalidates the per-thread
- * caches and every thread's flow-control events (flow.c). */
-extern atomic_uint gate_generation;
-/* Stream captures now running in this process: while any is, the link
- * thread must not synchronize (that would invalidate the capture). */
-extern atomic_int gate_captures;
 
 /* Slow paths, in gate.c. */
 struct gate_dev *gate_lookup(CUcontext ctx);
@@ -128,7 +123,7 @@ static inline struct gate_dev *gate_enter(CUstream stream)
 		return NULL;
 	if (nvs_likely(ctx == gate_tls_ctx &&
 	               gate_tls_gen ==
-	                   atomic_load_explicit(&gate_generation,
+	                   atomic_load_explicit(&ctx_generation,
 	                                        memory_order_relaxed)))
 		d = gate_tls_dev;
 	else
@@ -197,13 +192,15 @@ struct gate_dev *gate_find_ordinal(int dev);
 struct gate_dev *gate_current(void);
 /* Drops a destroyed context from every device and invalidates caches. */
 void gate_forget_context(CUcontext ctx);
-/* The primary context of device ordinal dev may be gone (released or,
- * with reset, reset: then its allocations are gone too): its events are
- * never queried again, the device's recorded contexts are forgotten (each
- * is recorded again at its next gated call) and caches are invalidated.
- * Call with gate_ctx_lock held for writing. */
-void gate_forget_primary(int dev, int reset);
-/* In a forked child: fresh locks, no lock held, gates open. */
+/* The primary context of device ordinal dev may be gone (released or
+ * reset): its events are never queried again, the device's recorded
+ * contexts are forgotten (each is recorded again at its next gated call)
+ * and caches are invalidated. Returns the device, or NULL if it was never
+ * seen (its memory, after a reset, is the caller's to forget). Call with
+ * gate_ctx_lock held for writing. */
+struct gate_dev *gate_forget_primary(int dev);
+/* In a forked child: fresh locks, no lock held, gates open (the
+ * child's link resets the layers above too). */
 void gate_reset_after_fork(void);
 /* Held while creating a device and while the link thread switches between
  * managed and unmanaged, so a new device starts in the right state. */

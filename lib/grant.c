@@ -3,8 +3,9 @@
  */
 #include "grant.h"
 
-#include "client.h"
+#include "config.h"
 #include "log.h"
+#include "mailbox.h"
 #include "sock.h"
 
 /* A waiting thread looks again at least this often (lost wake-ups, the
@@ -57,10 +58,10 @@ enum grant_wait grant_await(struct gate_dev *d, int deferrable, const char *api)
 	struct timespec until;
 	int waited = 0;
 
-	deadline = start + (long long)client_config()->grant_wait_ms * 1000000;
+	deadline = start + (long long)config_get()->grant_wait_ms * 1000000;
 	pthread_mutex_lock(&d->mu);
 	for (;;) {
-		if (!client_is_managed() || (d->holding && grant_covers(d))) {
+		if (!mailbox_managed() || (d->holding && grant_covers(d))) {
 			verdict = GRANT_GO;
 			break;
 		}
@@ -78,7 +79,7 @@ enum grant_wait grant_await(struct gate_dev *d, int deferrable, const char *api)
 		if (!waited++)
 			d->grant_waiters++;
 		pthread_mutex_unlock(&d->mu);
-		client_notify();
+		mailbox_notify();
 		pthread_mutex_lock(&d->mu);
 		gate_deadline(&until, GRANT_POLL_MS);
 		pthread_cond_timedwait(&d->cv, &d->mu, &until);

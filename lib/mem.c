@@ -6,9 +6,10 @@
  */
 #include "mem.h"
 
-#include "client.h"
+#include "config.h"
 #include "grant.h"
 #include "log.h"
+#include "mailbox.h"
 #include "quota.h"
 
 #include <stdlib.h>
@@ -141,7 +142,7 @@ static uint64_t capacity_of(struct gate_dev *d)
 
 	pthread_mutex_lock(&d->mu);
 	gate_deadline(&until, 2000);
-	while (client_is_managed() && !d->accepted)
+	while (mailbox_managed() && !d->accepted)
 		if (pthread_cond_timedwait(&d->cv, &d->mu, &until))
 			break;
 	cap = d->capacity_bytes;
@@ -158,7 +159,7 @@ uint64_t mem_ceiling(struct gate_dev *d)
 
 	if (limit)
 		return limit;
-	if (client_config()->single_oversub)
+	if (config_get()->single_oversub)
 		return 0;
 	return capacity_of(d);
 }
@@ -201,7 +202,7 @@ int mem_charge(struct gate_dev *d, uint64_t bytes, int pinned, const char *api)
 		         (unsigned long long)quota_memory_limit(), d->uuid);
 		return -1;
 	}
-	client_notify();
+	mailbox_notify();
 	return 0;
 }
 
@@ -238,7 +239,7 @@ void mem_uncharge(struct gate_dev *d, uint64_t bytes, int pinned)
 		    d->pinned_bytes >= bytes ? d->pinned_bytes - bytes : 0;
 	changed(d);
 	pthread_mutex_unlock(&d->mu);
-	client_notify();
+	mailbox_notify();
 }
 
 /* --- the table -------------------------------------------------------------
@@ -404,7 +405,7 @@ void mem_forget_device(struct gate_dev *d)
 	d->unplaced = 0;
 	changed(d);
 	pthread_mutex_unlock(&d->mu);
-	client_notify();
+	mailbox_notify();
 }
 
 int mem_managed_of(struct gate_dev *d, struct mem_range **out, size_t *n)

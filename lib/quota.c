@@ -1,12 +1,13 @@
 /*
- * quota.c - see quota.h. A bad environment value is reported and ignored:
- * the process then runs without that limit (the scheduler can still set
- * one), because refusing to start would take the application down.
+ * quota.c - see quota.h. A bad environment value is reported and ignored
+ * (config.c): the process then runs without that limit (the scheduler can
+ * still set one), because refusing to start would take the application
+ * down.
  */
 #include "quota.h"
 
+#include "config.h"
 #include "log.h"
-#include "parse.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,34 +17,13 @@ static atomic_ullong memory_limit; /* bytes, 0: none */
 static atomic_uint core_limit;     /* percent 1..99, 0: none */
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 
+/* The limits the process starts with: its environment's (config.h). */
 static void read_env(void)
 {
-	const char *v = getenv("NVSHARE_GPU_MEMORY_LIMIT");
-	uint64_t n;
+	const struct lib_config *c = config_get();
 
-	nvs_log_init("lib", NVS_LOG_WARN);
-	if (v && *v) {
-		if (nvs_parse_size(v, &n) == 0 && n > 0)
-			atomic_store(&memory_limit, n);
-		else
-			NVS_WARN("event=bad_env var=NVSHARE_GPU_MEMORY_LIMIT "
-			         "value=\"%.32s\" msg=\"want a size above zero "
-			         "(4Gi, 512Mi, 1.5G, bytes); running without a "
-			         "memory limit\"",
-			         v);
-	}
-	v = getenv("NVSHARE_GPU_CORE_LIMIT");
-	if (v && *v) {
-		if (nvs_parse_u64(v, 1, NVS_CORE_LIMIT_MAX, &n) == 0)
-			atomic_store(&core_limit, n == NVS_CORE_LIMIT_MAX
-			                              ? 0u
-			                              : (unsigned)n);
-		else
-			NVS_WARN("event=bad_env var=NVSHARE_GPU_CORE_LIMIT "
-			         "value=\"%.32s\" msg=\"want a percentage "
-			         "1..100; running without a core limit\"",
-			         v);
-	}
+	atomic_store(&memory_limit, c->memory_limit);
+	atomic_store(&core_limit, (unsigned)c->core_limit);
 }
 
 uint64_t quota_memory_limit(void)

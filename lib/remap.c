@@ -14,8 +14,9 @@
  */
 #include "remap.h"
 
-#include "client.h"
+#include "config.h"
 #include "log.h"
+#include "mailbox.h"
 #include "mem.h"
 #include "sock.h"
 
@@ -113,7 +114,7 @@ static uint64_t granularity_of(struct gate_dev *d)
 
 	if (rm.granularity[i])
 		return rm.granularity[i];
-	if (client_config()->swap_unified || !vmm_available() ||
+	if (config_get()->swap_unified || !vmm_available() ||
 	    nvs_real_cuMemGetAllocationGranularity(
 	        &g, &p, CU_MEM_ALLOC_GRANULARITY_MINIMUM) != CUDA_SUCCESS ||
 	    g == 0 || (g & (g - 1)))
@@ -271,7 +272,7 @@ static void destroy(struct remap_block *b)
  * grow (the scheduler may have given the room to someone else). */
 static int waits_for_grant(struct gate_dev *d)
 {
-	return client_is_managed() && !rm.present[index_of(d)];
+	return mailbox_managed() && !rm.present[index_of(d)];
 }
 
 /* Room for one more block (rm.mu held): a process's blocks on a device
@@ -307,7 +308,7 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, int back_now,
 	b->size = rounded;
 	b->dev = d;
 	pthread_mutex_lock(&rm.mu);
-	if ((client_is_managed() && !fits_capacity(d, rounded)) ||
+	if ((mailbox_managed() && !fits_capacity(d, rounded)) ||
 	    !tsearch(b, &rm.by_va, by_va)) {
 		pthread_mutex_unlock(&rm.mu);
 		nvs_real_cuMemAddressFree(va, rounded);
@@ -335,7 +336,7 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, int back_now,
  * it, and a program freeing memory mid-capture has ordered it itself). */
 static void finish_work(struct gate_dev *d)
 {
-	if (atomic_load(&gate_captures) || !nvs_real_cuCtxSynchronize)
+	if (atomic_load(&ctx_captures) || !nvs_real_cuCtxSynchronize)
 		return;
 	if (gate_current() == d)
 		nvs_real_cuCtxSynchronize();

@@ -2,11 +2,12 @@
  * test_mem.c - the library's allocation accounting (lib/mem.c) on its own:
  * charges against the ceiling, the table under churn, the reference counts
  * of VMM handles, and many threads allocating against one limit. The
- * client link and the quota are stubbed: the ceiling is whatever the test
- * sets.
+ * link (its mailbox), the configuration and the quota are stubbed: the
+ * ceiling is whatever the test sets.
  */
 #include "check.h"
-#include "client.h"
+#include "config.h"
+#include "mailbox.h"
 #include "mem.h"
 #include "quota.h"
 
@@ -17,23 +18,23 @@
 
 /* --- stubs for what mem.c calls ------------------------------------------ */
 
-static uint64_t limit_now;       /* quota_memory_limit() */
-static struct client_config cfg; /* client_config() */
+static uint64_t limit_now;    /* quota_memory_limit() */
+static struct lib_config cfg; /* config_get() */
 static atomic_int notified;
 
 uint64_t quota_memory_limit(void)
 {
 	return limit_now;
 }
-const struct client_config *client_config(void)
+const struct lib_config *config_get(void)
 {
 	return &cfg;
 }
-int client_is_managed(void)
+int mailbox_managed(void)
 {
 	return 0;
 }
-void client_notify(void)
+void mailbox_notify(void)
 {
 	atomic_fetch_add(&notified, 1);
 }
