@@ -145,3 +145,10 @@ const struct lib_config *config_get(void)
 	pthread_once(&config_once, read_all);
 	return &config;
 }
+
+/* Read at load, so that no later call (a launch's flow checkpoint, say)
+ * pays for the first reading or its warnings. */
+__attribute__((constructor)) static void config_at_load(void)
+{
+	config_get();
+}
