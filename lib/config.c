@@ -118,22 +118,37 @@ static int parse(const struct config_var *var, const char *v, uint64_t *out)
 	return -1;
 }
 
+/* v as it may be logged: at most 32 bytes, anything but printable ASCII
+ * (a newline would forge a log line) shown as '?'. */
+static void printable(const char *v, char out[33])
+{
+	size_t i;
+
+	for (i = 0; i < 32 && v[i]; i++)
+		out[i] =
+		    v[i] >= 0x20 && v[i] < 0x7f && v[i] != '"' ? v[i] : '?';
+	out[i] = '\0';
+}
+
 static void read_all(void)
 {
 	nvs_log_init("lib", NVS_LOG_WARN);
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		const struct config_var *var = &vars[i];
 		const char *v = getenv(var->name);
+		char shown[33];
 		uint64_t n;
 
 		if (!v || !*v)
 			continue;
 		if (parse(var, v, &n) == 0)
 			*(uint64_t *)((char *)&config + var->field) = n;
-		else
-			NVS_WARN("event=bad_env var=%s value=\"%.32s\" "
+		else {
+			printable(v, shown);
+			NVS_WARN("event=bad_env var=%s value=\"%s\" "
 			         "msg=\"%s; %s\"",
-			         var->name, v, var->want, var->fallback);
+			         var->name, shown, var->want, var->fallback);
+		}
 	}
 	/* 100% of a GPU is no limit at all. */
 	if (config.core_limit == NVS_CORE_LIMIT_MAX)
