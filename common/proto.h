@@ -60,12 +60,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "settings.h"
+
 #define NVS_PROTO_MAGIC 0x4853564eu /* "NVSH" in memory order */
 #define NVS_PROTO_VERSION 4
 /* Room for "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL. */
 #define NVS_UUID_SIZE 48
 /* Largest CTL_REPLY text. */
 #define NVS_CTL_TEXT_MAX (1u << 20)
+/* Fields naming a process and its pod, with their NUL (HELLO,
+ * CTL_SET_CLIENT, and the scheduler's copies of them). */
+#define NVS_POD_NAMESPACE_SIZE 64
+#define NVS_POD_NAME_SIZE 256
+#define NVS_CONTAINER_SIZE 64
+#define NVS_COMM_SIZE 32
 
 enum nvs_msg_type {
 	NVS_MSG_HELLO = 1,        /* client -> sched: struct nvs_hello */
@@ -105,10 +113,12 @@ struct nvs_msg_header {
 struct nvs_hello {
 	uint32_t pid;      /* informational; SO_PEERCRED is authoritative */
 	uint32_t reserved; /* zero */
-	char pod_namespace[64]; /* Kubernetes namespace, "" outside a pod */
-	char pod_name[256];     /* Kubernetes pod name, "" outside a pod */
-	char container[64];     /* container name, "" if unknown */
-	char comm[32];          /* program name, for status output */
+	/* Kubernetes namespace and pod name ("" outside a pod), container
+	 * name ("" if unknown), program name (for status output). */
+	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
+	char pod_name[NVS_POD_NAME_SIZE];
+	char container[NVS_CONTAINER_SIZE];
+	char comm[NVS_COMM_SIZE];
 };
 
 struct nvs_welcome {
@@ -191,8 +201,8 @@ struct nvs_mem_grant {
 	uint64_t seq;           /* the MEM_UPDATE it answers (0: none yet) */
 };
 
-/* A client's quotas; they apply to each GPU it uses. */
-#define NVS_CORE_LIMIT_MAX 100
+/* A client's quotas; they apply to each GPU it uses (settings.h has
+ * their rules). */
 struct nvs_limits {
 	uint64_t memory_bytes; /* device memory per GPU; 0: no limit */
 	uint32_t core_pct;     /* share of a GPU's compute, 1..99; 0: none */
@@ -229,15 +239,20 @@ struct nvs_ctl_status {
 };
 
 enum nvs_ctl_key {
-	NVS_CTL_KEY_TIME_SLICE_MS = 1, /* value: slice in ms, 1..3600000, or
-	                                  0 for auto (from swap cost) */
+	NVS_CTL_KEY_TIME_SLICE_MS = 1, /* value: slice in ms,
+	                                  NVS_SETTING_MS_RANGE, or
+	                                  NVS_TIME_SLICE_AUTO (from swap
+	                                  cost) */
 	NVS_CTL_KEY_MANAGED = 2,       /* value: 1 on, 0 off */
 	NVS_CTL_KEY_MODE = 3,          /* value: enum nvs_gpu_mode */
-	NVS_CTL_KEY_MAX_RUN_MS = 4,    /* value: longest run with waiters, ms */
-	NVS_CTL_KEY_MEMORY_LIMIT = 5,  /* CTL_SET_CLIENT only: bytes >= 1, or
+	NVS_CTL_KEY_MAX_RUN_MS = 4,    /* value: longest run with waiters, ms,
+	                                  NVS_SETTING_MS_RANGE */
+	NVS_CTL_KEY_MEMORY_LIMIT = 5,  /* CTL_SET_CLIENT only: bytes, see
+	                                  nvs_ctl_limit_valid(), or
 	                                  NVS_CTL_LIMIT_NONE */
-	NVS_CTL_KEY_CORE_LIMIT = 6,    /* CTL_SET_CLIENT only: 1..100 percent,
-	                                  or NVS_CTL_LIMIT_NONE */
+	NVS_CTL_KEY_CORE_LIMIT = 6,    /* CTL_SET_CLIENT only: percent, see
+	                                  nvs_ctl_limit_valid(), or
+	                                  NVS_CTL_LIMIT_NONE */
 };
 
 /* CTL_SET_CLIENT value removing a limit. */
@@ -249,11 +264,21 @@ static inline int nvs_ctl_key_is_limit(uint32_t key)
 	return key == NVS_CTL_KEY_MEMORY_LIMIT || key == NVS_CTL_KEY_CORE_LIMIT;
 }
 
-enum nvs_gpu_mode {
-	NVS_MODE_AUTO = 0,       /* run together what fits, take turns else */
-	NVS_MODE_SERIAL = 1,     /* one client at a time */
-	NVS_MODE_CONCURRENT = 2, /* no gating at all */
-};
+/* 1 if value is what limit key may be set to (NVS_CTL_LIMIT_NONE aside):
+ * memory NVS_MEMORY_LIMIT_MIN..NVS_MEMORY_LIMIT_SET_MAX bytes, core
+ * 1..NVS_CORE_LIMIT_MAX percent. The one range check of a limit set
+ * live, for nvsharectl before it sends and the scheduler when it gets it. */
+static inline int nvs_ctl_limit_valid(uint32_t key, uint64_t value)
+{
+	switch (key) {
+	case NVS_CTL_KEY_MEMORY_LIMIT:
+		return value >= NVS_MEMORY_LIMIT_MIN &&
+		       value <= (uint64_t)NVS_MEMORY_LIMIT_SET_MAX;
+	case NVS_CTL_KEY_CORE_LIMIT:
+		return value >= 1 && value <= NVS_CORE_LIMIT_MAX;
+	}
+	return 0;
+}
 
 struct nvs_ctl_set {
 	uint32_t key;      /* enum nvs_ctl_key */
@@ -264,11 +289,12 @@ struct nvs_ctl_set {
 /* A setting of one client (client_id != 0, pod fields "") or of every
  * process of a pod, now and later (client_id 0, pod_name set). */
 struct nvs_ctl_set_client {
-	uint64_t client_id;     /* target client, or 0 for a pod */
-	char pod_namespace[64]; /* the pod's namespace ("" = "default") */
-	char pod_name[256];     /* the pod, or "" for a client */
-	uint32_t key;           /* NVS_CTL_KEY_MEMORY_LIMIT or _CORE_LIMIT */
-	uint32_t reserved;      /* zero */
+	uint64_t client_id; /* target client, or 0 for a pod */
+	/* The pod's namespace ("" = "default") and name ("" for a client). */
+	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
+	char pod_name[NVS_POD_NAME_SIZE];
+	uint32_t key;      /* NVS_CTL_KEY_MEMORY_LIMIT or _CORE_LIMIT */
+	uint32_t reserved; /* zero */
 	int64_t value;
 };
 

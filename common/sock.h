@@ -5,8 +5,11 @@
 #define NVSHARE_SOCK_H
 
 #include <stddef.h>
+#include <sys/un.h>
 
 #define NVS_DEFAULT_SOCKET "/var/run/nvshare/scheduler.sock"
+/* The longest socket path a sockaddr_un holds, with its NUL. */
+#define NVS_SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 /* The socket path: NVSHARE_SOCKET if set (and it fits a sockaddr_un),
  * else NVS_DEFAULT_SOCKET. Returns 0, or -1 if the variable is invalid

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +41,6 @@
 #define RUN_SYSTEM_LIB "/usr/lib/nvshare/" RUN_LIB_NAME
 #define RUN_SCHED_NAME "nvshare-scheduler"
 #define RUN_START_WAIT_MS 3000 /* how long a new scheduler may take */
-#define RUN_SOCKET_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 static void run_usage(FILE *f)
 {
@@ -551,7 +549,7 @@ out:
 int main(int argc, char **argv)
 {
 	const char *opt_socket = NULL;
-	char lib[PATH_MAX], sock[RUN_SOCKET_MAX];
+	char lib[PATH_MAX], sock[NVS_SOCKET_PATH_MAX];
 	char *preload;
 	int i;
 

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,18 +26,11 @@
 #define CTL_EXIT_USAGE 2
 
 #define CTL_REPLY_TIMEOUT_MS 10000
-#define CTL_TIME_SLICE_MIN 1ull
-#define CTL_TIME_SLICE_MAX 3600000ull /* one hour, as the protocol allows */
-#define CTL_MAX_RUN_MIN 1ull
-#define CTL_MAX_RUN_MAX 3600000ull
 #define CTL_WATCH_MAX 86400ull /* one day between two refreshes */
-
-/* The longest socket path a sockaddr_un holds, with its NUL. */
-#define CTL_SOCKET_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 /* State shared by every subcommand. */
 struct ctl_ctx {
-	char socket[CTL_SOCKET_MAX]; /* scheduler socket path */
+	char socket[NVS_SOCKET_PATH_MAX]; /* scheduler socket path */
 };
 
 /* A subcommand: argv[0] is its name, the rest its arguments. */
@@ -95,9 +87,9 @@ static const struct ctl_cmd ctl_cmds[] = {
         "  --time-slice auto|MS how long a client may keep running while\n"
         "                       others wait for it: auto (5 x the\n"
         "                       estimated swap time, at least 1 s) or\n"
-        "                       1..3600000 ms\n"
+        "                       " NVS_SETTING_MS_RANGE " ms\n"
         "  --max-run MS         longest slice, whatever the setting\n"
-        "                       (1..3600000 ms)\n"
+        "                       (" NVS_SETTING_MS_RANGE " ms)\n"
         "  --client ID          the client whose quotas change\n"
         "  --pod [NS/]NAME      the pod whose quotas change (namespace\n"
         "                       default if not given)\n"
@@ -442,9 +434,6 @@ static int ctl_parse_ms(const char *value, uint64_t min, uint64_t max,
 static int ctl_parse_setting(size_t k, const char *value,
                              struct ctl_setting *st)
 {
-	/* Names in the order of enum nvs_gpu_mode. */
-	static const char *const modes[] = {"auto", "serial", "concurrent"};
-
 	st->key = ctl_set_keys[k];
 	if (nvs_ctl_key_is_limit(st->key) && strcmp(value, "none") == 0) {
 		st->value = NVS_CTL_LIMIT_NONE;
@@ -455,22 +444,21 @@ static int ctl_parse_setting(size_t k, const char *value,
 	}
 	switch (st->key) {
 	case NVS_CTL_KEY_MODE:
-		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-			if (strcmp(value, modes[i]) != 0)
+		for (unsigned i = 0; i < NVS_MODE_COUNT; i++) {
+			if (strcmp(value, nvs_mode_name(i)) != 0)
 				continue;
 			st->value = (int64_t)i;
 			snprintf(st->done, sizeof(st->done), "mode set to %s",
-			         modes[i]);
+			         nvs_mode_name(i));
 			return CTL_EXIT_OK;
 		}
-		return ctl_usage_error("set",
-		                       "invalid --mode '%s': expected auto, "
-		                       "serial or concurrent",
-		                       value);
+		return ctl_usage_error(
+		    "set", "invalid --mode '%s': expected " NVS_MODE_CHOICES,
+		    value);
 	case NVS_CTL_KEY_MEMORY_LIMIT: {
 		uint64_t bytes;
-		if (nvs_parse_size(value, &bytes) || bytes == 0 ||
-		    bytes > INT64_MAX)
+		if (nvs_parse_size(value, &bytes) ||
+		    !nvs_ctl_limit_valid(st->key, bytes))
 			return ctl_usage_error(
 			    "set",
 			    "invalid --memory-limit '%s': expected a size "
@@ -483,7 +471,8 @@ static int ctl_parse_setting(size_t k, const char *value,
 	}
 	case NVS_CTL_KEY_CORE_LIMIT: {
 		uint64_t pct;
-		if (nvs_parse_u64(value, 1, NVS_CORE_LIMIT_MAX, &pct))
+		if (nvs_parse_u64(value, 0, UINT64_MAX, &pct) ||
+		    !nvs_ctl_limit_valid(st->key, pct))
 			return ctl_usage_error(
 			    "set",
 			    "invalid --core-limit '%s': expected a "
@@ -496,19 +485,19 @@ static int ctl_parse_setting(size_t k, const char *value,
 	}
 	case NVS_CTL_KEY_TIME_SLICE_MS:
 		if (strcmp(value, "auto") == 0) {
-			st->value = 0; /* the protocol's "auto" */
+			st->value = NVS_TIME_SLICE_AUTO;
 			snprintf(st->done, sizeof(st->done),
 			         "time slice set to auto");
 			return CTL_EXIT_OK;
 		}
-		return ctl_parse_ms(value, CTL_TIME_SLICE_MIN,
-		                    CTL_TIME_SLICE_MAX, "--time-slice",
+		return ctl_parse_ms(value, NVS_SETTING_MS_MIN,
+		                    NVS_SETTING_MS_MAX, "--time-slice",
 		                    "auto or whole milliseconds", "time slice",
 		                    st);
 	default:
-		return ctl_parse_ms(value, CTL_MAX_RUN_MIN, CTL_MAX_RUN_MAX,
-		                    "--max-run", "whole milliseconds",
-		                    "max run", st);
+		return ctl_parse_ms(value, NVS_SETTING_MS_MIN,
+		                    NVS_SETTING_MS_MAX, "--max-run",
+		                    "whole milliseconds", "max run", st);
 	}
 }
 

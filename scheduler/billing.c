@@ -61,6 +61,8 @@
 
 #include <string.h>
 
+#include "settings.h"
+
 /* The longest window: keeps window * limit and the tick arithmetic far
  * from overflowing. An hour is far beyond any sensible quota window. */
 #define BILL_MAX_WINDOW_NS (3600LL * 1000000000LL)
@@ -99,7 +101,7 @@ static int64_t norm_window(int64_t window_ns)
 
 static uint32_t norm_limit(uint32_t limit_pct)
 {
-	return limit_pct >= 100 ? 0 : limit_pct;
+	return nvs_core_limit_in_force(limit_pct);
 }
 
 static long find(const struct bill_gpu *g, uint64_t id)

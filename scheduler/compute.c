@@ -6,14 +6,14 @@
 #include <string.h>
 
 #include "billing.h"
+#include "conn.h"
 #include "log.h"
 
 /* The policy library stands alone (no protocol header): the two tick
  * lengths are one. */
 _Static_assert(BILL_TICK_NS == NVS_USAGE_TICK_NS, "one tick on both sides");
 
-static void send_state(struct server *s, struct sched_client *cl,
-                       struct sched_client_gpu *e)
+static void send_state(struct sched_client *cl, struct sched_client_gpu *e)
 {
 	struct nvs_throttle t;
 
@@ -22,40 +22,40 @@ static void send_state(struct server *s, struct sched_client *cl,
 	t.throttled = (uint32_t)bill_throttled(&e->gpu->bill, cl->id);
 	t.meter = e->gpu->metered ? 1 : 0;
 	e->meter_sent = e->gpu->metered;
-	server_send(s, cl->conn, NVS_MSG_THROTTLE, &t, sizeof(t));
+	conn_send(cl->conn, NVS_MSG_THROTTLE, &t, sizeof(t));
 }
 
 /* Metering on g follows whether anyone there (but `gone`, a client on its
  * way out) has a core limit; every client whose view is out of date is
  * told. */
-static void update_meter(struct server *s, struct sched_gpu *g,
+static void update_meter(struct sched_core *core, struct sched_gpu *g,
                          const struct sched_client *gone)
 {
 	int metered = 0;
 
-	for (size_t i = 0; i < s->reg.nclients && !metered; i++) {
-		struct sched_client *cl = s->reg.clients[i];
+	for (size_t i = 0; i < core->reg.nclients && !metered; i++) {
+		struct sched_client *cl = core->reg.clients[i];
 		metered = cl != gone && cl->limits.core_pct &&
 		          registry_client_gpu(cl, g);
 	}
 	if (metered != g->metered)
 		NVS_INFO("event=metering gpu=%s on=%d", g->uuid, metered);
 	g->metered = metered;
-	for (size_t i = 0; i < s->reg.nclients; i++) {
-		struct sched_client *cl = s->reg.clients[i];
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		struct sched_client *cl = core->reg.clients[i];
 		struct sched_client_gpu *e = registry_client_gpu(cl, g);
 		if (cl != gone && e && e->meter_sent != metered)
-			send_state(s, cl, e);
+			send_state(cl, e);
 	}
 }
 
-static void apply(struct server *s, struct sched_gpu *g,
+static void apply(struct sched_core *core, struct sched_gpu *g,
                   const struct bill_out *out)
 {
 	for (size_t i = 0; i < out->n; i++) {
 		const struct bill_action *a = &out->a[i];
 		struct sched_client *cl =
-		    registry_client_find(&s->reg, a->client);
+		    registry_client_find(&core->reg, a->client);
 		struct sched_client_gpu *e =
 		    cl ? registry_client_gpu(cl, g) : NULL;
 		if (!e)
@@ -65,33 +65,33 @@ static void apply(struct server *s, struct sched_gpu *g,
 		NVS_DEBUG("event=%s gpu=%s client=%llu",
 		          a->kind == BILL_THROTTLE ? "throttle" : "unthrottle",
 		          g->uuid, (unsigned long long)cl->id);
-		send_state(s, cl, e);
+		send_state(cl, e);
 	}
 }
 
-void compute_attach(struct server *s, struct sched_client *cl,
+void compute_attach(struct sched_core *core, struct sched_client *cl,
                     struct sched_gpu *g, int64_t now)
 {
 	if (!g->bill.window_ns)
-		bill_init(&g->bill, (int64_t)s->cfg->core_window_ms * 1000000,
-		          now);
+		bill_init(&g->bill,
+		          (int64_t)core->cfg->core_window_ms * 1000000, now);
 	if (bill_add(&g->bill, cl->id, cl->limits.core_pct) < 0)
 		NVS_WARN("event=billing_full gpu=%s client=%llu max=%d "
 		         "msg=\"client not billed\"",
 		         g->uuid, (unsigned long long)cl->id, BILL_MAX_CLIENTS);
-	update_meter(s, g, NULL);
+	update_meter(core, g, NULL);
 }
 
-void compute_client_gone(struct server *s, struct sched_client *cl)
+void compute_client_gone(struct sched_core *core, struct sched_client *cl)
 {
 	for (size_t i = 0; i < cl->ngpus; i++) {
 		struct sched_gpu *g = cl->gpus[i].gpu;
 		bill_remove(&g->bill, cl->id);
-		update_meter(s, g, cl);
+		update_meter(core, g, cl);
 	}
 }
 
-void compute_limits_changed(struct server *s, struct sched_client *cl,
+void compute_limits_changed(struct sched_core *core, struct sched_client *cl,
                             int64_t now)
 {
 	for (size_t i = 0; i < cl->ngpus; i++) {
@@ -103,8 +103,8 @@ void compute_limits_changed(struct server *s, struct sched_client *cl,
 			continue;
 		bill_set_limit(&g->bill, cl->id, cl->limits.core_pct, now,
 		               &out);
-		apply(s, g, &out);
-		update_meter(s, g, NULL);
+		apply(core, g, &out);
+		update_meter(core, g, NULL);
 	}
 }
 
@@ -123,12 +123,12 @@ void compute_usage(struct sched_client *cl, struct sched_client_gpu *e,
 		          (long long)u->tick);
 }
 
-int64_t compute_tick(struct server *s, int64_t now)
+int64_t compute_tick(struct sched_core *core, int64_t now)
 {
 	int64_t next = INT64_MAX;
 
-	for (size_t i = 0; i < s->reg.ngpus; i++) {
-		struct sched_gpu *g = s->reg.gpus[i];
+	for (size_t i = 0; i < core->reg.ngpus; i++) {
+		struct sched_gpu *g = core->reg.gpus[i];
 		struct bill_out out = {.n = 0};
 		int64_t d;
 
@@ -136,7 +136,7 @@ int64_t compute_tick(struct server *s, int64_t now)
 		if (!g->bill.window_ns || !g->metered)
 			continue;
 		d = bill_advance(&g->bill, now, &out);
-		apply(s, g, &out);
+		apply(core, g, &out);
 		if (d < next)
 			next = d;
 	}

@@ -11,16 +11,16 @@
 
 #include <stdint.h>
 
+#include "core.h"
 #include "proto.h"
-#include "server.h"
 
 /* A client registered g (after the policy accepted it). */
-void compute_attach(struct server *s, struct sched_client *cl,
+void compute_attach(struct sched_core *core, struct sched_client *cl,
                     struct sched_gpu *g, int64_t now);
 /* A client is gone: its bills go. */
-void compute_client_gone(struct server *s, struct sched_client *cl);
+void compute_client_gone(struct sched_core *core, struct sched_client *cl);
 /* The client's core limit may have changed (cl->limits). */
-void compute_limits_changed(struct server *s, struct sched_client *cl,
+void compute_limits_changed(struct sched_core *core, struct sched_client *cl,
                             int64_t now);
 /* A USAGE report of a registered GPU; reports for ticks not begun by now
  * are refused. */
@@ -28,6 +28,6 @@ void compute_usage(struct sched_client *cl, struct sched_client_gpu *e,
                    const struct nvs_usage *u, int64_t now);
 /* Bills closed ticks and starts windows on every GPU; returns the earliest
  * next deadline. */
-int64_t compute_tick(struct server *s, int64_t now);
+int64_t compute_tick(struct sched_core *core, int64_t now);
 
 #endif /* NVSHARE_COMPUTE_H */

@@ -2,8 +2,9 @@
  * control.c - see control.h. The permission check reads the socket file's
  * group at the time of the request (an operator may chgrp it while the
  * scheduler runs) and, only when needed, the peer's supplementary groups
- * from /proc. Settings are validated here; invalid values are refused with
- * EINVAL and a reason, and nothing changes.
+ * from /proc. Settings are validated here (limits in limit_change.c);
+ * invalid values are refused with EINVAL and a reason, and nothing
+ * changes.
  */
 #include "control.h"
 
@@ -15,15 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conn.h"
+#include "limit_change.h"
 #include "lockproto.h"
 #include "log.h"
 #include "perm.h"
 #include "status.h"
 
-#define CTL_SLICE_MIN_MS 1
-#define CTL_SLICE_MAX_MS 3600000
-#define CTL_MAX_RUN_MIN_MS 1
-#define CTL_MAX_RUN_MAX_MS 3600000
 #define PROC_STATUS_MAX 65536 /* enough for the "Groups:" line */
 
 /* 1 if /proc/<pid>/status lists gid among the supplementary groups. */
@@ -52,43 +51,42 @@ out:
 	return found;
 }
 
-static int allowed(const struct server *s, const struct sched_conn *c,
+static int allowed(const struct sched_core *core, const struct sched_conn *c,
                    gid_t *sock_gid)
 {
 	struct stat st;
 
 	*sock_gid =
-	    stat(s->cfg->socket_path, &st) == 0 ? st.st_gid : s->sock_gid;
-	if (perm_control_allowed(c->uid, c->gid, 0, s->self_uid, *sock_gid))
+	    stat(core->cfg->socket_path, &st) == 0 ? st.st_gid : core->sock_gid;
+	if (perm_control_allowed(c->uid, c->gid, 0, core->self_uid, *sock_gid))
 		return 1;
 	return perm_control_allowed(c->uid, c->gid,
 	                            peer_in_group(c->pid, *sock_gid),
-	                            s->self_uid, *sock_gid);
+	                            core->self_uid, *sock_gid);
 }
 
-static void reply(struct server *s, struct sched_conn *c, int32_t status,
-                  const char *text)
+static void reply(struct sched_conn *c, int32_t status, const char *text)
 {
-	server_send_reply(s, c, status, text, strlen(text));
+	conn_send_reply(c, status, text, strlen(text));
 }
 
-static void on_status(struct server *s, struct sched_conn *c,
+static void on_status(struct sched_core *core, struct sched_conn *c,
                       const struct nvs_ctl_status *st, int64_t now)
 {
 	struct status_buf b = {0};
 	int rc = st->format == NVS_CTL_FORMAT_JSON
-	             ? status_render_json(&s->reg, now, &b)
-	             : status_render_text(&s->reg, now, &b);
+	             ? status_render_json(&core->reg, now, &b)
+	             : status_render_text(&core->reg, now, &b);
 	char msg[96];
 
 	if (rc < 0) {
-		reply(s, c, ENOMEM, "status unavailable: out of memory");
+		reply(c, ENOMEM, "status unavailable: out of memory");
 	} else if (b.len > NVS_CTL_TEXT_MAX) {
 		snprintf(msg, sizeof(msg), "status too large (%zu bytes)",
 		         b.len);
-		reply(s, c, EFBIG, msg);
+		reply(c, EFBIG, msg);
 	} else {
-		server_send_reply(s, c, 0, b.p, b.len);
+		conn_send_reply(c, 0, b.p, b.len);
 	}
 	status_buf_free(&b);
 }
@@ -103,177 +101,116 @@ static const char *slice_text(uint32_t ms, char *buf, size_t len)
 	return buf;
 }
 
-static void set_time_slice(struct server *s, struct sched_conn *c,
+static void set_time_slice(struct sched_core *core, struct sched_conn *c,
                            int64_t value)
 {
 	char msg[96], old[16], now[16];
 
 	if (value != REGISTRY_SLICE_AUTO &&
-	    (value < CTL_SLICE_MIN_MS || value > CTL_SLICE_MAX_MS)) {
+	    (value < NVS_SETTING_MS_MIN || value > NVS_SETTING_MS_MAX)) {
 		snprintf(msg, sizeof(msg),
-		         "time slice must be 0 (auto) or %d..%d ms, got %lld",
-		         CTL_SLICE_MIN_MS, CTL_SLICE_MAX_MS, (long long)value);
-		reply(s, c, EINVAL, msg);
+		         "time slice must be %d (auto) or %d..%d ms, got %lld",
+		         REGISTRY_SLICE_AUTO, NVS_SETTING_MS_MIN,
+		         NVS_SETTING_MS_MAX, (long long)value);
+		reply(c, EINVAL, msg);
 		return;
 	}
 	NVS_INFO("event=set key=time_slice_ms old=%s new=%s pid=%d uid=%u",
-	         slice_text(s->reg.time_slice_ms, old, sizeof(old)),
+	         slice_text(core->reg.time_slice_ms, old, sizeof(old)),
 	         slice_text((uint32_t)value, now, sizeof(now)), (int)c->pid,
 	         (unsigned)c->uid);
-	lockproto_set_time_slice(s, (uint32_t)value);
+	lockproto_set_time_slice(core, (uint32_t)value);
 	snprintf(msg, sizeof(msg), "ok time_slice_ms=%s", now);
-	reply(s, c, 0, msg);
+	reply(c, 0, msg);
 }
 
-static void set_max_run(struct server *s, struct sched_conn *c, int64_t value)
+static void set_max_run(struct sched_core *core, struct sched_conn *c,
+                        int64_t value)
 {
 	char msg[96];
 
-	if (value < CTL_MAX_RUN_MIN_MS || value > CTL_MAX_RUN_MAX_MS) {
+	if (value < NVS_SETTING_MS_MIN || value > NVS_SETTING_MS_MAX) {
 		snprintf(
 		    msg, sizeof(msg), "max run must be %d..%d ms, got %lld",
-		    CTL_MAX_RUN_MIN_MS, CTL_MAX_RUN_MAX_MS, (long long)value);
-		reply(s, c, EINVAL, msg);
+		    NVS_SETTING_MS_MIN, NVS_SETTING_MS_MAX, (long long)value);
+		reply(c, EINVAL, msg);
 		return;
 	}
 	NVS_INFO("event=set key=max_run_ms old=%u new=%lld pid=%d uid=%u",
-	         s->reg.max_run_ms, (long long)value, (int)c->pid,
+	         core->reg.max_run_ms, (long long)value, (int)c->pid,
 	         (unsigned)c->uid);
-	lockproto_set_max_run(s, (uint32_t)value);
+	lockproto_set_max_run(core, (uint32_t)value);
 	snprintf(msg, sizeof(msg), "ok max_run_ms=%lld", (long long)value);
-	reply(s, c, 0, msg);
+	reply(c, 0, msg);
 }
 
-static void set_mode(struct server *s, struct sched_conn *c, int64_t value)
+static void set_mode(struct sched_core *core, struct sched_conn *c,
+                     int64_t value)
 {
 	char msg[96];
 
-	if (value != POLICY_MODE_AUTO && value != POLICY_MODE_SERIAL &&
-	    value != POLICY_MODE_CONCURRENT) {
+	if (value < 0 || value >= NVS_MODE_COUNT) {
 		snprintf(msg, sizeof(msg),
-		         "mode must be 0 (auto), 1 (serial) or 2 (concurrent), "
-		         "got %lld",
-		         (long long)value);
-		reply(s, c, EINVAL, msg);
+		         "mode must be %d (%s), %d (%s) or %d (%s), got %lld",
+		         NVS_MODE_AUTO, NVS_MODE_NAME_AUTO, NVS_MODE_SERIAL,
+		         NVS_MODE_NAME_SERIAL, NVS_MODE_CONCURRENT,
+		         NVS_MODE_NAME_CONCURRENT, (long long)value);
+		reply(c, EINVAL, msg);
 		return;
 	}
 	NVS_INFO("event=set key=mode old=%s new=%s pid=%d uid=%u",
-	         policy_mode_name(s->reg.mode),
+	         policy_mode_name(core->reg.mode),
 	         policy_mode_name((enum policy_mode)value), (int)c->pid,
 	         (unsigned)c->uid);
-	lockproto_set_mode(s, (enum policy_mode)value);
+	lockproto_set_mode(core, (enum policy_mode)value);
 	snprintf(msg, sizeof(msg), "ok mode=%s",
 	         policy_mode_name((enum policy_mode)value));
-	reply(s, c, 0, msg);
+	reply(c, 0, msg);
 }
 
-static void set_managed(struct server *s, struct sched_conn *c, int64_t value)
+static void set_managed(struct sched_core *core, struct sched_conn *c,
+                        int64_t value)
 {
 	char msg[96];
 
 	if (value != 0 && value != 1) {
 		snprintf(msg, sizeof(msg), "managed must be 0 or 1, got %lld",
 		         (long long)value);
-		reply(s, c, EINVAL, msg);
+		reply(c, EINVAL, msg);
 		return;
 	}
-	if (value == s->reg.managed) {
+	if (value == core->reg.managed) {
 		snprintf(msg, sizeof(msg), "ok managed=%lld (unchanged)",
 		         (long long)value);
-		reply(s, c, 0, msg);
+		reply(c, 0, msg);
 		return;
 	}
 	NVS_INFO("event=set key=managed new=%lld clients=%zu pid=%d uid=%u",
-	         (long long)value, s->reg.nclients, (int)c->pid,
+	         (long long)value, core->reg.nclients, (int)c->pid,
 	         (unsigned)c->uid);
-	lockproto_set_managed(s, (int)value);
+	lockproto_set_managed(core, (int)value);
 	snprintf(msg, sizeof(msg), "ok managed=%lld", (long long)value);
-	reply(s, c, 0, msg);
+	reply(c, 0, msg);
 }
 
-static void set_field(struct quota_pod *p, uint32_t key, uint64_t v)
-{
-	if (key == NVS_CTL_KEY_MEMORY_LIMIT) {
-		p->has_memory = 1;
-		p->memory_bytes = v;
-	} else {
-		p->has_core = 1;
-		p->core_pct = (uint32_t)v;
-	}
-}
-
-/* A limit for one client, or for every process of a pod (now and later).
- * Limits larger than the GPU are accepted: the scheduler then swaps. */
-static void set_client_limit(struct server *s, struct sched_conn *c,
+/* A limit for one client, or for every process of a pod (now and later). */
+static void set_client_limit(struct sched_core *core, struct sched_conn *c,
                              const struct nvs_ctl_set_client *m, int64_t now)
 {
-	const char *what =
-	    m->key == NVS_CTL_KEY_MEMORY_LIMIT ? "memory_limit" : "core_limit";
-	char msg[512], err[128], val[32], ns[64], pod[256];
-	uint64_t v;
-	size_t n = 0;
+	char msg[512];
+	int status =
+	    limit_change_set(core, m, c->pid, c->uid, now, msg, sizeof(msg));
 
-	if (quota_value_of(m->key, m->value, &v, err, sizeof(err))) {
-		NVS_WARN("event=set_refused key=%s reason=\"%s\" pid=%d uid=%u",
-		         what, err, (int)c->pid, (unsigned)c->uid);
-		reply(s, c, EINVAL, err);
-		return;
-	}
-	quota_limit_text(m->key, v, "none", val, sizeof(val));
-	if (m->client_id) {
-		struct sched_client *cl =
-		    registry_client_find(&s->reg, m->client_id);
-		if (!cl) {
-			snprintf(msg, sizeof(msg), "no client %llu connected",
-			         (unsigned long long)m->client_id);
-			reply(s, c, ENOENT, msg);
-			return;
-		}
-		set_field(&cl->set, m->key, v);
-		NVS_INFO("event=set key=%s client=%llu value=%s pid=%d uid=%u",
-		         what, (unsigned long long)cl->id, val, (int)c->pid,
-		         (unsigned)c->uid);
-		lockproto_apply_limits(s, cl, now);
-		snprintf(msg, sizeof(msg), "ok client=%llu %s=%s",
-		         (unsigned long long)cl->id, what, val);
-		reply(s, c, 0, msg);
-		return;
-	}
-	struct quota_pod *p =
-	    quota_pod_get(&s->reg.pods, m->pod_namespace, m->pod_name);
-	if (!p) {
-		snprintf(msg, sizeof(msg),
-		         "cannot keep settings for another pod (%d kept)",
-		         QUOTA_MAX_PODS);
-		reply(s, c, ENOSPC, msg);
-		return;
-	}
-	set_field(p, m->key, v);
-	for (size_t i = 0; i < s->reg.nclients; i++) {
-		struct sched_client *cl = s->reg.clients[i];
-		if (quota_pod_find(&s->reg.pods, cl->pod_namespace,
-		                   cl->pod_name) != p)
-			continue;
-		lockproto_apply_limits(s, cl, now);
-		n++;
-	}
-	registry_printable(p->pod_namespace, ns, sizeof(ns));
-	registry_printable(p->pod_name, pod, sizeof(pod));
-	NVS_INFO("event=set key=%s pod=%s/%s value=%s clients=%zu pid=%d "
-	         "uid=%u",
-	         what, ns, pod, val, n, (int)c->pid, (unsigned)c->uid);
-	snprintf(msg, sizeof(msg), "ok pod=%s/%s %s=%s clients=%zu", ns, pod,
-	         what, val, n);
-	reply(s, c, 0, msg);
+	reply(c, status, msg);
 }
 
-void control_handle(struct server *s, struct sched_conn *c,
+void control_handle(struct sched_core *core, struct sched_conn *c,
                     const struct nvs_msg *m, int64_t now)
 {
 	gid_t sock_gid;
 	char msg[160];
 
-	if (!allowed(s, c, &sock_gid)) {
+	if (!allowed(core, c, &sock_gid)) {
 		NVS_WARN("event=control_denied type=%s pid=%d uid=%u gid=%u "
 		         "socket_gid=%u",
 		         nvs_msg_type_name(m->hdr.type), (int)c->pid,
@@ -283,26 +220,26 @@ void control_handle(struct server *s, struct sched_conn *c,
 		         "permission denied: uid %u is not root, not the "
 		         "scheduler's user and not in group %u of the socket",
 		         (unsigned)c->uid, (unsigned)sock_gid);
-		reply(s, c, EPERM, msg);
+		reply(c, EPERM, msg);
 		return;
 	}
 	if (m->hdr.type == NVS_MSG_CTL_STATUS) {
-		on_status(s, c, &m->u.ctl_status, now);
+		on_status(core, c, &m->u.ctl_status, now);
 		return;
 	}
 	if (m->hdr.type == NVS_MSG_CTL_SET_CLIENT) {
-		set_client_limit(s, c, &m->u.ctl_set_client, now);
+		set_client_limit(core, c, &m->u.ctl_set_client, now);
 		return;
 	}
 	/* CTL_SET: nvs_msg_validate already refused unknown keys. */
 	switch (m->u.ctl_set.key) {
 	case NVS_CTL_KEY_TIME_SLICE_MS:
-		set_time_slice(s, c, m->u.ctl_set.value);
+		set_time_slice(core, c, m->u.ctl_set.value);
 		return;
 	case NVS_CTL_KEY_MAX_RUN_MS:
-		set_max_run(s, c, m->u.ctl_set.value);
+		set_max_run(core, c, m->u.ctl_set.value);
 		return;
-	case NVS_CTL_KEY_MODE: set_mode(s, c, m->u.ctl_set.value); return;
-	default: set_managed(s, c, m->u.ctl_set.value); return;
+	case NVS_CTL_KEY_MODE: set_mode(core, c, m->u.ctl_set.value); return;
+	default: set_managed(core, c, m->u.ctl_set.value); return;
 	}
 }

@@ -9,11 +9,12 @@
 
 #include <stdint.h>
 
+#include "conn.h"
+#include "core.h"
 #include "proto.h"
-#include "server.h"
 
 /* Handles one validated control message from c and queues the reply. */
-void control_handle(struct server *s, struct sched_conn *c,
+void control_handle(struct sched_core *core, struct sched_conn *c,
                     const struct nvs_msg *m, int64_t now);
 
 #endif /* NVSHARE_CONTROL_H */

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "compute.h"
+#include "conn.h"
+#include "limit_change.h"
 #include "log.h"
 #include "parse.h"
 #include "policy.h"
@@ -26,25 +28,22 @@ _Static_assert(SAME_VALUE(POLICY_WAIT_TURN, NVS_WAIT_TURN) &&
 _Static_assert(SAME_VALUE(POLICY_SWAP_OUT, NVS_SWAP_OUT) &&
                    SAME_VALUE(POLICY_SWAP_IN, NVS_SWAP_IN),
                "swap directions");
-_Static_assert(SAME_VALUE(POLICY_MODE_AUTO, NVS_MODE_AUTO) &&
-                   SAME_VALUE(POLICY_MODE_SERIAL, NVS_MODE_SERIAL) &&
-                   SAME_VALUE(POLICY_MODE_CONCURRENT, NVS_MODE_CONCURRENT),
-               "modes");
+/* Modes: policy.c asserts they are settings.h's. */
 _Static_assert(POLICY_DROP_SWAP_OUT == NVS_DROP_SWAP_OUT, "drop flags");
 
-static void send_gpu_ref(struct server *s, struct sched_client *cl,
-                         uint16_t type, const struct sched_gpu *g)
+static void send_gpu_ref(struct sched_client *cl, uint16_t type,
+                         const struct sched_gpu *g)
 {
 	struct nvs_gpu_ref ref;
 
 	memset(&ref, 0, sizeof(ref));
 	memcpy(ref.uuid, g->uuid, sizeof(ref.uuid));
-	server_send(s, cl->conn, type, &ref, sizeof(ref));
+	conn_send(cl->conn, type, &ref, sizeof(ref));
 }
 
 /* What cl may back on g, answering its last MEM_UPDATE there. */
-static void send_mem_grant(struct server *s, struct sched_client *cl,
-                           const struct sched_gpu *g, uint64_t granted)
+static void send_mem_grant(struct sched_client *cl, const struct sched_gpu *g,
+                           uint64_t granted)
 {
 	struct sched_client_gpu *e = registry_client_gpu(cl, g);
 	struct nvs_mem_grant m;
@@ -53,22 +52,21 @@ static void send_mem_grant(struct server *s, struct sched_client *cl,
 	memcpy(m.uuid, g->uuid, sizeof(m.uuid));
 	m.granted_bytes = granted;
 	m.seq = e ? e->mem_seq : 0;
-	server_send(s, cl->conn, NVS_MSG_MEM_GRANT, &m, sizeof(m));
+	conn_send(cl->conn, NVS_MSG_MEM_GRANT, &m, sizeof(m));
 }
 
-static void send_drop(struct server *s, struct sched_client *cl,
-                      const struct sched_gpu *g, uint32_t flags)
+static void send_drop(struct sched_client *cl, const struct sched_gpu *g,
+                      uint32_t flags)
 {
 	struct nvs_drop_lock d;
 
 	memset(&d, 0, sizeof(d));
 	memcpy(d.uuid, g->uuid, sizeof(d.uuid));
 	d.flags = flags;
-	server_send(s, cl->conn, NVS_MSG_DROP_LOCK, &d, sizeof(d));
+	conn_send(cl->conn, NVS_MSG_DROP_LOCK, &d, sizeof(d));
 }
 
-static void send_waiting(struct server *s, struct sched_client *cl,
-                         const struct sched_gpu *g,
+static void send_waiting(struct sched_client *cl, const struct sched_gpu *g,
                          const struct policy_action *a)
 {
 	struct nvs_waiting w;
@@ -78,7 +76,7 @@ static void send_waiting(struct server *s, struct sched_client *cl,
 	w.reason = a->reason;
 	w.need_bytes = a->need_bytes;
 	w.free_bytes = a->free_bytes;
-	server_send(s, cl->conn, NVS_MSG_WAITING, &w, sizeof(w));
+	conn_send(cl->conn, NVS_MSG_WAITING, &w, sizeof(w));
 }
 
 static long long ns_to_ms(int64_t ns)
@@ -86,10 +84,10 @@ static long long ns_to_ms(int64_t ns)
 	return (long long)(ns / 1000000);
 }
 
-static void apply_one(struct server *s, struct sched_gpu *g,
+static void apply_one(struct sched_core *core, struct sched_gpu *g,
                       const struct policy_action *a)
 {
-	struct sched_client *cl = registry_client_find(&s->reg, a->client);
+	struct sched_client *cl = registry_client_find(&core->reg, a->client);
 	struct sched_client_gpu *e;
 
 	if (!cl)
@@ -103,12 +101,12 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 		          "running=%zu",
 		          g->uuid, (unsigned long long)cl->id,
 		          ns_to_ms(a->span_ns), g->policy.nrunning);
-		send_mem_grant(s, cl, g, a->granted_bytes);
-		send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g);
+		send_mem_grant(cl, g, a->granted_bytes);
+		send_gpu_ref(cl, NVS_MSG_LOCK_OK, g);
 		return;
 	case POLICY_CONFIRM:
-		send_mem_grant(s, cl, g, a->granted_bytes);
-		send_gpu_ref(s, cl, NVS_MSG_LOCK_OK, g);
+		send_mem_grant(cl, g, a->granted_bytes);
+		send_gpu_ref(cl, NVS_MSG_LOCK_OK, g);
 		return;
 	case POLICY_MEM_GRANT:
 		if (a->span_ns > 0)
@@ -117,7 +115,7 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 			          g->uuid, (unsigned long long)cl->id,
 			          (unsigned long long)a->granted_bytes,
 			          ns_to_ms(a->span_ns));
-		send_mem_grant(s, cl, g, a->granted_bytes);
+		send_mem_grant(cl, g, a->granted_bytes);
 		return;
 	case POLICY_DROP:
 		NVS_DEBUG("event=drop_request gpu=%s client=%llu held_ms=%lld "
@@ -125,28 +123,28 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 		          g->uuid, (unsigned long long)cl->id,
 		          ns_to_ms(a->span_ns),
 		          (a->flags & POLICY_DROP_SWAP_OUT) != 0);
-		send_drop(s, cl, g, a->flags);
+		send_drop(cl, g, a->flags);
 		return;
 	case POLICY_REVOKE:
-		s->reg.forced_releases++;
+		core->reg.forced_releases++;
 		NVS_WARN("event=force_release gpu=%s client=%llu pid=%d "
 		         "held_ms=%lld grace_ms=%u gpu_forced=%llu",
 		         g->uuid, (unsigned long long)cl->id, (int)cl->pid,
-		         ns_to_ms(a->span_ns), s->reg.release_grace_ms,
+		         ns_to_ms(a->span_ns), core->reg.release_grace_ms,
 		         (unsigned long long)g->policy.forced_releases);
 		return;
 	case POLICY_EVICT:
 		NVS_DEBUG("event=evict gpu=%s client=%llu idle_ms=%lld",
 		          g->uuid, (unsigned long long)cl->id,
 		          ns_to_ms(a->span_ns));
-		send_gpu_ref(s, cl, NVS_MSG_EVICT, g);
+		send_gpu_ref(cl, NVS_MSG_EVICT, g);
 		return;
 	case POLICY_EVICT_TIMEOUT:
 		NVS_WARN("event=evict_timeout gpu=%s client=%llu pid=%d "
 		         "waited_ms=%lld grace_ms=%u msg=\"memory taken to be "
 		         "on the host\"",
 		         g->uuid, (unsigned long long)cl->id, (int)cl->pid,
-		         ns_to_ms(a->span_ns), s->reg.release_grace_ms);
+		         ns_to_ms(a->span_ns), core->reg.release_grace_ms);
 		return;
 	case POLICY_WAIT:
 		NVS_DEBUG("event=wait gpu=%s client=%llu reason=%s "
@@ -155,24 +153,25 @@ static void apply_one(struct server *s, struct sched_gpu *g,
 		          policy_wait_reason_name(a->reason),
 		          (unsigned long long)a->need_bytes,
 		          (unsigned long long)a->free_bytes);
-		send_waiting(s, cl, g, a);
+		send_waiting(cl, g, a);
 		return;
 	}
 }
 
 /* g's policy, told what the node's host swap budget has left: the one
  * cross-GPU fact its decisions need. */
-static struct policy_gpu *policy_of(struct server *s, struct sched_gpu *g)
+static struct policy_gpu *policy_of(struct sched_core *core,
+                                    struct sched_gpu *g)
 {
-	g->policy.host_room_bytes = registry_host_room(&s->reg);
+	g->policy.host_room_bytes = registry_host_room(&core->reg);
 	return &g->policy;
 }
 
-static void apply(struct server *s, struct sched_gpu *g,
+static void apply(struct sched_core *core, struct sched_gpu *g,
                   const struct policy_out *out)
 {
 	for (unsigned i = 0; i < out->n; i++)
-		apply_one(s, g, &out->act[i]);
+		apply_one(core, g, &out->act[i]);
 }
 
 /* Reads /proc/<pid>/comm when HELLO left comm empty. */
@@ -194,20 +193,21 @@ static void comm_from_proc(pid_t pid, char *out, size_t len)
 	out[strcspn(out, "\n")] = '\0';
 }
 
-static void on_hello(struct server *s, struct sched_conn *c,
+static void on_hello(struct sched_core *core, struct sched_conn *c,
                      const struct nvs_hello *h, int64_t now)
 {
 	struct sched_client *cl;
 	struct nvs_welcome w;
-	char comm[32], ns[64], pod[256];
+	char comm[NVS_COMM_SIZE], ns[NVS_POD_NAMESPACE_SIZE];
+	char pod[NVS_POD_NAME_SIZE];
 
 	if (c->client) {
-		server_protocol_error(s, c, "second HELLO");
+		conn_protocol_error(c, "second HELLO");
 		return;
 	}
-	cl = registry_client_new(&s->reg);
+	cl = registry_client_new(&core->reg);
 	if (!cl) {
-		server_protocol_error(s, c, "out of memory for a new client");
+		conn_protocol_error(c, "out of memory for a new client");
 		return;
 	}
 	cl->pid = c->pid;
@@ -229,68 +229,67 @@ static void on_hello(struct server *s, struct sched_conn *c,
 	         registry_printable(cl->comm, comm, sizeof(comm)),
 	         registry_printable(cl->pod_namespace, ns, sizeof(ns)),
 	         registry_printable(cl->pod_name, pod, sizeof(pod)), h->pid,
-	         s->reg.managed);
+	         core->reg.managed);
 	memset(&w, 0, sizeof(w));
 	w.client_id = cl->id;
-	w.managed = s->reg.managed ? 1 : 0;
-	server_send(s, c, NVS_MSG_WELCOME, &w, sizeof(w));
+	w.managed = core->reg.managed ? 1 : 0;
+	conn_send(c, NVS_MSG_WELCOME, &w, sizeof(w));
 }
 
-static uint64_t override_for(const struct server *s, const char *uuid)
+static uint64_t override_for(const struct sched_core *core, const char *uuid)
 {
-	for (size_t i = 0; i < s->cfg->noverrides; i++)
-		if (strcmp(s->cfg->overrides[i].uuid, uuid) == 0)
-			return s->cfg->overrides[i].bytes;
+	for (size_t i = 0; i < core->cfg->noverrides; i++)
+		if (strcmp(core->cfg->overrides[i].uuid, uuid) == 0)
+			return core->cfg->overrides[i].bytes;
 	return 0;
 }
 
-static struct sched_gpu *gpu_get(struct server *s, struct sched_conn *c,
+static struct sched_gpu *gpu_get(struct sched_core *core, struct sched_conn *c,
                                  const struct nvs_gpu_register *reg)
 {
-	struct sched_gpu *g = registry_gpu_find(&s->reg, reg->uuid);
+	struct sched_gpu *g = registry_gpu_find(&core->reg, reg->uuid);
 	uint64_t cap;
 	char size[32];
 
 	if (g)
 		return g;
-	cap = override_for(s, reg->uuid);
+	cap = override_for(core, reg->uuid);
 	if (!cap)
 		cap = reg->total_bytes;
 	if (!cap) {
-		server_protocol_error(
-		    s, c, "REGISTER_GPU %s with total_bytes 0", reg->uuid);
+		conn_protocol_error(c, "REGISTER_GPU %s with total_bytes 0",
+		                    reg->uuid);
 		return NULL;
 	}
-	g = registry_gpu_add(&s->reg, reg->uuid, cap);
+	g = registry_gpu_add(&core->reg, reg->uuid, cap);
 	if (!g) {
-		server_protocol_error(s, c, "cannot add GPU %s: %d GPUs in use",
-		                      reg->uuid, REGISTRY_MAX_GPUS);
+		conn_protocol_error(c, "cannot add GPU %s: %d GPUs in use",
+		                    reg->uuid, REGISTRY_MAX_GPUS);
 		return NULL;
 	}
 	nvs_format_size(cap, size, sizeof(size));
 	NVS_INFO("event=gpu_added gpu=%s capacity_bytes=%llu capacity=\"%s\" "
 	         "override=%d",
 	         g->uuid, (unsigned long long)cap, size,
-	         override_for(s, reg->uuid) != 0);
+	         override_for(core, reg->uuid) != 0);
 	return g;
 }
 
-static void on_register(struct server *s, struct sched_conn *c,
+static void on_register(struct sched_core *core, struct sched_conn *c,
                         const struct nvs_gpu_register *reg, int64_t now)
 {
-	struct sched_gpu *g = gpu_get(s, c, reg);
+	struct sched_gpu *g = gpu_get(core, c, reg);
 	struct nvs_gpu_accepted acc;
 
 	if (!g)
 		return;
 	if (!registry_client_attach(c->client, g)) {
-		server_protocol_error(s, c, "more than %d GPUs registered",
-		                      REGISTRY_CLIENT_MAX_GPUS);
+		conn_protocol_error(c, "more than %d GPUs registered",
+		                    REGISTRY_CLIENT_MAX_GPUS);
 		return;
 	}
 	if (policy_register(&g->policy, c->client->id, now) < 0) {
-		server_protocol_error(s, c, "out of memory for GPU %s",
-		                      g->uuid);
+		conn_protocol_error(c, "out of memory for GPU %s", g->uuid);
 		return;
 	}
 	NVS_DEBUG("event=gpu_registered gpu=%s client=%llu total_bytes=%llu",
@@ -299,82 +298,83 @@ static void on_register(struct server *s, struct sched_conn *c,
 	memset(&acc, 0, sizeof(acc));
 	memcpy(acc.uuid, g->uuid, sizeof(acc.uuid));
 	acc.capacity_bytes = g->capacity_bytes;
-	server_send(s, c, NVS_MSG_GPU_ACCEPTED, &acc, sizeof(acc));
-	compute_attach(s, c->client, g, now);
+	conn_send(c, NVS_MSG_GPU_ACCEPTED, &acc, sizeof(acc));
+	compute_attach(core, c->client, g, now);
 }
 
 /* The registered GPU a message names, or NULL after a protocol error. */
-static struct sched_client_gpu *registered(struct server *s,
+static struct sched_client_gpu *registered(struct sched_core *core,
                                            struct sched_conn *c,
                                            const struct nvs_msg *m,
                                            const char *uuid)
 {
-	struct sched_gpu *g = registry_gpu_find(&s->reg, uuid);
+	struct sched_gpu *g = registry_gpu_find(&core->reg, uuid);
 	struct sched_client_gpu *e =
 	    g ? registry_client_gpu(c->client, g) : NULL;
 
 	if (!e)
-		server_protocol_error(s, c, "%s for unregistered GPU %s",
-		                      nvs_msg_type_name(m->hdr.type), uuid);
+		conn_protocol_error(c, "%s for unregistered GPU %s",
+		                    nvs_msg_type_name(m->hdr.type), uuid);
 	return e;
 }
 
-static void on_request(struct server *s, struct sched_conn *c,
+static void on_request(struct sched_core *core, struct sched_conn *c,
                        struct sched_client_gpu *e, int64_t now)
 {
 	struct policy_out out = {.n = 0};
 
-	if (!s->reg.managed) {
+	if (!core->reg.managed) {
 		NVS_DEBUG("event=request_ignored reason=unmanaged client=%llu",
 		          (unsigned long long)c->client->id);
 		return;
 	}
-	if (policy_request(policy_of(s, e->gpu), c->client->id, now, &out) <
+	if (policy_request(policy_of(core, e->gpu), c->client->id, now, &out) <
 	    0) {
-		server_protocol_error(s, c, "out of memory for the queue");
+		conn_protocol_error(c, "out of memory for the queue");
 		return;
 	}
-	apply(s, e->gpu, &out);
+	apply(core, e->gpu, &out);
 }
 
-static void on_release(struct server *s, struct sched_conn *c,
+static void on_release(struct sched_core *core, struct sched_conn *c,
                        struct sched_client_gpu *e, int64_t now)
 {
 	struct policy_out out = {.n = 0};
 
-	if (!s->reg.managed)
+	if (!core->reg.managed)
 		return;
-	if (!policy_release(policy_of(s, e->gpu), c->client->id, now, &out)) {
+	if (!policy_release(policy_of(core, e->gpu), c->client->id, now,
+	                    &out)) {
 		NVS_DEBUG("event=stale_release gpu=%s client=%llu",
 		          e->gpu->uuid, (unsigned long long)c->client->id);
 		return;
 	}
 	NVS_DEBUG("event=release gpu=%s client=%llu", e->gpu->uuid,
 	          (unsigned long long)c->client->id);
-	apply(s, e->gpu, &out);
+	apply(core, e->gpu, &out);
 }
 
 /* Memory is tracked whether or not scheduling is on, so that it is known
  * when scheduling resumes; with scheduling off nobody waits, so nothing
  * follows from it. */
-static void on_mem_update(struct server *s, struct sched_conn *c,
+static void on_mem_update(struct sched_core *core, struct sched_conn *c,
                           struct sched_client_gpu *e,
                           const struct nvs_mem_update *u, int64_t now)
 {
 	struct policy_out out = {.n = 0};
 
 	e->mem_seq = u->seq;
-	if (policy_set_footprint(policy_of(s, e->gpu), c->client->id,
+	if (policy_set_footprint(policy_of(core, e->gpu), c->client->id,
 	                         u->allocated_bytes, u->pinned_bytes,
 	                         u->held_bytes, now, &out) < 0) {
-		server_protocol_error(s, c, "out of memory for GPU %s",
-		                      e->gpu->uuid);
+		conn_protocol_error(c, "out of memory for GPU %s",
+		                    e->gpu->uuid);
 		return;
 	}
-	apply(s, e->gpu, &out);
+	apply(core, e->gpu, &out);
 }
 
-static void on_swap_report(struct server *s, struct sched_conn *c,
+static void on_swap_report(struct sched_core *core, struct sched_conn *c,
                            struct sched_client_gpu *e,
                            const struct nvs_swap_report *r, int64_t now)
 {
@@ -385,132 +385,75 @@ static void on_swap_report(struct server *s, struct sched_conn *c,
 	          e->gpu->uuid, (unsigned long long)c->client->id,
 	          r->direction == NVS_SWAP_OUT ? "out" : "in",
 	          (unsigned long long)r->bytes, (double)r->ns / 1e6);
-	if (policy_swap_report(policy_of(s, e->gpu), c->client->id,
+	if (policy_swap_report(policy_of(core, e->gpu), c->client->id,
 	                       r->direction, r->bytes, r->ns, now, &out) < 0) {
-		server_protocol_error(s, c, "SWAP_REPORT for GPU %s refused",
-		                      e->gpu->uuid);
+		conn_protocol_error(c, "SWAP_REPORT for GPU %s refused",
+		                    e->gpu->uuid);
 		return;
 	}
-	apply(s, e->gpu, &out);
+	apply(core, e->gpu, &out);
 }
 
-static void format_limits(const struct nvs_limits *l, char *buf, size_t len)
-{
-	char mem[32] = "none";
-
-	if (l->memory_bytes)
-		snprintf(mem, sizeof(mem), "%llu",
-		         (unsigned long long)l->memory_bytes);
-	if (l->core_pct)
-		snprintf(buf, len, "memory_limit=%s core_limit=%u", mem,
-		         l->core_pct);
-	else
-		snprintf(buf, len, "memory_limit=%s core_limit=none", mem);
-}
-
-void lockproto_apply_limits(struct server *s, struct sched_client *cl,
-                            int64_t now)
-{
-	struct quota_pod *pod =
-	    cl->pod_name[0]
-	        ? quota_pod_find(&s->reg.pods, cl->pod_namespace, cl->pod_name)
-	        : NULL;
-	/* Most specific last: the client's own, its pod's, its very own. */
-	struct nvs_limits pod_view = quota_effective(&cl->own, pod);
-	struct nvs_limits want = quota_effective(&pod_view, &cl->set);
-	char text[96];
-
-	if (quota_differ(&want, &cl->limits)) {
-		format_limits(&want, text, sizeof(text));
-		NVS_INFO("event=set_limits client=%llu %s",
-		         (unsigned long long)cl->id, text);
-		cl->limits = want;
-		server_send(s, cl->conn, NVS_MSG_SET_LIMITS, &want,
-		            sizeof(want));
-	}
-	/* The bill may not know the limit yet (a client's first LIMITS). */
-	compute_limits_changed(s, cl, now);
-}
-
-/* The client's limits in force: at start those of its environment (or,
- * after a scheduler restart, those it had), later a confirmation of
- * SET_LIMITS. */
-static void on_limits(struct server *s, struct sched_conn *c,
-                      const struct nvs_limits *l, int64_t now)
-{
-	struct sched_client *cl = c->client;
-	char text[96];
-
-	format_limits(l, text, sizeof(text));
-	NVS_INFO("event=limits client=%llu %s%s", (unsigned long long)cl->id,
-	         text, cl->has_own ? "" : " source=client");
-	if (!cl->has_own) {
-		cl->own = *l;
-		cl->has_own = 1;
-	}
-	cl->limits = *l;
-	lockproto_apply_limits(s, cl, now);
-}
-
-void lockproto_handle(struct server *s, struct sched_conn *c,
+void lockproto_handle(struct sched_core *core, struct sched_conn *c,
                       const struct nvs_msg *m, int64_t now)
 {
 	struct sched_client_gpu *e;
 
 	if (m->hdr.type == NVS_MSG_HELLO) {
-		on_hello(s, c, &m->u.hello, now);
+		on_hello(core, c, &m->u.hello, now);
 		return;
 	}
 	if (!c->client) {
-		server_protocol_error(s, c, "%s before HELLO",
-		                      nvs_msg_type_name(m->hdr.type));
+		conn_protocol_error(c, "%s before HELLO",
+		                    nvs_msg_type_name(m->hdr.type));
 		return;
 	}
 	switch (m->hdr.type) {
 	case NVS_MSG_REGISTER_GPU:
-		on_register(s, c, &m->u.gpu_register, now);
+		on_register(core, c, &m->u.gpu_register, now);
 		return;
 	case NVS_MSG_REQ_LOCK:
-		e = registered(s, c, m, m->u.gpu.uuid);
+		e = registered(core, c, m, m->u.gpu.uuid);
 		if (e)
-			on_request(s, c, e, now);
+			on_request(core, c, e, now);
 		return;
 	case NVS_MSG_LOCK_RELEASED:
-		e = registered(s, c, m, m->u.gpu.uuid);
+		e = registered(core, c, m, m->u.gpu.uuid);
 		if (e)
-			on_release(s, c, e, now);
+			on_release(core, c, e, now);
 		return;
 	case NVS_MSG_MEM_UPDATE:
-		e = registered(s, c, m, m->u.mem_update.uuid);
+		e = registered(core, c, m, m->u.mem_update.uuid);
 		if (e)
-			on_mem_update(s, c, e, &m->u.mem_update, now);
+			on_mem_update(core, c, e, &m->u.mem_update, now);
 		return;
 	case NVS_MSG_SWAP_REPORT:
-		e = registered(s, c, m, m->u.swap_report.uuid);
+		e = registered(core, c, m, m->u.swap_report.uuid);
 		if (e)
-			on_swap_report(s, c, e, &m->u.swap_report, now);
+			on_swap_report(core, c, e, &m->u.swap_report, now);
 		return;
-	case NVS_MSG_LIMITS: on_limits(s, c, &m->u.limits, now); return;
+	case NVS_MSG_LIMITS:
+		limit_change_reported(core, c->client, &m->u.limits, now);
+		return;
 	case NVS_MSG_USAGE:
-		e = registered(s, c, m, m->u.usage.uuid);
+		e = registered(core, c, m, m->u.usage.uuid);
 		if (e)
 			compute_usage(c->client, e, &m->u.usage, now);
 		return;
 	}
-	server_protocol_error(s, c, "unexpected %s",
-	                      nvs_msg_type_name(m->hdr.type));
+	conn_protocol_error(c, "unexpected %s", nvs_msg_type_name(m->hdr.type));
 }
 
-void lockproto_client_gone(struct server *s, struct sched_client *cl,
+void lockproto_client_gone(struct sched_core *core, struct sched_client *cl,
                            int64_t now)
 {
-	compute_client_gone(s, cl);
+	compute_client_gone(core, cl);
 	for (size_t i = 0; i < cl->ngpus; i++) {
 		struct sched_gpu *g = cl->gpus[i].gpu;
 		struct policy_out out = {.n = 0};
 
-		policy_disconnect(policy_of(s, g), cl->id, now, &out);
-		apply(s, g, &out);
+		policy_disconnect(policy_of(core, g), cl->id, now, &out);
+		apply(core, g, &out);
 	}
 }
 
@@ -518,13 +461,14 @@ void lockproto_client_gone(struct server *s, struct sched_client *cl,
  * will drop with their memory moved out, so that they make their host
  * buffers (about 0.4 s per GiB on an H200) before the drop instead of
  * during it. */
-static void warn_planned_swaps(struct server *s, struct sched_gpu *g)
+static void warn_planned_swaps(struct sched_core *core, struct sched_gpu *g)
 {
 	uint64_t ids[REGISTRY_WARN_MAX];
 	size_t n = policy_planned_swaps(&g->policy, ids, REGISTRY_WARN_MAX);
 
 	for (size_t i = 0; i < n; i++) {
-		struct sched_client *cl = registry_client_find(&s->reg, ids[i]);
+		struct sched_client *cl =
+		    registry_client_find(&core->reg, ids[i]);
 		struct sched_client_gpu *e =
 		    cl ? registry_client_gpu(cl, g) : NULL;
 
@@ -533,65 +477,65 @@ static void warn_planned_swaps(struct server *s, struct sched_gpu *g)
 		e->warned_grant = e->lock_grants;
 		NVS_DEBUG("event=prepare_swap gpu=%s client=%llu", g->uuid,
 		          (unsigned long long)cl->id);
-		send_gpu_ref(s, cl, NVS_MSG_PREPARE_SWAP, g);
+		send_gpu_ref(cl, NVS_MSG_PREPARE_SWAP, g);
 	}
 }
 
-int64_t lockproto_tick(struct server *s, int64_t now)
+int64_t lockproto_tick(struct sched_core *core, int64_t now)
 {
 	int64_t next = POLICY_NO_DEADLINE;
 
-	for (size_t i = 0; i < s->reg.ngpus; i++) {
-		struct sched_gpu *g = s->reg.gpus[i];
+	for (size_t i = 0; i < core->reg.ngpus; i++) {
+		struct sched_gpu *g = core->reg.gpus[i];
 		struct policy_out out = {.n = 0};
-		int64_t d = policy_tick(policy_of(s, g), now, &out);
+		int64_t d = policy_tick(policy_of(core, g), now, &out);
 
-		apply(s, g, &out);
-		warn_planned_swaps(s, g);
+		apply(core, g, &out);
+		warn_planned_swaps(core, g);
 		if (d < next)
 			next = d;
 	}
-	int64_t bill = compute_tick(s, now);
+	int64_t bill = compute_tick(core, now);
 	return bill < next ? bill : next;
 }
 
 /* Hands the registry's settings to every GPU's policy. */
-static void push_settings(struct server *s)
+static void push_settings(struct sched_core *core)
 {
 	struct policy_settings set;
 
-	registry_policy_settings(&s->reg, &set);
-	for (size_t i = 0; i < s->reg.ngpus; i++)
-		policy_set_settings(&s->reg.gpus[i]->policy, &set);
+	registry_policy_settings(&core->reg, &set);
+	for (size_t i = 0; i < core->reg.ngpus; i++)
+		policy_set_settings(&core->reg.gpus[i]->policy, &set);
 }
 
-void lockproto_set_time_slice(struct server *s, uint32_t ms)
+void lockproto_set_time_slice(struct sched_core *core, uint32_t ms)
 {
-	s->reg.time_slice_ms = ms;
-	push_settings(s);
+	core->reg.time_slice_ms = ms;
+	push_settings(core);
 }
 
-void lockproto_set_max_run(struct server *s, uint32_t ms)
+void lockproto_set_max_run(struct sched_core *core, uint32_t ms)
 {
-	s->reg.max_run_ms = ms;
-	push_settings(s);
+	core->reg.max_run_ms = ms;
+	push_settings(core);
 }
 
-void lockproto_set_mode(struct server *s, enum policy_mode mode)
+void lockproto_set_mode(struct sched_core *core, enum policy_mode mode)
 {
-	s->reg.mode = mode;
-	push_settings(s);
+	core->reg.mode = mode;
+	push_settings(core);
 }
 
-void lockproto_set_managed(struct server *s, int managed)
+void lockproto_set_managed(struct sched_core *core, int managed)
 {
 	struct nvs_set_managed sm = {.managed = managed ? 1 : 0};
 
-	s->reg.managed = managed ? 1 : 0;
+	core->reg.managed = managed ? 1 : 0;
 	if (!managed)
-		for (size_t i = 0; i < s->reg.ngpus; i++)
-			policy_clear(&s->reg.gpus[i]->policy);
-	for (size_t i = 0; i < s->reg.nclients; i++)
-		server_send(s, s->reg.clients[i]->conn, NVS_MSG_SET_MANAGED,
-		            &sm, sizeof(sm));
+		for (size_t i = 0; i < core->reg.ngpus; i++)
+			policy_clear(&core->reg.gpus[i]->policy);
+	for (size_t i = 0; i < core->reg.nclients; i++)
+		conn_send(core->reg.clients[i]->conn, NVS_MSG_SET_MANAGED, &sm,
+		          sizeof(sm));
 }

@@ -45,10 +45,11 @@ static void usage(FILE *f)
 	    "                         (default auto)\n"
 	    "  --time-slice auto|MS   how long a process keeps a GPU while\n"
 	    "                         others wait: auto (5 x the estimated\n"
-	    "                         swap time, at least 1 s) or 1..3600000\n"
+	    "                         swap time, at least 1 s) "
+	    "or " NVS_SETTING_MS_RANGE "\n"
 	    "                         ms (default auto)\n"
 	    "  --max-run MS           longest slice, whatever the setting,\n"
-	    "                         1..3600000 (default %d)\n"
+	    "                         " NVS_SETTING_MS_RANGE " (default %d)\n"
 	    "  --release-grace MS     time a process has to release after "
 	    "being\n"
 	    "                         asked, 100..600000 (default %d)\n"
@@ -94,7 +95,7 @@ static int parse_ms(const char *s, uint64_t min, uint64_t max, uint32_t *out,
 	return 0;
 }
 
-static int parse_slice(const char *s, struct server_config *cfg)
+static int parse_slice(const char *s, struct sched_config *cfg)
 {
 	uint64_t v;
 
@@ -102,15 +103,16 @@ static int parse_slice(const char *s, struct server_config *cfg)
 		cfg->time_slice_ms = REGISTRY_SLICE_AUTO;
 		return 0;
 	}
-	if (nvs_parse_u64(s, 1, 3600000, &v) < 0)
+	if (nvs_parse_u64(s, NVS_SETTING_MS_MIN, NVS_SETTING_MS_MAX, &v) < 0)
 		return bad_flag("invalid --time-slice \"%s\": want auto or an "
-		                "integer number of milliseconds in 1..3600000",
+		                "integer number of milliseconds "
+		                "in " NVS_SETTING_MS_RANGE,
 		                s);
 	cfg->time_slice_ms = (uint32_t)v;
 	return 0;
 }
 
-static int parse_mode(const char *s, struct server_config *cfg)
+static int parse_mode(const char *s, struct sched_config *cfg)
 {
 	static const enum policy_mode modes[] = {
 	    POLICY_MODE_AUTO, POLICY_MODE_SERIAL, POLICY_MODE_CONCURRENT};
@@ -121,15 +123,13 @@ static int parse_mode(const char *s, struct server_config *cfg)
 			return 0;
 		}
 	}
-	return bad_flag("invalid --mode \"%s\": want auto, serial or "
-	                "concurrent",
-	                s);
+	return bad_flag("invalid --mode \"%s\": want " NVS_MODE_CHOICES, s);
 }
 
-static int parse_override(const char *arg, struct server_config *cfg)
+static int parse_override(const char *arg, struct sched_config *cfg)
 {
 	const char *eq = strchr(arg, '=');
-	struct server_gpu_override *o;
+	struct sched_gpu_override *o;
 	char uuid[NVS_UUID_SIZE];
 	size_t len;
 
@@ -149,7 +149,7 @@ static int parse_override(const char *arg, struct server_config *cfg)
 	for (size_t i = 0; i < cfg->noverrides; i++)
 		if (strcmp(cfg->overrides[i].uuid, uuid) == 0)
 			return bad_flag("duplicate --gpu-memory for %s", uuid);
-	if (cfg->noverrides == SERVER_MAX_OVERRIDES)
+	if (cfg->noverrides == SCHED_MAX_OVERRIDES)
 		return bad_flag("too many --gpu-memory flags (at \"%s\")", arg);
 	o = &cfg->overrides[cfg->noverrides];
 	if (nvs_parse_size(eq + 1, &o->bytes) < 0 || o->bytes == 0)
@@ -161,7 +161,7 @@ static int parse_override(const char *arg, struct server_config *cfg)
 	return 0;
 }
 
-static int parse_host_budget(const char *arg, struct server_config *cfg)
+static int parse_host_budget(const char *arg, struct sched_config *cfg)
 {
 	uint64_t v;
 
@@ -196,7 +196,7 @@ static uint64_t default_host_budget(void)
 	return (uint64_t)kib * 1024 / 2;
 }
 
-static int parse_socket(const char *arg, struct server_config *cfg)
+static int parse_socket(const char *arg, struct sched_config *cfg)
 {
 	if (!*arg || strlen(arg) >= sizeof(cfg->socket_path))
 		return bad_flag("invalid --socket \"%s\": empty or longer than "
@@ -207,7 +207,7 @@ static int parse_socket(const char *arg, struct server_config *cfg)
 }
 
 /* Returns 0 to run, 1 after --help, -1 on a bad flag. */
-static int parse_args(int argc, char **argv, struct server_config *cfg)
+static int parse_args(int argc, char **argv, struct sched_config *cfg)
 {
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, 's'},
@@ -230,7 +230,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 		case 'o': rc = parse_mode(optarg, cfg); break;
 		case 't': rc = parse_slice(optarg, cfg); break;
 		case 'r':
-			rc = parse_ms(optarg, 1, 3600000, &cfg->max_run_ms,
+			rc = parse_ms(optarg, NVS_SETTING_MS_MIN,
+			              NVS_SETTING_MS_MAX, &cfg->max_run_ms,
 			              "--max-run");
 			break;
 		case 'g':
@@ -243,7 +244,8 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 		case 'w':
 			rc = parse_ms(optarg, 100, 10000, &cfg->core_window_ms,
 			              "--core-window");
-			if (rc == 0 && cfg->core_window_ms % 10)
+			if (rc == 0 &&
+			    cfg->core_window_ms % (NVS_USAGE_TICK_NS / 1000000))
 				rc = bad_flag("invalid --core-window \"%s\": "
 				              "want a multiple of 10 ms (the "
 				              "usage tick)",
@@ -260,7 +262,7 @@ static int parse_args(int argc, char **argv, struct server_config *cfg)
 
 int main(int argc, char **argv)
 {
-	static struct server_config cfg = {
+	static struct sched_config cfg = {
 	    .mode = POLICY_MODE_AUTO,
 	    .time_slice_ms = REGISTRY_SLICE_AUTO,
 	    .max_run_ms = REGISTRY_DEFAULT_MAX_RUN_MS,

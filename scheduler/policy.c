@@ -32,6 +32,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "settings.h"
+
+/* The policy's modes are those of settings.h (CTL_SET MODE carries them,
+ * and they are named there once). */
+_Static_assert((int)POLICY_MODE_AUTO == (int)NVS_MODE_AUTO &&
+                   (int)POLICY_MODE_SERIAL == (int)NVS_MODE_SERIAL &&
+                   (int)POLICY_MODE_CONCURRENT == (int)NVS_MODE_CONCURRENT,
+               "modes");
+
 void policy_set_settings(struct policy_gpu *g, const struct policy_settings *s)
 {
 	g->mode = s->mode;
@@ -76,12 +85,9 @@ const char *policy_kind_name(enum policy_kind kind)
 
 const char *policy_mode_name(enum policy_mode mode)
 {
-	switch (mode) {
-	case POLICY_MODE_AUTO: return "auto";
-	case POLICY_MODE_SERIAL: return "serial";
-	case POLICY_MODE_CONCURRENT: return "concurrent";
-	}
-	return "unknown";
+	const char *name = nvs_mode_name((unsigned)mode);
+
+	return name ? name : "unknown";
 }
 
 const char *policy_wait_reason_name(enum policy_wait_reason reason)

@@ -77,28 +77,24 @@ int quota_value_of(uint32_t key, int64_t value, uint64_t *out, char *err,
 		*out = 0;
 		return 0;
 	}
+	if (value >= 0 && nvs_ctl_limit_valid(key, (uint64_t)value)) {
+		*out = key == NVS_CTL_KEY_CORE_LIMIT
+		           ? nvs_core_limit_in_force((uint64_t)value)
+		           : (uint64_t)value;
+		return 0;
+	}
 	switch (key) {
 	case NVS_CTL_KEY_MEMORY_LIMIT:
-		if (value < 1) {
-			snprintf(err, errlen,
-			         "memory limit must be at least 1 byte, or "
-			         "none; got %lld",
-			         (long long)value);
-			return -1;
-		}
-		*out = (uint64_t)value;
-		return 0;
+		snprintf(err, errlen,
+		         "memory limit must be at least %d byte, or none; got "
+		         "%lld",
+		         NVS_MEMORY_LIMIT_MIN, (long long)value);
+		return -1;
 	case NVS_CTL_KEY_CORE_LIMIT:
-		if (value < 1 || value > NVS_CORE_LIMIT_MAX) {
-			snprintf(err, errlen,
-			         "core limit must be 1..%d percent, or none; "
-			         "got %lld",
-			         NVS_CORE_LIMIT_MAX, (long long)value);
-			return -1;
-		}
-		/* 100% of a GPU is no limit at all. */
-		*out = value == NVS_CORE_LIMIT_MAX ? 0 : (uint64_t)value;
-		return 0;
+		snprintf(err, errlen,
+		         "core limit must be 1..%d percent, or none; got %lld",
+		         NVS_CORE_LIMIT_MAX, (long long)value);
+		return -1;
 	}
 	snprintf(err, errlen, "key %u is not a limit", key);
 	return -1;

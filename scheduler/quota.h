@@ -20,8 +20,8 @@
 
 /* What was set for a pod; a field not set leaves the process's own. */
 struct quota_pod {
-	char pod_namespace[64];
-	char pod_name[256];
+	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
+	char pod_name[NVS_POD_NAME_SIZE];
 	int has_memory;        /* memory_bytes was set (0: set to none) */
 	uint64_t memory_bytes; /* 0: no limit */
 	int has_core;          /* core_pct was set (0: set to none) */

@@ -20,9 +20,10 @@
 #include "proto.h"
 #include "quota.h"
 
-#define REGISTRY_MAX_GPUS 256             /* GPU contexts kept at once */
-#define REGISTRY_CLIENT_MAX_GPUS 64       /* GPUs one client may register */
-#define REGISTRY_SLICE_AUTO 0             /* time_slice_ms: derive from swaps */
+#define REGISTRY_MAX_GPUS 256       /* GPU contexts kept at once */
+#define REGISTRY_CLIENT_MAX_GPUS 64 /* GPUs one client may register */
+/* time_slice_ms: derive it from the swap cost */
+#define REGISTRY_SLICE_AUTO NVS_TIME_SLICE_AUTO
 #define REGISTRY_DEFAULT_MAX_RUN_MS 30000 /* see docs/scheduler.md */
 
 struct sched_gpu {
@@ -47,18 +48,20 @@ struct sched_client_gpu {
 	uint64_t warned_grant; /* lock_grants when last sent PREPARE_SWAP */
 };
 
-struct sched_conn; /* the connection, owned by the event loop */
+struct sched_conn; /* the connection (conn.h) */
 
 struct sched_client {
-	uint64_t id;            /* scheduler-assigned, from 1, never reused */
-	pid_t pid;              /* SO_PEERCRED pid (authoritative) */
-	uid_t uid;              /* SO_PEERCRED uid */
-	gid_t gid;              /* SO_PEERCRED gid */
-	int64_t connected_ns;   /* monotonic time of HELLO */
-	char comm[32];          /* program name (HELLO, else /proc) */
-	char pod_namespace[64]; /* Kubernetes namespace, "" outside a pod */
-	char pod_name[256];     /* Kubernetes pod name, "" outside a pod */
-	char container[64];     /* container name, "" if unknown */
+	uint64_t id;              /* scheduler-assigned, from 1, never reused */
+	pid_t pid;                /* SO_PEERCRED pid (authoritative) */
+	uid_t uid;                /* SO_PEERCRED uid */
+	gid_t gid;                /* SO_PEERCRED gid */
+	int64_t connected_ns;     /* monotonic time of HELLO */
+	char comm[NVS_COMM_SIZE]; /* program name (HELLO, else /proc) */
+	/* From HELLO: Kubernetes namespace and pod name ("" outside a pod),
+	 * container name ("" if unknown). */
+	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
+	char pod_name[NVS_POD_NAME_SIZE];
+	char container[NVS_CONTAINER_SIZE];
 	struct sched_client_gpu gpus[REGISTRY_CLIENT_MAX_GPUS]; /* registered */
 	size_t ngpus;             /* entries used in gpus */
 	struct sched_conn *conn;  /* where to send its messages */

@@ -11,16 +11,18 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "control.h"
 #include "lockproto.h"
 #include "log.h"
@@ -30,173 +32,33 @@
 #define LISTEN_BACKLOG 128
 #define ACCEPT_BATCH 64           /* connections accepted per turn */
 #define ACCEPT_PAUSE_NS 100000000 /* back-off when out of descriptors */
-#define DRAIN_LIMIT (256u << 10)  /* unread bytes discarded before close */
 
-static unsigned long long client_id(const struct sched_conn *c)
-{
-	return c->client ? (unsigned long long)c->client->id : 0;
-}
-
-void server_protocol_error(struct server *s, struct sched_conn *c,
-                           const char *fmt, ...)
-{
-	char reason[256];
-	va_list ap;
-
-	if (c->dead)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	NVS_WARN("event=protocol_error client=%llu pid=%d uid=%u conn=%llu "
-	         "reason=\"%s\" action=disconnect",
-	         client_id(c), (int)c->pid, (unsigned)c->uid,
-	         (unsigned long long)c->seq, reason);
-	c->dead = 1;
-}
-
-/* Marks c dead after an ordinary end (EOF, socket error). */
-static void conn_close(struct sched_conn *c, const char *reason)
-{
-	if (c->dead)
-		return;
-	if (c->client)
-		NVS_INFO("event=disconnect client=%llu pid=%d conn=%llu "
-		         "reason=\"%s\"",
-		         client_id(c), (int)c->pid, (unsigned long long)c->seq,
-		         reason);
-	else
-		NVS_DEBUG("event=disconnect client=0 pid=%d conn=%llu "
-		          "reason=\"%s\"",
-		          (int)c->pid, (unsigned long long)c->seq, reason);
-	c->dead = 1;
-}
-
-static void flush(struct sched_conn *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t n =
-		    send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-		         MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			char reason[96];
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			snprintf(reason, sizeof(reason), "send: %s",
-			         strerror(errno));
-			conn_close(c, reason);
-			return;
-		}
-		c->out_off += (size_t)n;
-	}
-	c->out_off = c->out_len = 0;
-}
-
-/* Makes room for more bytes at the end of c->out; 0 or -1. */
-static int out_reserve(struct sched_conn *c, size_t more)
-{
-	size_t pending = c->out_len - c->out_off, ncap;
-	uint8_t *p;
-
-	if (pending + more > SERVER_OUT_MAX)
-		return -1;
-	if (c->out_off) {
-		memmove(c->out, c->out + c->out_off, pending);
-		c->out_off = 0;
-		c->out_len = pending;
-	}
-	if (c->out_len + more <= c->out_cap)
-		return 0;
-	ncap = c->out_cap ? c->out_cap : 1024;
-	while (ncap < c->out_len + more)
-		ncap *= 2;
-	p = realloc(c->out, ncap);
-	if (!p)
-		return -1;
-	c->out = p;
-	c->out_cap = ncap;
-	return 0;
-}
-
-static void queue_frame(struct sched_conn *c, uint16_t type, const void *a,
-                        size_t alen, const void *b, size_t blen)
-{
-	struct nvs_msg_header hdr = {
-	    .magic = NVS_PROTO_MAGIC,
-	    .version = NVS_PROTO_VERSION,
-	    .type = type,
-	    .length = (uint32_t)(alen + blen),
-	};
-
-	if (c->dead)
-		return;
-	if (out_reserve(c, sizeof(hdr) + alen + blen)) {
-		NVS_WARN("event=send_overflow client=%llu pid=%d conn=%llu "
-		         "pending=%zu action=disconnect",
-		         client_id(c), (int)c->pid, (unsigned long long)c->seq,
-		         c->out_len - c->out_off);
-		c->dead = 1;
-		return;
-	}
-	memcpy(c->out + c->out_len, &hdr, sizeof(hdr));
-	c->out_len += sizeof(hdr);
-	if (alen)
-		memcpy(c->out + c->out_len, a, alen);
-	c->out_len += alen;
-	if (blen)
-		memcpy(c->out + c->out_len, b, blen);
-	c->out_len += blen;
-	flush(c);
-}
-
-void server_send(struct server *s, struct sched_conn *c, uint16_t type,
-                 const void *payload, size_t len)
-{
-	queue_frame(c, type, payload, len, NULL, 0);
-}
-
-void server_send_reply(struct server *s, struct sched_conn *c, int32_t status,
-                       const char *text, size_t len)
-{
-	struct nvs_ctl_reply r = {.status = status};
-
-	if (len > NVS_CTL_TEXT_MAX)
-		len = NVS_CTL_TEXT_MAX;
-	r.text_len = (uint32_t)len;
-	queue_frame(c, NVS_MSG_CTL_REPLY, &r, sizeof(r), text, len);
-}
+struct server {
+	struct sched_core core;    /* flags, registry: what handlers get */
+	int listen_fd;             /* the listening socket */
+	int signal_fd;             /* SIGTERM/SIGINT as a descriptor */
+	dev_t sock_dev;            /* socket file identity, so that */
+	ino_t sock_ino;            /* only our own file is removed */
+	struct sched_conn **conns; /* open connections */
+	size_t nconns;             /* entries used in conns */
+	size_t conns_cap;          /* entries allocated in conns */
+	struct pollfd *pfds;       /* poll set, rebuilt every turn */
+	size_t pfds_cap;           /* entries allocated in pfds */
+	uint64_t next_conn_seq;    /* seq of the next connection */
+	int64_t accept_resume_ns;  /* accept paused (fd limit) until */
+	int stop;                  /* a signal asked us to stop */
+};
 
 /* --- connections ---------------------------------------------------------- */
-
-/* Discards what the peer sent but we will not read, so that closing does
- * not turn into a connection reset on its side. */
-static void drain_input(int fd)
-{
-	char buf[16384];
-	size_t total = 0;
-
-	while (total < DRAIN_LIMIT) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n <= 0)
-			return;
-		total += (size_t)n;
-	}
-}
 
 static void conn_destroy(struct server *s, struct sched_conn *c)
 {
 	if (c->client) {
-		lockproto_client_gone(s, c->client, nvs_now_ns());
-		registry_client_remove(&s->reg, c->client);
+		lockproto_client_gone(&s->core, c->client, nvs_now_ns());
+		registry_client_remove(&s->core.reg, c->client);
 		c->client = NULL;
 	}
-	drain_input(c->fd);
-	close(c->fd);
-	nvs_reader_free(&c->reader);
-	free(c->out);
-	free(c);
+	conn_free(c);
 }
 
 /* Tears down dead connections. Returns 1 if any was. */
@@ -262,14 +124,10 @@ static void conn_add(struct server *s, int fd)
 		         strerror(errno));
 		goto fail;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c || conns_reserve(s) || nvs_reader_init(&c->reader))
+	if (conns_reserve(s) || !(c = conn_new(fd, s->next_conn_seq + 1,
+	                                       cred.pid, cred.uid, cred.gid)))
 		goto oom;
-	c->fd = fd;
-	c->seq = ++s->next_conn_seq;
-	c->pid = cred.pid;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
+	s->next_conn_seq++;
 	s->conns[s->nconns++] = c;
 	NVS_DEBUG("event=connect conn=%llu pid=%d uid=%u gid=%u",
 	          (unsigned long long)c->seq, (int)c->pid, (unsigned)c->uid,
@@ -277,9 +135,6 @@ static void conn_add(struct server *s, int fd)
 	return;
 oom:
 	NVS_WARN("event=connection_refused reason=\"out of memory\"");
-	if (c)
-		nvs_reader_free(&c->reader);
-	free(c);
 fail:
 	close(fd);
 }
@@ -336,21 +191,20 @@ static void dispatch(struct server *s, struct sched_conn *c,
 	uint16_t type = m->hdr.type;
 
 	if (!inbound_type(type)) {
-		server_protocol_error(s, c,
-		                      "unexpected %s sent to the scheduler",
-		                      nvs_msg_type_name(type));
+		conn_protocol_error(c, "unexpected %s sent to the scheduler",
+		                    nvs_msg_type_name(type));
 		return;
 	}
 	if (type == NVS_MSG_CTL_STATUS || type == NVS_MSG_CTL_SET ||
 	    type == NVS_MSG_CTL_SET_CLIENT)
-		control_handle(s, c, m, nvs_now_ns());
+		control_handle(&s->core, c, m, nvs_now_ns());
 	else
-		lockproto_handle(s, c, m, nvs_now_ns());
+		lockproto_handle(&s->core, c, m, nvs_now_ns());
 }
 
 /* A frame of a type we never accept is refused from its header, before a
  * large payload (CTL_REPLY) is buffered. */
-static void check_pending_header(struct server *s, struct sched_conn *c)
+static void check_pending_header(struct sched_conn *c)
 {
 	struct nvs_msg_header hdr;
 
@@ -358,9 +212,8 @@ static void check_pending_header(struct server *s, struct sched_conn *c)
 		return;
 	memcpy(&hdr, c->reader.buf, sizeof(hdr));
 	if (!inbound_type(hdr.type))
-		server_protocol_error(s, c,
-		                      "unexpected %s sent to the scheduler",
-		                      nvs_msg_type_name(hdr.type));
+		conn_protocol_error(c, "unexpected %s sent to the scheduler",
+		                    nvs_msg_type_name(hdr.type));
 }
 
 static void read_conn(struct server *s, struct sched_conn *c)
@@ -371,8 +224,8 @@ static void read_conn(struct server *s, struct sched_conn *c)
 
 	if (st == NVS_READ_EOF) {
 		if (c->reader.used)
-			server_protocol_error(
-			    s, c,
+			conn_protocol_error(
+			    c,
 			    "connection closed inside a frame (%zu bytes "
 			    "pending)",
 			    c->reader.used);
@@ -388,11 +241,11 @@ static void read_conn(struct server *s, struct sched_conn *c)
 	while (!c->dead) {
 		st = nvs_reader_next(&c->reader, &m, err, sizeof(err));
 		if (st == NVS_READ_MORE) {
-			check_pending_header(s, c);
+			check_pending_header(c);
 			return;
 		}
 		if (st != NVS_READ_MSG) {
-			server_protocol_error(s, c, "%s", err);
+			conn_protocol_error(c, "%s", err);
 			return;
 		}
 		dispatch(s, c, &m);
@@ -405,7 +258,7 @@ static void conn_events(struct server *s, struct sched_conn *c, short revents)
 	if (c->dead)
 		return;
 	if (revents & POLLOUT)
-		flush(c);
+		conn_flush(c);
 	if (!c->dead && (revents & (POLLIN | POLLHUP | POLLERR)))
 		read_conn(s, c);
 }
@@ -415,7 +268,7 @@ static void conn_events(struct server *s, struct sched_conn *c, short revents)
 /* mkdir -p of the socket's directory, mode 0755 for what it creates. */
 static int make_parent_dirs(const char *path)
 {
-	char dir[SERVER_PATH_MAX];
+	char dir[NVS_SOCKET_PATH_MAX];
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -506,7 +359,7 @@ static int open_listener(struct server *s, const char *path)
 	}
 	s->sock_dev = st.st_dev;
 	s->sock_ino = st.st_ino;
-	s->sock_gid = st.st_gid;
+	s->core.sock_gid = st.st_gid;
 	return 0;
 }
 
@@ -528,7 +381,7 @@ static int open_signals(struct server *s)
 static void remove_socket_file(const struct server *s)
 {
 	struct stat st;
-	const char *path = s->cfg->socket_path;
+	const char *path = s->core.cfg->socket_path;
 
 	if (stat(path, &st) == 0 && st.st_dev == s->sock_dev &&
 	    st.st_ino == s->sock_ino)
@@ -548,7 +401,7 @@ static void server_cleanup(struct server *s, int listening)
 		close(s->signal_fd);
 	free(s->conns);
 	free(s->pfds);
-	registry_destroy(&s->reg);
+	registry_destroy(&s->core.reg);
 }
 
 /* --- the loop ------------------------------------------------------------- */
@@ -560,7 +413,7 @@ static int64_t settle(struct server *s)
 	do {
 		while (reap(s))
 			;
-		deadline = lockproto_tick(s, nvs_now_ns());
+		deadline = lockproto_tick(&s->core, nvs_now_ns());
 	} while (any_dead(s));
 	if (s->accept_resume_ns && s->accept_resume_ns < deadline)
 		deadline = s->accept_resume_ns;
@@ -646,20 +499,20 @@ static int turn(struct server *s)
 	return 0;
 }
 
-int server_run(const struct server_config *cfg)
+int server_run(const struct sched_config *cfg)
 {
 	struct server s = {
-	    .cfg = cfg,
+	    .core = {.cfg = cfg, .self_uid = geteuid()},
 	    .listen_fd = -1,
 	    .signal_fd = -1,
-	    .self_uid = geteuid(),
 	};
+	struct sched_registry *reg = &s.core.reg;
 	int listening = 0, rc = 0;
 
-	registry_init(&s.reg, cfg->time_slice_ms, cfg->release_grace_ms);
-	s.reg.mode = cfg->mode;
-	s.reg.max_run_ms = cfg->max_run_ms;
-	s.reg.host_swap_budget = cfg->host_swap_budget;
+	registry_init(reg, cfg->time_slice_ms, cfg->release_grace_ms);
+	reg->mode = cfg->mode;
+	reg->max_run_ms = cfg->max_run_ms;
+	reg->host_swap_budget = cfg->host_swap_budget;
 	if (open_signals(&s) < 0) {
 		NVS_ERROR("event=start_failed reason=\"signals: %s\"",
 		          strerror(errno));
@@ -686,7 +539,7 @@ int server_run(const struct server_config *cfg)
 		}
 	}
 	NVS_INFO("event=stopped clients=%zu forced_releases=%llu",
-	         s.reg.nclients, (unsigned long long)s.reg.forced_releases);
+	         reg->nclients, (unsigned long long)reg->forced_releases);
 out:
 	server_cleanup(&s, listening);
 	return rc;

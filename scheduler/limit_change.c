@@ -1,0 +1,140 @@
+/*
+ * limit_change.c - see limit_change.h.
+ */
+#include "limit_change.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compute.h"
+#include "conn.h"
+#include "log.h"
+#include "quota.h"
+
+static void format_limits(const struct nvs_limits *l, char *buf, size_t len)
+{
+	char mem[32] = "none";
+
+	if (l->memory_bytes)
+		snprintf(mem, sizeof(mem), "%llu",
+		         (unsigned long long)l->memory_bytes);
+	if (l->core_pct)
+		snprintf(buf, len, "memory_limit=%s core_limit=%u", mem,
+		         l->core_pct);
+	else
+		snprintf(buf, len, "memory_limit=%s core_limit=none", mem);
+}
+
+void limit_change_apply(struct sched_core *core, struct sched_client *cl,
+                        int64_t now)
+{
+	struct quota_pod *pod =
+	    cl->pod_name[0] ? quota_pod_find(&core->reg.pods, cl->pod_namespace,
+	                                     cl->pod_name)
+	                    : NULL;
+	/* Most specific last: the client's own, its pod's, its very own. */
+	struct nvs_limits pod_view = quota_effective(&cl->own, pod);
+	struct nvs_limits want = quota_effective(&pod_view, &cl->set);
+	char text[96];
+
+	if (quota_differ(&want, &cl->limits)) {
+		format_limits(&want, text, sizeof(text));
+		NVS_INFO("event=set_limits client=%llu %s",
+		         (unsigned long long)cl->id, text);
+		cl->limits = want;
+		conn_send(cl->conn, NVS_MSG_SET_LIMITS, &want, sizeof(want));
+	}
+	/* The bill may not know the limit yet (a client's first LIMITS). */
+	compute_limits_changed(core, cl, now);
+}
+
+void limit_change_reported(struct sched_core *core, struct sched_client *cl,
+                           const struct nvs_limits *l, int64_t now)
+{
+	char text[96];
+
+	format_limits(l, text, sizeof(text));
+	NVS_INFO("event=limits client=%llu %s%s", (unsigned long long)cl->id,
+	         text, cl->has_own ? "" : " source=client");
+	if (!cl->has_own) {
+		cl->own = *l;
+		cl->has_own = 1;
+	}
+	cl->limits = *l;
+	limit_change_apply(core, cl, now);
+}
+
+static void set_field(struct quota_pod *p, uint32_t key, uint64_t v)
+{
+	if (key == NVS_CTL_KEY_MEMORY_LIMIT) {
+		p->has_memory = 1;
+		p->memory_bytes = v;
+	} else {
+		p->has_core = 1;
+		p->core_pct = (uint32_t)v;
+	}
+}
+
+/* Limits larger than the GPU are accepted: the scheduler then swaps. */
+int limit_change_set(struct sched_core *core,
+                     const struct nvs_ctl_set_client *m, pid_t pid, uid_t uid,
+                     int64_t now, char *reply, size_t len)
+{
+	const char *what =
+	    m->key == NVS_CTL_KEY_MEMORY_LIMIT ? "memory_limit" : "core_limit";
+	char err[128], val[32], ns[NVS_POD_NAMESPACE_SIZE];
+	char pod[NVS_POD_NAME_SIZE];
+	struct quota_pod *p;
+	uint64_t v;
+	size_t n = 0;
+
+	if (quota_value_of(m->key, m->value, &v, err, sizeof(err))) {
+		NVS_WARN("event=set_refused key=%s reason=\"%s\" pid=%d uid=%u",
+		         what, err, (int)pid, (unsigned)uid);
+		snprintf(reply, len, "%s", err);
+		return EINVAL;
+	}
+	quota_limit_text(m->key, v, "none", val, sizeof(val));
+	if (m->client_id) {
+		struct sched_client *cl =
+		    registry_client_find(&core->reg, m->client_id);
+		if (!cl) {
+			snprintf(reply, len, "no client %llu connected",
+			         (unsigned long long)m->client_id);
+			return ENOENT;
+		}
+		set_field(&cl->set, m->key, v);
+		NVS_INFO("event=set key=%s client=%llu value=%s pid=%d uid=%u",
+		         what, (unsigned long long)cl->id, val, (int)pid,
+		         (unsigned)uid);
+		limit_change_apply(core, cl, now);
+		snprintf(reply, len, "ok client=%llu %s=%s",
+		         (unsigned long long)cl->id, what, val);
+		return 0;
+	}
+	p = quota_pod_get(&core->reg.pods, m->pod_namespace, m->pod_name);
+	if (!p) {
+		snprintf(reply, len,
+		         "cannot keep settings for another pod (%d kept)",
+		         QUOTA_MAX_PODS);
+		return ENOSPC;
+	}
+	set_field(p, m->key, v);
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		struct sched_client *cl = core->reg.clients[i];
+		if (quota_pod_find(&core->reg.pods, cl->pod_namespace,
+		                   cl->pod_name) != p)
+			continue;
+		limit_change_apply(core, cl, now);
+		n++;
+	}
+	registry_printable(p->pod_namespace, ns, sizeof(ns));
+	registry_printable(p->pod_name, pod, sizeof(pod));
+	NVS_INFO("event=set key=%s pod=%s/%s value=%s clients=%zu pid=%d "
+	         "uid=%u",
+	         what, ns, pod, val, n, (int)pid, (unsigned)uid);
+	snprintf(reply, len, "ok pod=%s/%s %s=%s clients=%zu", ns, pod, what,
+	         val, n);
+	return 0;
+}
