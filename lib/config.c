@@ -7,6 +7,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proto.h"
+#include "settings.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -150,9 +151,7 @@ static void read_all(void)
 			         var->name, shown, var->want, var->fallback);
 		}
 	}
-	/* 100% of a GPU is no limit at all. */
-	if (config.core_limit == NVS_CORE_LIMIT_MAX)
-		config.core_limit = 0;
+	config.core_limit = nvs_core_limit_in_force(config.core_limit);
 }
 
 const struct lib_config *config_get(void)
