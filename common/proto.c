@@ -195,8 +195,8 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 	}
 	case NVS_MSG_SWAP_REPORT: {
 		const struct nvs_swap_report *r = p;
-		if (r->reserved)
-			FAIL("reserved field set");
+		if (r->flags & ~(uint32_t)NVS_SWAP_INCOMPLETE)
+			FAIL("unknown SWAP_REPORT flags 0x%x", r->flags);
 		if (r->direction != NVS_SWAP_OUT && r->direction != NVS_SWAP_IN)
 			FAIL("unknown swap direction %u", r->direction);
 		return check_uuid(r->uuid, err, errlen);

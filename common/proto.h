@@ -158,10 +158,17 @@ enum nvs_swap_direction {
 	NVS_SWAP_IN = 1,  /* host -> GPU */
 };
 
+enum nvs_swap_flags {
+	NVS_SWAP_INCOMPLETE = 1u << 0, /* out: some memory that should have
+	                                  moved is still on the GPU (a stream
+	                                  capture ran, the host was short, a
+	                                  copy failed) */
+};
+
 struct nvs_swap_report {
 	char uuid[NVS_UUID_SIZE];
 	uint32_t direction; /* enum nvs_swap_direction */
-	uint32_t reserved;  /* zero */
+	uint32_t flags;     /* enum nvs_swap_flags */
 	uint64_t bytes;     /* bytes moved */
 	uint64_t ns; /* how long the move took (measured by the client) */
 };

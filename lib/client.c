@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,9 +227,13 @@ static void swap_and_report(struct gate_dev *d, enum nvs_swap_direction dir)
 {
 	struct swap_stats st;
 	struct nvs_swap_report rep = {0};
+	int failed = swap_move(d, dir, &st) < 0;
 
-	swap_move(d, dir, &st);
 	d->swapped_out = dir == NVS_SWAP_OUT;
+	/* What could not leave is still on the GPU: the scheduler must not
+	 * give its room away. */
+	if (failed && dir == NVS_SWAP_OUT)
+		rep.flags = NVS_SWAP_INCOMPLETE;
 	if (dir == NVS_SWAP_IN) {
 		pthread_mutex_lock(&d->mu);
 		d->unplaced = 0;
@@ -277,6 +280,7 @@ static void report_unmoved(struct gate_dev *d)
 
 	memcpy(rep.uuid, d->uuid, sizeof(rep.uuid));
 	rep.direction = NVS_SWAP_OUT;
+	rep.flags = NVS_SWAP_INCOMPLETE;
 	link_send(NVS_MSG_SWAP_REPORT, &rep, sizeof(rep));
 }
 
@@ -288,6 +292,7 @@ static void release_lock(struct gate_dev *d, const char *why, int swap_out)
 
 	pthread_mutex_lock(&d->mu);
 	d->holding = 0;
+	pthread_cond_broadcast(&d->cv); /* allocations may defer now */
 	pthread_mutex_unlock(&d->mu);
 	/* Our blocks may stay, but may not grow until the next grant. */
 	remap_left(d);
@@ -666,28 +671,6 @@ static void *link_main(void *arg)
 		}
 	}
 	return NULL;
-}
-
-/* At exit the scheduler learns we left when the kernel closes our socket,
- * which can come before the driver has freed our GPU memory: the next
- * client would then be admitted beside memory still on the GPU. So the
- * memory goes first: the gates shut, queued work finishes, the blocks'
- * physical memory is released, and only then is the link closed. Not
- * during a stream capture (synchronizing would break it): then the old
- * order stands. */
-__attribute__((destructor)) static void release_at_exit(void)
-{
-	int n = atomic_load(&gate_ndevs);
-
-	if (lnk.fd < 0 || !mailbox_managed() || atomic_load(&ctx_captures))
-		return;
-	gate_begin_exit(); /* the link thread moves no memory from now on */
-	for (int i = 0; i < n; i++) {
-		gate_set_open(&gate_devs[i], 0);
-		gate_sync_contexts(&gate_devs[i], GATE_MAX_CONTEXTS);
-	}
-	remap_release_all();
-	shutdown(lnk.fd, SHUT_RDWR);
 }
 
 static void after_fork_child(void)

@@ -292,14 +292,9 @@ void gate_sync_contexts(struct gate_dev *d, int max)
  * down, so the link thread stops calling it. */
 static atomic_int exiting;
 
-void gate_begin_exit(void)
-{
-	atomic_store(&exiting, 1);
-}
-
 __attribute__((destructor)) static void gate_on_exit(void)
 {
-	gate_begin_exit();
+	atomic_store(&exiting, 1);
 }
 
 int gate_work_pending(struct gate_dev *d)

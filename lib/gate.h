@@ -177,8 +177,6 @@ void gate_sync_contexts(struct gate_dev *d, int max);
 int gate_work_pending(struct gate_dev *d);
 /* 1 once the process has begun to exit (the driver may be going away). */
 int gate_exiting(void);
-/* Marks it (destructors, whichever runs first). */
-void gate_begin_exit(void);
 /* An absolute CLOCK_MONOTONIC time ms from now, for the cv waits. */
 void gate_deadline(struct timespec *ts, long ms);
 /* Readers: code using recorded contexts; writer: cuCtxDestroy. */

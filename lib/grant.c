@@ -56,7 +56,7 @@ enum grant_wait grant_await(struct gate_dev *d, int deferrable, const char *api)
 	long long start = nvs_now_ns(), deadline;
 	enum grant_wait verdict;
 	struct timespec until;
-	int waited = 0;
+	int waited = 0, ring;
 
 	deadline = start + (long long)config_get()->grant_wait_ms * 1000000;
 	pthread_mutex_lock(&d->mu);
@@ -74,13 +74,22 @@ enum grant_wait grant_await(struct gate_dev *d, int deferrable, const char *api)
 			break;
 		}
 		/* Memory that is real at once needs the GPU first. */
-		if (!d->holding && !d->requested)
+		ring = !waited++;
+		if (!d->holding && !d->requested &&
+		    !(d->todo & GATE_TODO_REQUEST)) {
 			d->todo |= GATE_TODO_REQUEST;
-		if (!waited++)
+			ring = 1;
+		}
+		if (waited == 1)
 			d->grant_waiters++;
-		pthread_mutex_unlock(&d->mu);
-		mailbox_notify();
-		pthread_mutex_lock(&d->mu);
+		if (ring) {
+			/* Ring, then look again before sleeping: the answer
+			 * may come while the lock is down. */
+			pthread_mutex_unlock(&d->mu);
+			mailbox_notify();
+			pthread_mutex_lock(&d->mu);
+			continue;
+		}
 		gate_deadline(&until, GRANT_POLL_MS);
 		pthread_cond_timedwait(&d->cv, &d->mu, &until);
 	}

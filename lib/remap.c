@@ -15,6 +15,7 @@
 #include "remap.h"
 
 #include "config.h"
+#include "grant.h"
 #include "log.h"
 #include "mailbox.h"
 #include "mem.h"
@@ -290,6 +291,23 @@ static int fits_capacity(struct gate_dev *d, uint64_t size)
 	return cap == 0 || (have <= cap && size <= cap - have);
 }
 
+/* A block told to wait for the next grant may find that grant already
+ * came (a LOCK_OK between the grant check and the listing): its gate is
+ * open then, so it must be backed now, not at a grant that has passed
+ * (rm.mu held; rm.mu before d->mu, as in fits_capacity). */
+static int arrived_covered(struct gate_dev *d)
+{
+	int covered;
+
+	if (!rm.present[index_of(d)])
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	covered = !mailbox_managed() ||
+	          (d->holding && !d->short_grant && grant_covers(d));
+	pthread_mutex_unlock(&d->mu);
+	return covered;
+}
+
 CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, int back_now,
                      CUdeviceptr *ptr)
 {
@@ -323,7 +341,8 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, int back_now,
 	rm.bytes[index_of(d)] += rounded;
 	rm.unbacked[index_of(d)]++;
 	rm.unbacked_bytes[index_of(d)] += rounded;
-	if (back_now && !waits_for_grant(d) && (r = back(b)) != CUDA_SUCCESS)
+	if ((back_now || arrived_covered(d)) && !waits_for_grant(d) &&
+	    (r = back(b)) != CUDA_SUCCESS)
 		destroy(b);
 	pthread_mutex_unlock(&rm.mu);
 	if (r == CUDA_SUCCESS)
@@ -509,6 +528,30 @@ static struct {
 	int running;      /* the preparing thread exists */
 } prep = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+/* host_make on this thread, which has no context of its own: page-locking
+ * needs one, so d's first recorded context is made current meanwhile
+ * (held for reading: it cannot be destroyed under us). NULL without one. */
+static void *host_make_in_context(struct gate_dev *d, uint64_t size,
+                                  enum host_kind *kind)
+{
+	CUcontext ctx = NULL, popped;
+	void *buf = NULL;
+
+	if (!nvs_real_cuCtxPushCurrent_v2 || !nvs_real_cuCtxPopCurrent_v2)
+		return NULL;
+	pthread_rwlock_rdlock(&gate_ctx_lock);
+	pthread_mutex_lock(&d->mu);
+	if (d->nctxs)
+		ctx = d->ctxs[0];
+	pthread_mutex_unlock(&d->mu);
+	if (ctx && nvs_real_cuCtxPushCurrent_v2(ctx) == CUDA_SUCCESS) {
+		buf = host_make(size, kind);
+		nvs_real_cuCtxPopCurrent_v2(&popped);
+	}
+	pthread_rwlock_unlock(&gate_ctx_lock);
+	return buf;
+}
+
 /* Makes host buffers for d's backed blocks that have none. Returns the
  * bytes made. */
 static uint64_t prepare_device(struct gate_dev *d)
@@ -530,7 +573,12 @@ static uint64_t prepare_device(struct gate_dev *d)
 		pthread_mutex_unlock(&rm.mu);
 		if (!key.va)
 			break;
-		buf = host_make(key.size, &kind);
+		buf = host_make_in_context(d, key.size, &kind);
+		if (buf && kind == HOST_PAGEABLE) {
+			/* Not page-locked: the swap does better itself. */
+			host_release(buf, key.size, kind);
+			buf = NULL;
+		}
 		if (!buf)
 			break; /* the host is short: the swap will try again */
 		pthread_mutex_lock(&rm.mu);
@@ -663,15 +711,6 @@ void remap_reset_after_fork(void)
 	prep.pending = 0;
 	prep.running = 0;
 	memset(rm.present, 0, sizeof(rm.present));
-}
-
-void remap_release_all(void)
-{
-	pthread_mutex_lock(&rm.mu);
-	for (struct remap_block *b = rm.head; b; b = b->next)
-		unback(b);
-	memset(rm.present, 0, sizeof(rm.present));
-	pthread_mutex_unlock(&rm.mu);
 }
 
 void remap_forget_device(struct gate_dev *d)

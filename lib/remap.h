@@ -68,10 +68,6 @@ uint64_t remap_unbacked_bytes(struct gate_dev *d);
  * host copies included. */
 void remap_forget_device(struct gate_dev *d);
 
-/* The process is exiting: every block's GPU memory is given back now,
- * bytes and all (nobody will read them). */
-void remap_release_all(void);
-
 /* In a forked child: no blocks (the parent's are not ours). */
 void remap_reset_after_fork(void);
 

@@ -385,8 +385,21 @@ static void on_swap_report(struct sched_core *core, struct sched_conn *c,
 	          e->gpu->uuid, (unsigned long long)c->client->id,
 	          r->direction == NVS_SWAP_OUT ? "out" : "in",
 	          (unsigned long long)r->bytes, (double)r->ns / 1e6);
-	if (policy_swap_report(policy_of(core, e->gpu), c->client->id,
-	                       r->direction, r->bytes, r->ns, now, &out) < 0) {
+	if (r->direction == NVS_SWAP_OUT && (r->flags & NVS_SWAP_INCOMPLETE)) {
+		NVS_WARN("event=swap_incomplete gpu=%s client=%llu bytes=%llu "
+		         "msg=\"memory left on the GPU: its room is not given "
+		         "away; asked again after the grace\"",
+		         e->gpu->uuid, (unsigned long long)c->client->id,
+		         (unsigned long long)r->bytes);
+		if (policy_swap_incomplete(policy_of(core, e->gpu),
+		                           c->client->id, now, &out) < 0) {
+			conn_protocol_error(c, "SWAP_REPORT for GPU %s refused",
+			                    e->gpu->uuid);
+			return;
+		}
+	} else if (policy_swap_report(policy_of(core, e->gpu), c->client->id,
+	                              r->direction, r->bytes, r->ns, now,
+	                              &out) < 0) {
 		conn_protocol_error(c, "SWAP_REPORT for GPU %s refused",
 		                    e->gpu->uuid);
 		return;

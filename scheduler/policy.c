@@ -388,11 +388,20 @@ struct plan {
 
 /* Decides for the next drop candidate, in running order: returns 1 if it
  * is dropped and sets *flags; *cover accumulates the bytes freed. */
-static int drop_decision(const struct plan *p, const struct policy_member *m,
-                         uint64_t *cover, uint64_t *room, uint32_t *flags)
+/* Memory a move to the host would free now: none while the member's last
+ * swap-out left memory behind and its grace is not over. */
+static uint64_t freeable(const struct policy_gpu *g,
+                         const struct policy_member *m)
+{
+	return m->stuck_until_ns > g->now_ns ? 0 : movable_of(m);
+}
+
+static int drop_decision(const struct policy_gpu *g, const struct plan *p,
+                         const struct policy_member *m, uint64_t *cover,
+                         uint64_t *room, uint32_t *flags)
 {
 	int helps =
-	    movable_of(m) > 0 && *cover < p->drop_need && host_takes(m, room);
+	    freeable(g, m) > 0 && *cover < p->drop_need && host_takes(m, room);
 
 	*flags = helps ? POLICY_DROP_SWAP_OUT : 0;
 	if (helps)
@@ -401,11 +410,11 @@ static int drop_decision(const struct plan *p, const struct policy_member *m,
 }
 
 /* An idle member whose memory an EVICT would free. */
-static int evictable(const struct policy_member *m,
+static int evictable(const struct policy_gpu *g, const struct policy_member *m,
                      const struct policy_member *head)
 {
 	return m != head && !m->running && m->resident && !m->evicting &&
-	       movable_of(m) > 0;
+	       freeable(g, m) > 0;
 }
 
 /* The plan for h: the head of the queue, or (growth) a running client
@@ -442,7 +451,7 @@ static void make_plan(const struct policy_gpu *g, const struct policy_member *h,
 	room = g->host_room_bytes > pending ? g->host_room_bytes - pending : 0;
 	p->evict_room = room;
 	for (size_t i = 0; i < g->nmembers; i++)
-		if (evictable(&g->members[i], h) &&
+		if (evictable(g, &g->members[i], h) &&
 		    host_takes(&g->members[i], &room))
 			idle = sat_add(idle, movable_of(&g->members[i]));
 	p->room = room;
@@ -466,7 +475,7 @@ static void make_plan(const struct policy_gpu *g, const struct policy_member *h,
 			    r->client == h->client)
 				continue;
 			m = cmember(g, r->client);
-			if (!drop_decision(p, m, &cover, &room, &flags))
+			if (!drop_decision(g, p, m, &cover, &room, &flags))
 				continue;
 			if (!first)
 				first = r;
@@ -617,7 +626,7 @@ static void evict(struct policy_gpu *g, const struct policy_member *head,
 	for (size_t i = 0; i < g->nmembers && cover < need; i++) {
 		struct policy_member *m = &g->members[i];
 
-		if (!evictable(m, head) || !host_takes(m, &room))
+		if (!evictable(g, m, head) || !host_takes(m, &room))
 			continue;
 		if (!out_room(out))
 			return;
@@ -653,7 +662,7 @@ static void make_room_for(struct policy_gpu *g, const struct policy_member *h,
 		if (r->drop_sent_at_ns != POLICY_NEVER ||
 		    r->client == h->client)
 			continue;
-		if (!drop_decision(&p, cmember(g, r->client), &cover, &room,
+		if (!drop_decision(g, &p, cmember(g, r->client), &cover, &room,
 		                   &flags))
 			continue;
 		if (!out_room(out))
@@ -684,7 +693,7 @@ static void planned_for(const struct policy_gpu *g,
 
 		if (r->drop_sent_at_ns != POLICY_NEVER ||
 		    r->client == h->client ||
-		    !drop_decision(&p, cmember(g, r->client), &cover, &room,
+		    !drop_decision(g, &p, cmember(g, r->client), &cover, &room,
 		                   &flags) ||
 		    !(flags & POLICY_DROP_SWAP_OUT))
 			continue;
@@ -753,6 +762,7 @@ static void notify_waiters(struct policy_gpu *g, int64_t now,
 
 static void advance(struct policy_gpu *g, int64_t now, struct policy_out *out)
 {
+	g->now_ns = now;
 	for (;;) {
 		if (grow(g, now, out))
 			continue;
@@ -913,11 +923,31 @@ int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
 	} else {
 		/* Only a grant brings memory back as far as admission is
 		 * concerned; a running client reporting it confirms that. */
-		if (m->running)
+		if (m->running) {
 			m->resident = 1;
+			/* An eviction that crossed the grant: back again. */
+			m->host_bytes = 0;
+		}
 		m->swap_ins++;
 		bw_sample(&g->bw_in, &g->bw_in_measured, bytes, ns);
 	}
+	advance(g, now, out);
+	return 0;
+}
+
+int policy_swap_incomplete(struct policy_gpu *g, uint64_t client, int64_t now,
+                           struct policy_out *out)
+{
+	long i = member_get(g, client, now);
+	struct policy_member *m;
+
+	if (i < 0)
+		return -1;
+	m = &g->members[i];
+	g->swaps++;
+	/* Its memory is where it was, as far as we can tell: on the GPU. */
+	m->evicting = 0;
+	m->stuck_until_ns = sat_add_ns(now, g->grace_ns);
 	advance(g, now, out);
 	return 0;
 }
@@ -937,6 +967,10 @@ int64_t policy_next_deadline(const struct policy_gpu *g)
 
 		if (m->evicting && t < next)
 			next = t;
+		/* Movable again: a waiter's plan may change then. */
+		if (m->stuck_until_ns > g->now_ns && m->stuck_until_ns < next &&
+		    anyone_waits(g))
+			next = m->stuck_until_ns;
 	}
 	if (!anyone_waits(g))
 		return next;

@@ -144,6 +144,8 @@ struct policy_member {
 	int updated;              /* a footprint was set since it joined */
 	uint64_t host_bytes;      /* its memory on the host (swapped out),
 	                             against the node's host swap budget */
+	int64_t stuck_until_ns;   /* a swap-out left memory behind: not asked
+	                             to move it again before then */
 	int running;              /* 1: in the running set */
 	int resident;             /* 1: its memory is on the GPU, as far as
 	                             we know (registered or granted, and no
@@ -176,6 +178,7 @@ struct policy_gpu {
 	size_t nmembers;               /* entries used in members */
 	size_t members_cap;            /* entries allocated in members */
 	uint64_t capacity_bytes;       /* memory the GPU is treated as having */
+	int64_t now_ns;                /* time of the last event or tick */
 	uint64_t host_room_bytes;      /* what the node's host swap budget has
 	                                  left, set by the caller before each
 	                                  call (UINT64_MAX: no budget) */
@@ -263,6 +266,13 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
                        uint64_t bytes, uint64_t ns, int64_t now,
                        struct policy_out *out);
+
+/* client could not move all its memory out (a stream capture ran, the
+ * host was short, a copy failed): it stays resident, and is not asked to
+ * move it again for a grace period (no EVICT loop). Returns 0, or -1 if
+ * memory ran out registering it. */
+int policy_swap_incomplete(struct policy_gpu *g, uint64_t client, int64_t now,
+                           struct policy_out *out);
 
 /* Acts on the passage of time (drops, forced releases, evictions, grants)
  * and returns the next time something may happen without an event, or

@@ -955,6 +955,40 @@ static void test_larger_than_gpu(void)
 	policy_gpu_destroy(&g);
 }
 
+/* A swap-out that left memory behind (a capture ran, the host was short)
+ * gives no room away: the client stays resident, the waiter keeps
+ * waiting, and the client is asked again only after a grace period. */
+static void test_incomplete_swap_out(void)
+{
+	struct policy_gpu g;
+
+	init(&g, POLICY_MODE_AUTO, CAP, LONG_RUN, LONG_RUN, GRACE);
+	reg(&g, 1, GIB(8), 0);
+	reg(&g, 2, GIB(8), 0);
+	policy_request(&g, 1, 0, &out);
+	policy_release(&g, 1, MS(1), &out);
+	policy_request(&g, 2, MS(2), &out);
+	EXPECT(ACT(GRANT, 1, 0), ACT(GRANT, 2, 0));
+	reg(&g, 3, GIB(8), MS(3));
+	policy_request(&g, 3, MS(3), &out);
+	EXPECT(ACT(EVICT, 1, MS(2)), WAIT_FOR(3, 0, MEMORY, GIB(8), 0));
+	CHECK_EQ(policy_swap_incomplete(&g, 1, MS(10), &out), 0);
+	EXPECT_NONE();
+	CHECK_EQ(resident(&g, 1), 1);
+	CHECK_EQ(policy_resident_bytes(&g), GIB(16));
+	/* Not asked again at once (no EVICT loop), but after the grace. */
+	CHECK_EQ(policy_next_deadline(&g), MS(60));
+	CHECK_EQ(policy_tick(&g, MS(59), &out), MS(60));
+	EXPECT_NONE();
+	policy_tick(&g, MS(60), &out);
+	EXPECT(ACT(EVICT, 1, MS(59)));
+	policy_swap_report(&g, 1, POLICY_SWAP_OUT, GIB(8), 1u << 30, MS(70),
+	                   &out);
+	EXPECT(ACT(GRANT, 3, MS(67)));
+	CHECK_EQ(policy_resident_bytes(&g), GIB(16));
+	policy_gpu_destroy(&g);
+}
+
 /* The host swap budget: room is made only as far as the host can take
  * the memory moved out; otherwise the head waits, told why (HOST). */
 static void test_host_budget(void)
@@ -1777,6 +1811,7 @@ int main(void)
 	test_swap_reports();
 	test_larger_than_gpu();
 	test_host_budget();
+	test_incomplete_swap_out();
 	test_serial_memory();
 	test_concurrent();
 	test_mode_switch();

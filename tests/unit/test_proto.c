@@ -396,14 +396,21 @@ static void test_memory_messages(void)
 	d.reserved = 1;
 	EXPECT_INVALID(make_frame(NVS_MSG_DROP_LOCK, &d, sizeof(d)),
 	               "reserved field set");
-	/* SWAP_REPORT: direction, reserved, length. */
+	/* SWAP_REPORT: direction, flags, length. */
 	sr.direction = 2;
 	EXPECT_INVALID(make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr)),
 	               "unknown swap direction 2");
 	sr.direction = NVS_SWAP_IN;
-	sr.reserved = 7;
+	sr.flags = NVS_SWAP_INCOMPLETE;
+	{
+		struct frame ok =
+		    make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr));
+		char why[160];
+		CHECK_EQ(validate(&ok, why, sizeof(why)), 0);
+	}
+	sr.flags = 7;
 	EXPECT_INVALID(make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr)),
-	               "reserved field set");
+	               "unknown SWAP_REPORT flags 0x7");
 	EXPECT_INVALID(make_frame(NVS_MSG_SWAP_REPORT, &sr, sizeof(sr) - 8),
 	               "SWAP_REPORT with length 64, expected 72");
 	/* WAITING: reason, reserved, length. */
