@@ -143,6 +143,9 @@ static void go_unmanaged(int link_lost)
 		pthread_mutex_lock(&d->mu);
 		d->holding = d->requested = 0;
 		d->todo &= ~GATE_TODO_REQUEST;
+		/* What it holds now (all of it back) is its grant while
+		 * unmanaged: say so. */
+		d->todo |= GATE_TODO_MEMORY;
 		if (link_lost)
 			d->throttled = d->meter = 0;
 		gate_update_open(d); /* unmanaged now: open */
@@ -167,6 +170,8 @@ static void go_managed(void)
 		remap_left(d);
 		pthread_mutex_lock(&d->mu);
 		d->holding = d->requested = 0;
+		/* The books start again from what we hold. */
+		d->todo |= GATE_TODO_MEMORY;
 		/* Threads already waiting re-request when woken. */
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);

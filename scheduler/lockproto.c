@@ -545,9 +545,11 @@ void lockproto_set_managed(struct sched_core *core, int managed)
 	struct nvs_set_managed sm = {.managed = managed ? 1 : 0};
 
 	core->reg.managed = managed ? 1 : 0;
-	if (!managed)
-		for (size_t i = 0; i < core->reg.ngpus; i++)
+	for (size_t i = 0; i < core->reg.ngpus; i++) {
+		if (!managed)
 			policy_clear(&core->reg.gpus[i]->policy);
+		policy_set_unmanaged(&core->reg.gpus[i]->policy, !managed);
+	}
 	for (size_t i = 0; i < core->reg.nclients; i++)
 		conn_send(core->reg.clients[i]->conn, NVS_MSG_SET_MANAGED, &sm,
 		          sizeof(sm));

@@ -858,8 +858,9 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 	m->pinned_bytes = pinned_bytes < bytes ? pinned_bytes : bytes;
 	if (m->host_bytes > bytes - m->pinned_bytes)
 		m->host_bytes = bytes - m->pinned_bytes;
-	/* What a newcomer already has on the GPU is there, granted or not. */
-	if (!m->updated && held_bytes > m->granted_bytes) {
+	/* What a newcomer already has on the GPU is there, granted or not;
+	 * and while unmanaged, whatever a client holds is. */
+	if ((!m->updated && held_bytes > m->granted_bytes) || g->unmanaged) {
 		m->granted_bytes = held_bytes;
 		m->pinned_held = m->pinned_bytes;
 	}
@@ -1027,6 +1028,23 @@ void policy_clear(struct policy_gpu *g)
 	for (size_t i = 0; i < g->nmembers; i++) {
 		g->members[i].running = 0;
 		g->members[i].evicting = 0;
+	}
+}
+
+void policy_set_unmanaged(struct policy_gpu *g, int unmanaged)
+{
+	g->unmanaged = unmanaged;
+	if (!unmanaged)
+		return;
+	for (size_t i = 0; i < g->nmembers; i++) {
+		struct policy_member *m = &g->members[i];
+
+		/* The library brings swapped-out memory back at once. */
+		m->resident = 1;
+		m->host_bytes = 0;
+		m->stuck_until_ns = 0;
+		m->granted_bytes = need_of(g, m);
+		m->pinned_held = m->pinned_bytes;
 	}
 }
 

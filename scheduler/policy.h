@@ -179,6 +179,9 @@ struct policy_gpu {
 	size_t members_cap;            /* entries allocated in members */
 	uint64_t capacity_bytes;       /* memory the GPU is treated as having */
 	int64_t now_ns;                /* time of the last event or tick */
+	int unmanaged;                 /* scheduling is off: clients hold
+	                                  what they like, and their updates'
+	                                  held_bytes are their grants */
 	uint64_t host_room_bytes;      /* what the node's host swap budget has
 	                                  left, set by the caller before each
 	                                  call (UINT64_MAX: no budget) */
@@ -286,6 +289,11 @@ int64_t policy_next_deadline(const struct policy_gpu *g);
 /* Forgets every holder, waiter and pending eviction without actions
  * (scheduling turned off). Members and their memory stay. */
 void policy_clear(struct policy_gpu *g);
+
+/* Scheduling goes off (1) or on again (0). Off, every client brings its
+ * memory back and allocates freely, so what each reports it holds is its
+ * grant from then on; on again, the books start from there. */
+void policy_set_unmanaged(struct policy_gpu *g, int unmanaged);
 
 /* Where client stands; *since_ns gets when it was granted or queued
  * (0 when idle). */

@@ -955,6 +955,30 @@ static void test_larger_than_gpu(void)
 	policy_gpu_destroy(&g);
 }
 
+/* Scheduling off and on again: what a client holds while unmanaged is
+ * its grant, so the books are right when scheduling resumes. */
+static void test_unmanaged_growth(void)
+{
+	struct policy_gpu g;
+
+	init(&g, POLICY_MODE_AUTO, CAP, SLICE, LONG_RUN, GRACE);
+	reg(&g, 1, GIB(4), 0);
+	policy_request(&g, 1, 0, &out);
+	EXPECT(ACT(GRANT, 1, 0));
+	policy_clear(&g);
+	policy_set_unmanaged(&g, 1);
+	/* Unmanaged, 1 grows to 9 GiB, all of it on the GPU. */
+	CHECK_EQ(policy_set_footprint(&g, 1, GIB(9), 0, GIB(9), MS(1), &out),
+	         0);
+	EXPECT_NONE();
+	policy_set_unmanaged(&g, 0);
+	CHECK_EQ(policy_resident_bytes(&g), GIB(9));
+	reg(&g, 2, GIB(8), MS(2));
+	policy_request(&g, 2, MS(2), &out);
+	EXPECT(ACT(EVICT, 1, MS(2)), WAIT_FOR(2, 0, MEMORY, GIB(8), GIB(7)));
+	policy_gpu_destroy(&g);
+}
+
 /* A swap-out that left memory behind (a capture ran, the host was short)
  * gives no room away: the client stays resident, the waiter keeps
  * waiting, and the client is asked again only after a grace period. */
@@ -1812,6 +1836,7 @@ int main(void)
 	test_larger_than_gpu();
 	test_host_budget();
 	test_incomplete_swap_out();
+	test_unmanaged_growth();
 	test_serial_memory();
 	test_concurrent();
 	test_mode_switch();
