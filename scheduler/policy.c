@@ -28,6 +28,7 @@
  * beyond its grant.
  */
 #include "policy.h"
+#include "policy_check.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,13 @@ const char *policy_wait_reason_name(enum policy_wait_reason reason)
 	}
 	return "none";
 }
+
+/* The invariants after every step, where checks are built in. */
+#ifdef NVSHARE_CHECKS
+#define NVS_POLICY_CHECK(g) policy_check_invariants(g)
+#else
+#define NVS_POLICY_CHECK(g) ((void)0)
+#endif
 
 /* --- small helpers --------------------------------------------------------
  */
@@ -763,7 +771,7 @@ static void notify_waiters(struct policy_gpu *g, int64_t now,
 static void advance(struct policy_gpu *g, int64_t now, struct policy_out *out)
 {
 	g->now_ns = now;
-	for (;;) {
+	for (;; NVS_POLICY_CHECK(g)) {
 		if (grow(g, now, out))
 			continue;
 		if (admit(g, now, out))
@@ -774,6 +782,7 @@ static void advance(struct policy_gpu *g, int64_t now, struct policy_out *out)
 			continue;
 		make_room(g, now, out);
 		notify_waiters(g, now, out);
+		NVS_POLICY_CHECK(g);
 		return;
 	}
 }

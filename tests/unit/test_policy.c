@@ -19,6 +19,11 @@
 
 #include "check.h"
 #include "policy.h"
+#include "policy_check.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MS(x) ((int64_t)(x)*1000000)
 #define GIB(x) ((uint64_t)(x) << 30)
@@ -955,6 +960,32 @@ static void test_larger_than_gpu(void)
 	policy_gpu_destroy(&g);
 }
 
+/* The invariant checks (built into debug and sanitizer builds) catch a
+ * broken state: here a holder that is no member, in a child process that
+ * must abort. */
+static void test_invariant_check(void)
+{
+	struct policy_gpu g;
+	int status = 0;
+	pid_t pid;
+
+	init(&g, POLICY_MODE_AUTO, CAP, SLICE, LONG_RUN, GRACE);
+	reg(&g, 1, GIB(1), 0);
+	policy_request(&g, 1, 0, &out);
+	EXPECT(ACT(GRANT, 1, 0));
+	policy_check_invariants(&g); /* a sound state passes */
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		g.running[0].client = 99;
+		policy_check_invariants(&g);
+		_exit(0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	policy_gpu_destroy(&g);
+}
+
 /* Scheduling off and on again: what a client holds while unmanaged is
  * its grant, so the books are right when scheduling resumes. */
 static void test_unmanaged_growth(void)
@@ -1837,6 +1868,7 @@ int main(void)
 	test_host_budget();
 	test_incomplete_swap_out();
 	test_unmanaged_growth();
+	test_invariant_check();
 	test_serial_memory();
 	test_concurrent();
 	test_mode_switch();
