@@ -359,6 +359,9 @@ int nvs_msg_validate(const struct nvs_msg_header *hdr, const void *payload,
  * handled; SIGPIPE is not raised). text may be NULL unless type is
  * CTL_REPLY. Returns 0 or -1 with errno set. */
 int nvs_msg_send(int fd, uint16_t type, const void *payload, size_t len);
+/* A CTL_REPLY sent the same blocking way: for simple peers that answer
+ * one request at a time (the tests' stand-ins for a scheduler); the
+ * scheduler itself queues its replies per connection (scheduler/conn.c). */
 int nvs_msg_send_reply(int fd, int32_t status, const char *text, size_t len);
 
 /*

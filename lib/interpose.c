@@ -98,8 +98,8 @@ static const char *resolve_by_rules(const char *base, int version,
 	return best ? best->export_name : NULL;
 }
 
-void *interpose_resolve(const char *symbol, void *real, int version,
-                        cuuint64_t flags)
+static void *interpose_resolve(const char *symbol, void *real, int version,
+                               cuuint64_t flags)
 {
 	const struct hook_entry *e;
 	const char *name;
