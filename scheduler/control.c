@@ -115,10 +115,12 @@ static void set_time_slice(struct sched_core *core, struct sched_conn *c,
 		reply(c, EINVAL, msg);
 		return;
 	}
-	NVS_INFO("event=set key=time_slice_ms old=%s new=%s pid=%d uid=%u",
-	         slice_text(core->reg.time_slice_ms, old, sizeof(old)),
-	         slice_text((uint32_t)value, now, sizeof(now)), (int)c->pid,
-	         (unsigned)c->uid);
+	/* Filled before the log line: its arguments are not evaluated below
+	 * the info level, and the reply needs them too. */
+	slice_text(core->reg.time_slice_ms, old, sizeof(old));
+	slice_text((uint32_t)value, now, sizeof(now));
+	NVS_INFO("event=set key=time_slice_ms old=%s new=%s pid=%d uid=%u", old,
+	         now, (int)c->pid, (unsigned)c->uid);
 	lockproto_set_time_slice(core, (uint32_t)value);
 	snprintf(msg, sizeof(msg), "ok time_slice_ms=%s", now);
 	reply(c, 0, msg);
