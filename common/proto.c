@@ -46,6 +46,8 @@ size_t nvs_msg_fixed_size(uint16_t type)
 	case NVS_MSG_WAITING: return sizeof(struct nvs_waiting);
 	case NVS_MSG_MEM_UPDATE: return sizeof(struct nvs_mem_update);
 	case NVS_MSG_MEM_GRANT: return sizeof(struct nvs_mem_grant);
+	case NVS_MSG_PING:
+	case NVS_MSG_PONG: return sizeof(struct nvs_ping);
 	case NVS_MSG_SET_MANAGED: return sizeof(struct nvs_set_managed);
 	case NVS_MSG_LIMITS:
 	case NVS_MSG_SET_LIMITS: return sizeof(struct nvs_limits);
@@ -72,6 +74,8 @@ const char *nvs_msg_type_name(uint16_t type)
 	case NVS_MSG_LOCK_RELEASED: return "LOCK_RELEASED";
 	case NVS_MSG_MEM_UPDATE: return "MEM_UPDATE";
 	case NVS_MSG_MEM_GRANT: return "MEM_GRANT";
+	case NVS_MSG_PING: return "PING";
+	case NVS_MSG_PONG: return "PONG";
 	case NVS_MSG_SET_MANAGED: return "SET_MANAGED";
 	case NVS_MSG_EVICT: return "EVICT";
 	case NVS_MSG_PREPARE_SWAP: return "PREPARE_SWAP";
@@ -219,6 +223,8 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 	case NVS_MSG_MEM_GRANT:
 		return check_uuid(((const struct nvs_mem_grant *)p)->uuid, err,
 		                  errlen);
+	case NVS_MSG_PING:
+	case NVS_MSG_PONG: return 0; /* any seq */
 	case NVS_MSG_SET_MANAGED: {
 		const struct nvs_set_managed *s = p;
 		if (s->managed > 1 || s->reserved)

@@ -95,6 +95,8 @@ enum nvs_msg_type {
 	NVS_MSG_THROTTLE = 17,     /* sched -> client: struct nvs_throttle */
 	NVS_MSG_MEM_GRANT = 18,    /* sched -> client: struct nvs_mem_grant */
 	NVS_MSG_PREPARE_SWAP = 19, /* sched -> client: struct nvs_gpu_ref */
+	NVS_MSG_PING = 20,         /* client -> sched: struct nvs_ping */
+	NVS_MSG_PONG = 21,         /* sched -> client: struct nvs_ping */
 	NVS_MSG_CTL_STATUS = 64,   /* ctl -> sched: struct nvs_ctl_status */
 	NVS_MSG_CTL_SET = 65,      /* ctl -> sched: struct nvs_ctl_set */
 	NVS_MSG_CTL_REPLY = 66, /* sched -> ctl: struct nvs_ctl_reply + text */
@@ -200,6 +202,12 @@ struct nvs_mem_update {
 	                             (a process that ran unmanaged, say while
 	                             the scheduler restarted), capped there */
 	uint64_t seq;             /* increases with every update sent */
+};
+
+/* A client waiting for the scheduler checks that it is alive: PING is
+ * answered at once with PONG carrying the same seq. */
+struct nvs_ping {
+	uint64_t seq;
 };
 
 struct nvs_mem_grant {
@@ -328,6 +336,7 @@ struct nvs_msg {
 		struct nvs_waiting waiting;
 		struct nvs_mem_update mem_update;
 		struct nvs_mem_grant mem_grant;
+		struct nvs_ping ping;
 		struct nvs_set_managed set_managed;
 		struct nvs_limits limits;
 		struct nvs_usage usage;

@@ -37,17 +37,21 @@
 #define IDLE_CHECK_MS 20 /* idle-release check period */
 
 struct link {
-	pthread_t thread;          /* the link thread */
-	int wake_fd;               /* eventfd: application -> link thread */
-	int fd;                    /* socket, -1 when disconnected */
-	int welcomed;              /* WELCOME received on this connection */
-	long long connected_ns;    /* when fd was connected */
-	long long next_connect_ns; /* earliest next connection attempt */
-	int warned_unreachable;    /* said "running unmanaged" already */
-	int ever_connected;        /* for the "re-registered" message */
-	uint64_t client_id;        /* from WELCOME */
-	struct nvs_reader reader;  /* incoming bytes */
-	char path[108];            /* socket path */
+	pthread_t thread;           /* the link thread */
+	int wake_fd;                /* eventfd: application -> link thread */
+	int fd;                     /* socket, -1 when disconnected */
+	int welcomed;               /* WELCOME received on this connection */
+	long long connected_ns;     /* when fd was connected */
+	long long next_connect_ns;  /* earliest next connection attempt */
+	int warned_unreachable;     /* said "running unmanaged" already */
+	int ever_connected;         /* for the "re-registered" message */
+	uint64_t client_id;         /* from WELCOME */
+	struct nvs_reader reader;   /* incoming bytes */
+	long long heard_ns;         /* when the scheduler last sent anything */
+	long long waiting_since_ns; /* since when we wait for it, 0: not */
+	long long pinged_ns;        /* when the last PING went out */
+	uint64_t ping_seq;          /* its seq */
+	char path[108];             /* socket path */
 };
 
 static struct link lnk = {.wake_fd = -1, .fd = -1};
@@ -465,6 +469,7 @@ static void on_message(const struct nvs_msg *m)
 {
 	switch (m->hdr.type) {
 	case NVS_MSG_WELCOME: on_welcome(&m->u.welcome); return;
+	case NVS_MSG_PONG: return; /* heard: that is all it is for */
 	case NVS_MSG_GPU_ACCEPTED:
 	case NVS_MSG_MEM_GRANT:
 	case NVS_MSG_PREPARE_SWAP:
@@ -506,6 +511,7 @@ static void read_socket(void)
 	char err[128];
 	enum nvs_read_status st = nvs_reader_fill(&lnk.reader, lnk.fd);
 
+	lnk.heard_ns = nvs_now_ns();
 	if (st == NVS_READ_EOF || st == NVS_READ_ERROR) {
 		link_drop(st == NVS_READ_EOF ? "connection closed"
 		                             : "read error");
@@ -615,9 +621,61 @@ static void check_idle(struct gate_dev *d, long long now)
 		release_lock(d, "idle", 0);
 }
 
+/* 1 if the process waits for the scheduler now: a lock asked for, an
+ * allocation waiting for its grant, a grant that does not cover us yet,
+ * launches paused by the compute quota. */
+static int waiting_for_scheduler(void)
+{
+	int waiting = 0;
+
+	for (int i = 0; i < atomic_load(&gate_ndevs) && !waiting; i++) {
+		struct gate_dev *d = &gate_devs[i];
+		pthread_mutex_lock(&d->mu);
+		waiting = d->requested || d->grant_waiters > 0 ||
+		          d->short_grant || (d->holding && d->throttled);
+		pthread_mutex_unlock(&d->mu);
+	}
+	return waiting;
+}
+
+/* Liveness: while we wait for the scheduler, it must answer something
+ * (a PING at least) within NVSHARE_LIVENESS_MS, or we stop waiting and
+ * run unmanaged (a wedged or stopped scheduler must not hang us; a live
+ * one answers a PING at once, however long its queue). */
+static void check_liveness(long long now)
+{
+	long long limit = (long long)config_get()->liveness_ms * 1000000;
+	long long since;
+
+	if (!mailbox_managed() || !waiting_for_scheduler()) {
+		lnk.waiting_since_ns = 0;
+		return;
+	}
+	if (!lnk.waiting_since_ns)
+		lnk.waiting_since_ns = now;
+	since = lnk.heard_ns > lnk.waiting_since_ns ? lnk.heard_ns
+	                                            : lnk.waiting_since_ns;
+	if (now - since > limit) {
+		lnk.waiting_since_ns = 0;
+		link_drop("scheduler not answering");
+		return;
+	}
+	if (now - since > limit / 3 && now - lnk.pinged_ns > limit / 3) {
+		struct nvs_ping p = {.seq = ++lnk.ping_seq};
+		lnk.pinged_ns = now;
+		link_send(NVS_MSG_PING, &p, sizeof(p));
+	}
+}
+
 static int poll_timeout_ms(long long now)
 {
 	int timeout = -1;
+
+	if (lnk.waiting_since_ns) {
+		timeout = (int)(config_get()->liveness_ms / 6);
+		if (timeout < 1)
+			timeout = 1;
+	}
 
 	if (lnk.fd < 0) {
 		long long wait = (lnk.next_connect_ns - now) / 1000000 + 1;
@@ -674,6 +732,8 @@ static void *link_main(void *arg)
 				check_idle(&gate_devs[i], now);
 			}
 		}
+		if (lnk.fd >= 0)
+			check_liveness(now);
 	}
 	return NULL;
 }

@@ -49,6 +49,14 @@ static const struct config_var vars[] = {
      FIELD(grant_wait_ms),
      "want 1..3600000 ms",
      "keeping 600000"},
+    {"NVSHARE_LIVENESS_MS",
+     CONFIG_U64,
+     300,
+     600000,
+     {NULL, NULL},
+     FIELD(liveness_ms),
+     "want 300..600000 ms",
+     "keeping 10000"},
     {"NVSHARE_QUEUE_WINDOW_MS",
      CONFIG_U64,
      0,
@@ -94,6 +102,7 @@ static const struct config_var vars[] = {
 static struct lib_config config = {
     .idle_release_ms = 100,
     .grant_wait_ms = 600000,
+    .liveness_ms = 10000,
     .queue_window_ms = 50,
 };
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;

@@ -16,6 +16,9 @@ struct lib_config {
 	                             which a held lock is returned */
 	uint64_t grant_wait_ms;   /* NVSHARE_GRANT_WAIT_MS: how long an
 	                             allocation waits for room on the GPU */
+	uint64_t liveness_ms;     /* NVSHARE_LIVENESS_MS: how long the
+	                             scheduler may stay silent while we wait
+	                             for it before we run unmanaged */
 	uint64_t queue_window_ms; /* NVSHARE_QUEUE_WINDOW_MS: GPU time a
 	                             thread may have queued (0: no bound) */
 	uint64_t single_oversub;  /* NVSHARE_SINGLE_OVERSUB: a process may

@@ -453,6 +453,9 @@ void lockproto_handle(struct sched_core *core, struct sched_conn *c,
 		if (e)
 			compute_usage(c->client, e, &m->u.usage, now);
 		return;
+	case NVS_MSG_PING:
+		conn_send(c, NVS_MSG_PONG, &m->u.ping, sizeof(m->u.ping));
+		return;
 	}
 	conn_protocol_error(c, "unexpected %s", nvs_msg_type_name(m->hdr.type));
 }

@@ -28,7 +28,6 @@
  * beyond its grant.
  */
 #include "policy.h"
-#include "policy_check.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -332,6 +332,13 @@ size_t policy_planned_swaps(const struct policy_gpu *g, uint64_t *ids,
 /* The slice in effect for the next switch, and why. */
 void policy_slice_of(const struct policy_gpu *g, struct policy_slice *s);
 
+/* The policy's invariants (policy_check.c), checked after every step in
+ * debug and sanitizer builds (NVSHARE_CHECKS), never in release builds:
+ * a production node does not pay for them, the unit tests' simulations
+ * run them hundreds of thousands of times. Aborts with a message naming
+ * the broken invariant and the client. */
+void policy_check_invariants(const struct policy_gpu *g);
+
 /* Names for logs, status and tests ("GRANT", "auto", "memory"). */
 const char *policy_kind_name(enum policy_kind kind);
 const char *policy_mode_name(enum policy_mode mode);

@@ -1,8 +1,8 @@
 /*
- * policy_check.c - see policy_check.h. Reads only the public state of a
- * struct policy_gpu.
+ * policy_check.c - the policy's invariants (see policy.h). Reads only the
+ * public state of a struct policy_gpu.
  */
-#include "policy_check.h"
+#include "policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -178,6 +178,7 @@ static int inbound_type(uint16_t type)
 	case NVS_MSG_SWAP_REPORT:
 	case NVS_MSG_LIMITS:
 	case NVS_MSG_USAGE:
+	case NVS_MSG_PING:
 	case NVS_MSG_CTL_STATUS:
 	case NVS_MSG_CTL_SET:
 	case NVS_MSG_CTL_SET_CLIENT: return 1;

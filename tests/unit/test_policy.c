@@ -19,7 +19,6 @@
 
 #include "check.h"
 #include "policy.h"
-#include "policy_check.h"
 
 #include <signal.h>
 #include <sys/wait.h>

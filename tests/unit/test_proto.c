@@ -201,6 +201,11 @@ static void test_roundtrip_all_types(void)
 	roundtrip(NVS_MSG_WAITING, &wt, sizeof(wt));
 	roundtrip(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu));
 	roundtrip(NVS_MSG_MEM_GRANT, &mg, sizeof(mg));
+	{
+		struct nvs_ping ping = {.seq = 42};
+		roundtrip(NVS_MSG_PING, &ping, sizeof(ping));
+		roundtrip(NVS_MSG_PONG, &ping, sizeof(ping));
+	}
 	/* Pinned memory is part of what is allocated. */
 	mu.pinned_bytes = mu.allocated_bytes + 1;
 	EXPECT_INVALID(make_frame(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu)),
@@ -323,7 +328,7 @@ static void test_header_validation(void)
 	f = make_frame(NVS_MSG_REQ_LOCK, &ref, sizeof(ref));
 	hdr_of(&f)->reserved = 1;
 	EXPECT_INVALID(f, "reserved header field set");
-	static const uint16_t unknown[] = {0, 20, 63, 68, 0xffff};
+	static const uint16_t unknown[] = {0, 22, 63, 68, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		char want[64];
 		f = make_frame(unknown[i], &ref, sizeof(ref));
