@@ -367,6 +367,10 @@ static void arrive(struct gate_dev *d)
 		place(d);
 	pthread_mutex_lock(&d->mu);
 	d->short_grant = 0;
+	/* The idle clock starts when the gate opens: a swap-in longer than
+	 * the idle release must not count as idle time. */
+	d->idle_mark = atomic_load(&d->submits);
+	d->idle_since_ns = nvs_now_ns();
 	gate_update_open(d);
 	pthread_mutex_unlock(&d->mu);
 }

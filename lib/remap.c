@@ -406,6 +406,11 @@ static int release_copied(struct gate_dev *d, CUstream s, uint64_t *bytes)
 			*bytes += b->size;
 		}
 	}
+	if (!ok)
+		NVS_WARN(
+		    "event=swap_out_failed gpu=%s msg=\"a copy to the host "
+		    "failed: those blocks stay on the GPU\"",
+		    d->uuid);
 	return ok ? 0 : -1;
 }
 
@@ -432,6 +437,10 @@ static int swap_out(struct gate_dev *d, CUstream s, uint64_t *bytes,
 		}
 		r = nvs_real_cuMemcpyDtoHAsync_v2(b->host, b->va, b->size, s);
 		if (r != CUDA_SUCCESS) {
+			NVS_WARN("event=swap_out_failed gpu=%s bytes=%llu "
+			         "reason=%s msg=\"the block stays on the GPU\"",
+			         d->uuid, (unsigned long long)b->size,
+			         driver_error_name(r));
 			failed = 1;
 			continue;
 		}

@@ -243,6 +243,7 @@ CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice,
                                       const void *srcHost, size_t ByteCount,
                                       CUstream hStream)
 {
+	FC_FAULT(cuMemcpyHtoDAsync_v2);
 	return copy_1d(DPTR(dstDevice), srcHost, ByteCount, COPY_CHECK_DST,
 	               hStream, 0, 0);
 }
@@ -258,6 +259,7 @@ CUresult CUDAAPI cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dstDevice,
 CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice,
                                       size_t ByteCount, CUstream hStream)
 {
+	FC_FAULT(cuMemcpyDtoHAsync_v2);
 	return copy_1d(dstHost, DPTR(srcDevice), ByteCount, COPY_CHECK_SRC,
 	               hStream, 0, 0);
 }

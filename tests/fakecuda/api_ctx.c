@@ -14,6 +14,7 @@ CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
 	CUresult r = fc_check_device(dev);
 	struct fc_ctx *ctx;
 
+	FC_FAULT(cuDevicePrimaryCtxRetain);
 	if (r != CUDA_SUCCESS)
 		return r;
 	if (!pctx)
@@ -72,8 +73,9 @@ CUresult CUDAAPI cuDevicePrimaryCtxReset(CUdevice dev)
 	return cuDevicePrimaryCtxReset_v2(dev);
 }
 
-CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
-                                CUdevice dev)
+/* Every cuCtxCreate ABI ends here (a fault of cuCtxCreate_v2 is for
+ * that entry point only). */
+static CUresult ctx_create(CUcontext *pctx, unsigned int flags, CUdevice dev)
 {
 	CUresult r = fc_check_device(dev);
 	struct fc_ctx *ctx;
@@ -93,6 +95,13 @@ CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
 	return CUDA_SUCCESS;
 }
 
+CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags,
+                                CUdevice dev)
+{
+	FC_FAULT(cuCtxCreate_v2);
+	return ctx_create(pctx, flags, dev);
+}
+
 /* Execution affinity (SM partitions) needs MPS, which the simulation does
  * not have: like a driver without it, any affinity is refused. */
 CUresult CUDAAPI cuCtxCreate_v3(CUcontext *pctx,
@@ -110,7 +119,7 @@ CUresult CUDAAPI cuCtxCreate_v3(CUcontext *pctx,
 			return CUDA_ERROR_INVALID_VALUE;
 	if (numParams > 0)
 		return CUDA_ERROR_UNSUPPORTED_EXEC_AFFINITY;
-	return cuCtxCreate_v2(pctx, flags, dev);
+	return ctx_create(pctx, flags, dev);
 }
 
 /* CUDA 12.5's form: no parameters is a plain context; exactly one of
@@ -125,7 +134,7 @@ CUresult CUDAAPI cuCtxCreate_v4(CUcontext *pctx,
 	if (r != CUDA_SUCCESS)
 		return r;
 	if (!p)
-		return cuCtxCreate_v2(pctx, flags, dev);
+		return ctx_create(pctx, flags, dev);
 	if (!p->execAffinityParams == !p->cigParams)
 		return CUDA_ERROR_INVALID_VALUE;
 	if (p->cigParams)

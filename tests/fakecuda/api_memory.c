@@ -210,6 +210,7 @@ CUresult CUDAAPI cuMemGetInfo_v2(size_t *free, size_t *total)
 
 CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 {
+	FC_FAULT(cuMemAlloc_v2);
 	return mem_alloc(dptr, bytesize, 0, 1);
 }
 
@@ -220,6 +221,7 @@ CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch,
 	uint64_t pitch, size;
 	CUresult r;
 
+	FC_FAULT(cuMemAllocPitch_v2);
 	if (!pPitch || !WidthInBytes || !Height ||
 	    (ElementSizeBytes != 4 && ElementSizeBytes != 8 &&
 	     ElementSizeBytes != 16))
@@ -238,6 +240,7 @@ CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *pPitch,
 CUresult CUDAAPI cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize,
                                    unsigned int flags)
 {
+	FC_FAULT(cuMemAllocManaged);
 	if (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST)
 		return fc_ready() ? CUDA_ERROR_INVALID_VALUE
 		                  : CUDA_ERROR_NOT_INITIALIZED;
@@ -277,6 +280,7 @@ static CUresult mem_alloc_async(CUdeviceptr *dptr, size_t bytesize, CUstream h,
 CUresult CUDAAPI cuMemAllocAsync(CUdeviceptr *dptr, size_t bytesize,
                                  CUstream hStream)
 {
+	FC_FAULT(cuMemAllocAsync);
 	return mem_alloc_async(dptr, bytesize, hStream, 0, 0, NULL);
 }
 
@@ -289,6 +293,7 @@ CUresult CUDAAPI cuMemAllocAsync_ptsz(CUdeviceptr *dptr, size_t bytesize,
 CUresult CUDAAPI cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t bytesize,
                                          CUmemoryPool pool, CUstream hStream)
 {
+	FC_FAULT(cuMemAllocFromPoolAsync);
 	return mem_alloc_async(dptr, bytesize, hStream, 0, 1, pool);
 }
 
@@ -374,6 +379,7 @@ static int mem_legacy_location(CUdevice dev)
 CUresult CUDAAPI cuMemPrefetchAsync(CUdeviceptr devPtr, size_t count,
                                     CUdevice dstDevice, CUstream hStream)
 {
+	FC_FAULT(cuMemPrefetchAsync);
 	return mem_prefetch(devPtr, count, mem_legacy_location(dstDevice),
 	                    hStream, 0);
 }
@@ -389,6 +395,7 @@ CUresult CUDAAPI cuMemPrefetchAsync_v2(CUdeviceptr devPtr, size_t count,
                                        CUmemLocation location,
                                        unsigned int flags, CUstream hStream)
 {
+	FC_FAULT(cuMemPrefetchAsync_v2);
 	if (flags)
 		return CUDA_ERROR_INVALID_VALUE;
 	return mem_prefetch(devPtr, count, mem_location(location), hStream, 0);
@@ -440,6 +447,7 @@ CUresult CUDAAPI cuMemAdvise(CUdeviceptr devPtr, size_t count,
 CUresult CUDAAPI cuMemAdvise_v2(CUdeviceptr devPtr, size_t count,
                                 CUmem_advise advice, CUmemLocation location)
 {
+	FC_FAULT(cuMemAdvise_v2);
 	return mem_advise(devPtr, count, advice, mem_location(location));
 }
 
@@ -453,6 +461,7 @@ CUresult CUDAAPI cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags)
 	void *p;
 	int fd;
 
+	FC_FAULT(cuMemHostAlloc);
 	if (!fc_ready())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!pp || bytesize == 0 || (Flags & ~0x7u))
@@ -502,6 +511,7 @@ CUresult CUDAAPI cuMemHostRegister_v2(void *p, size_t bytesize,
 	void *m;
 	int fd;
 
+	FC_FAULT(cuMemHostRegister_v2);
 	if (!fc_ready())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!p || bytesize == 0 || (Flags & ~0xfu) ||

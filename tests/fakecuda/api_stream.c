@@ -17,6 +17,7 @@ CUresult CUDAAPI cuStreamCreate(CUstream *phStream, unsigned int Flags)
 	struct fc_ctx *ctx;
 	CUresult r = fc_require_ctx(&ctx);
 
+	FC_FAULT(cuStreamCreate);
 	if (r != CUDA_SUCCESS)
 		return r;
 	if (!phStream ||
@@ -89,6 +90,7 @@ static CUresult stream_query(CUstream h, int ptsz)
 
 CUresult CUDAAPI cuStreamSynchronize(CUstream hStream)
 {
+	FC_FAULT(cuStreamSynchronize);
 	return stream_sync(hStream, 0);
 }
 

@@ -142,6 +142,7 @@ CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
 	CUresult r;
 	int loc;
 
+	FC_FAULT(cuMemCreate);
 	if (!fc_ready())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!handle || !size || flags || size % FC_VMM_GRANULARITY)
@@ -254,6 +255,7 @@ CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr *ptr, size_t size,
 	size_t page = vmm_page(), align;
 	void *p;
 
+	FC_FAULT(cuMemAddressReserve);
 	if (!fc_ready())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!ptr || !size || flags || size % page || addr % page ||
@@ -357,6 +359,7 @@ CUresult CUDAAPI cuMemMap(CUdeviceptr ptr, size_t size, size_t offset,
 	enum fc_mem_result res = FC_MEM_NOT_FOUND;
 	void *m;
 
+	FC_FAULT(cuMemMap);
 	if (!fc_ready())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!ptr || !size || offset || flags || !vmm_aligned(ptr) ||
@@ -475,6 +478,7 @@ CUresult CUDAAPI cuMemSetAccess(CUdeviceptr ptr, size_t size,
 	uint64_t mask, bits;
 	CUresult r;
 
+	FC_FAULT(cuMemSetAccess);
 	if (!fc_ready())
 		return CUDA_ERROR_NOT_INITIALIZED;
 	r = vmm_access_bits(desc, count, &mask, &bits);

@@ -25,6 +25,7 @@
 #include "cuda_api.h"
 
 #include "config.h"
+#include "faults.h"
 #include "memory.h"
 #include "state.h"
 

@@ -122,6 +122,7 @@ static void runtime_init_once(void)
 
 CUresult CUDAAPI cuInit(unsigned int flags)
 {
+	FC_FAULT(cuInit);
 	if (flags != 0)
 		return CUDA_ERROR_INVALID_VALUE;
 	pthread_once(&init_once, runtime_init_once);

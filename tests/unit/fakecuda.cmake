@@ -1,5 +1,6 @@
 # Unit tests of the simulated driver (tests/fakecuda) and its model.
 #  - config: parsing of NVSHARE_FAKE_GPUS / NVSHARE_FAKE_BW and defaults
+#  - faults: NVSHARE_FAKE_FAIL (fault injection): parsing, threaded counts
 #  - memory: capacity, LRU eviction, thrashing, dead-process reclaim
 #  - procaddr: cuGetProcAddress resolution, against the built library
 #  - driver: capture rules, graph replay timing, events, queue depth,
@@ -11,6 +12,8 @@
 # The last four dlopen() build/fakecuda/libcuda.so.1 (and the NVML) by
 # absolute path.
 nvs_unit_test(test_fakecuda_config SOURCES test_fakecuda_config.c
+              LIBS fakecuda_core)
+nvs_unit_test(test_fakecuda_faults SOURCES test_fakecuda_faults.c
               LIBS fakecuda_core)
 nvs_unit_test(test_fakecuda_memory SOURCES test_fakecuda_memory.c
               LIBS fakecuda_core)
