@@ -61,3 +61,10 @@ void quota_apply(const struct nvs_limits *l)
 		    (unsigned long long)old.memory_bytes, l->core_pct,
 		    old.core_pct);
 }
+
+/* At load, like the configuration it starts from: the first flow
+ * checkpoint of a launch must not be the one to run it. */
+__attribute__((constructor)) static void quota_at_load(void)
+{
+	pthread_once(&env_once, read_env);
+}
