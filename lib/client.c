@@ -1,5 +1,7 @@
 /*
- * client.c - the scheduler link thread (see client.h).
+ * client.c - the scheduler link thread: the top of the library. The
+ * layers below reach it only through the mailbox (mailbox.h), with which
+ * it registers at load.
  *
  * The thread is the only user of the socket. Application threads talk to it
  * through the todo bits of each gate_dev and an eventfd that wakes it. All
