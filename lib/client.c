@@ -279,7 +279,7 @@ static void place(struct gate_dev *d)
 static void place_leftovers(void)
 {
 	for (int i = 0; i < atomic_load(&gate_ndevs); i++)
-		if (remap_unbacked(&gate_devs[i]))
+		if (remap_unbacked_bytes(&gate_devs[i]))
 			place(&gate_devs[i]);
 }
 

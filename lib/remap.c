@@ -67,8 +67,8 @@ static struct {
 	/* Per device (index in gate_devs). */
 	uint64_t granularity[GATE_MAX_DEVICES]; /* 0: unknown, 1: no VMM */
 	uint64_t bytes[GATE_MAX_DEVICES]; /* blocks' sizes, backed or not */
-	int unbacked[GATE_MAX_DEVICES];   /* listed blocks without memory */
-	uint64_t unbacked_bytes[GATE_MAX_DEVICES]; /* their sizes */
+	/* Bytes of listed blocks without memory. */
+	uint64_t unbacked_bytes[GATE_MAX_DEVICES];
 	int present[GATE_MAX_DEVICES]; /* holding the GPU (or unmanaged):
 	                                  new blocks are backed at once */
 } rm = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -168,7 +168,6 @@ static CUresult back(struct remap_block *b)
 		return r;
 	}
 	b->handle = h;
-	rm.unbacked[index_of(b->dev)]--;
 	rm.unbacked_bytes[index_of(b->dev)] -= b->size;
 	return CUDA_SUCCESS;
 }
@@ -180,7 +179,6 @@ static void unback(struct remap_block *b)
 	nvs_real_cuMemUnmap(b->va, b->size);
 	nvs_real_cuMemRelease(b->handle);
 	b->handle = 0;
-	rm.unbacked[index_of(b->dev)]++;
 	rm.unbacked_bytes[index_of(b->dev)] += b->size;
 }
 
@@ -252,7 +250,6 @@ static void destroy(struct remap_block *b)
 {
 	unback(b);
 	rm.bytes[index_of(b->dev)] -= b->size;
-	rm.unbacked[index_of(b->dev)]--;
 	rm.unbacked_bytes[index_of(b->dev)] -= b->size;
 	tdelete(b, &rm.by_va, by_va);
 	if (b->prev)
@@ -339,7 +336,6 @@ CUresult remap_alloc(struct gate_dev *d, uint64_t rounded, int back_now,
 		rm.head->prev = b;
 	rm.head = b;
 	rm.bytes[index_of(d)] += rounded;
-	rm.unbacked[index_of(d)]++;
 	rm.unbacked_bytes[index_of(d)] += rounded;
 	if ((back_now || arrived_covered(d)) && !waits_for_grant(d) &&
 	    (r = back(b)) != CUDA_SUCCESS)
@@ -671,9 +667,9 @@ int remap_move(struct gate_dev *d, int to_host, CUstream s, uint64_t *bytes,
 
 	pthread_mutex_lock(&rm.mu);
 	/* Every grant comes here: with nothing to back, walk no list. */
-	rc = to_host                    ? swap_out(d, s, bytes, setup_ns)
-	     : rm.unbacked[index_of(d)] ? swap_in(d, s, bytes)
-	                                : 0;
+	rc = to_host                          ? swap_out(d, s, bytes, setup_ns)
+	     : rm.unbacked_bytes[index_of(d)] ? swap_in(d, s, bytes)
+	                                      : 0;
 	rm.present[index_of(d)] = !to_host;
 	pthread_mutex_unlock(&rm.mu);
 	return rc;
@@ -696,16 +692,6 @@ uint64_t remap_unbacked_bytes(struct gate_dev *d)
 	return n;
 }
 
-int remap_unbacked(struct gate_dev *d)
-{
-	int n;
-
-	pthread_mutex_lock(&rm.mu);
-	n = rm.unbacked[index_of(d)];
-	pthread_mutex_unlock(&rm.mu);
-	return n;
-}
-
 void remap_reset_after_fork(void)
 {
 	/* The parent's blocks are not the child's to free (CUDA does not
@@ -714,7 +700,6 @@ void remap_reset_after_fork(void)
 	rm.by_va = NULL;
 	rm.head = NULL;
 	memset(rm.bytes, 0, sizeof(rm.bytes));
-	memset(rm.unbacked, 0, sizeof(rm.unbacked));
 	memset(rm.unbacked_bytes, 0, sizeof(rm.unbacked_bytes));
 	pthread_mutex_init(&prep.mu, NULL);
 	prep.pending = 0;

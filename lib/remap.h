@@ -59,9 +59,8 @@ void remap_prepare(struct gate_dev *d);
  * from now on wait for the next grant. */
 void remap_left(struct gate_dev *d);
 
-/* Blocks of d without GPU memory now (a grant or swap-in backs them). */
-int remap_unbacked(struct gate_dev *d);
-/* Their bytes. */
+/* Bytes of d's blocks without GPU memory now (a grant or swap-in backs
+ * them). */
 uint64_t remap_unbacked_bytes(struct gate_dev *d);
 
 /* d's primary context was reset: its blocks are released, addresses and

@@ -14,22 +14,13 @@ static void broken(const char *what, uint64_t client)
 	abort();
 }
 
-static const struct policy_member *member_of(const struct policy_gpu *g,
-                                             uint64_t client)
-{
-	for (size_t i = 0; i < g->nmembers; i++)
-		if (g->members[i].client == client)
-			return &g->members[i];
-	return NULL;
-}
-
 void policy_check_invariants(const struct policy_gpu *g)
 {
 	size_t running = 0;
 
 	for (size_t i = 0; i < g->nrunning; i++) {
 		const struct policy_member *m =
-		    member_of(g, g->running[i].client);
+		    policy_member_of(g, g->running[i].client);
 
 		if (!m || !m->running)
 			broken("a holder is not a running member",
@@ -41,7 +32,7 @@ void policy_check_invariants(const struct policy_gpu *g)
 	}
 	for (size_t i = 0; i < g->nqueue; i++) {
 		const struct policy_member *m =
-		    member_of(g, g->queue[i].client);
+		    policy_member_of(g, g->queue[i].client);
 
 		if (!m || m->running)
 			broken("a waiter is not an idle member",
