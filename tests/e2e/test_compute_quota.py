@@ -1,6 +1,17 @@
 """Compute quotas on the simulated GPU: the accuracy matrix of `make bench`
 in a short version; every cell within 3 points of its target.
 
+Above the target the bound is 3 points, always: that is the quota failing
+to limit. Below it, the bound is 3 points under the target scaled by what
+the matrix's unlimited control workload reached in the same run: on a
+busy machine a saturating workload loses GPU time to delayed wake-ups,
+limited or not, in proportion to the time it runs (measured on a noisy
+2-core VM: control 94.2 %, 90 % at 85.9, 60 % at 57.7, 10 % at 10.5; CI
+once had 80 % at 76.3), and that is the machine, not the quota. The
+control is measured over each cell's own window (the change cell's two
+phases have theirs), and must reach 60 % there, or the run measured
+nothing.
+
 Also: a limit changed live takes effect within a second (the matrix's
 30% -> 80% cell); scheduling switched off and on again keeps the quota; a
 bad NVSHARE_GPU_CORE_LIMIT is refused with a clear line while the program
@@ -8,19 +19,25 @@ runs unlimited.
 """
 import time
 
-from core_matrix import gpu_share, run as run_matrix, table
+from core_matrix import gpu_share, limited, run as run_matrix, table
 from harness import finish, run, wait_for
 
 TOLERANCE = 3.0
+MIN_REACH = 0.6
 SECONDS = 10.0
 
 
 def main(env, c):
     rows = run_matrix(env.build, SECONDS)
     print(table(rows))
-    for cell, target, got, err in rows:
-        c.check(abs(err) <= TOLERANCE, "%s: %.1f%% for %.1f%% (%+.1f)" %
-                (cell, got, target, err))
+    for cell, target, got, err, reach in limited(rows):
+        c.check(reach >= MIN_REACH, "%s: the control reached %.0f%% of its "
+                "GPU (%.0f%% at least, or the machine starved it)" %
+                (cell, 100 * reach, 100 * MIN_REACH))
+        low = target * min(1.0, reach) - TOLERANCE
+        c.check(low <= got <= target + TOLERANCE,
+                "%s: %.1f%% for %.1f%% (%+.1f; bounds %.1f..%.1f)" %
+                (cell, got, target, err, low, target + TOLERANCE))
 
     env.start_scheduler()
     p = env.gpuload("--kernel-ms", 5, "--seconds", 60,
