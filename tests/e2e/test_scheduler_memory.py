@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import DEFAULT_UUID, GIB  # noqa: E402
-from test_scheduler_protocol import (  # noqa: E402
+from wire import (  # noqa: E402
     DROP_LOCK, DROP_SWAP_OUT, EVICT, KEY_MODE, LOCK_OK, MODE_CONCURRENT,
     SWAP_IN, SWAP_OUT, WAIT_MEMORY, Peer, client_of, ctl_set, drop_flags,
     gpu_of, status)
