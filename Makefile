@@ -5,6 +5,7 @@
 #                       ASan+UBSan (build-asan/) and under valgrind
 #   make demo           the scheduler and three workloads sharing one GPU
 #   make bench          bench/run.sh, when there are benchmarks
+#   make soak           the 10-minute churn soak (tests/soak/soak.py), not in CI
 #   make format         clang-format -i on the project's C sources
 #   make format-check   fail if any C source is not formatted (CI)
 #   make clean          remove build/ and build-asan/
@@ -20,7 +21,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Folders holding the project's C sources.
 SRC_DIRS := common lib scheduler ctl tools tests bench
 
-.PHONY: all build test demo bench format format-check clean
+.PHONY: all build test demo bench soak format format-check clean
 
 all: build
 
@@ -51,6 +52,11 @@ test:
 		echo "==> running each unit test program of $(BUILD)/tests/ under valgrind"; \
 		python3 scripts/valgrind-tests.py $(BUILD); \
 	fi
+
+soak:
+	@$(MAKE) --no-print-directory build
+	@echo "==> churn soak: 200 clients on 4 simulated GPUs, 10 minutes"
+	python3 tests/soak/soak.py --build $(BUILD) $(SOAK_ARGS)
 
 demo:
 	@echo "==> checking demo dependencies"

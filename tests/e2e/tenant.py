@@ -80,9 +80,39 @@ def as_tenant(fn, *args):
     return value
 
 
+def tenant_can_run(path):
+    """Whether the tenant may execute path (a checkout under /root is out
+    of its reach)."""
+    if tenant_ids() is None:
+        return True
+    return as_tenant(lambda: os.access(path, os.X_OK))
+
+
 def popen_as_tenant(argv, env, **kw):
-    """subprocess.Popen of argv as the tenant (a victim's gpuload)."""
+    """subprocess.Popen of argv as the tenant; as the test's own user, with
+    a line saying so, when the tenant cannot reach the program."""
     ids = tenant_ids()
-    if ids is not None:
+    if ids is not None and tenant_can_run(argv[0]):
         kw.update(user=ids[0], group=ids[1], extra_groups=[])
+    elif ids is not None:
+        print("note: %s is out of %s's reach: run as %d" % (
+            argv[0], TENANT, os.geteuid()))
     return subprocess.Popen(argv, env=env, **kw)
+
+
+def fork_as_tenant(fn, *args):
+    """Starts fn(*args) in a forked child that dropped to the tenant; it
+    needs no file the tenant could not read (the code is loaded already).
+    Returns the child's pid; its exit status is 0 when fn returned."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            drop_to(tenant_ids())
+            fn(*args)
+            code = 0
+        except BaseException:  # noqa: B902 - reported, then exit
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return pid
