@@ -5,6 +5,8 @@
 #                       ASan+UBSan (build-asan/) and under valgrind
 #   make demo           the scheduler and three workloads sharing one GPU
 #   make bench          bench/run.sh, when there are benchmarks
+#   make fuzz           the libFuzzer targets (clang, build-fuzz/), each for
+#                       FUZZ_SECONDS (60): scripts/fuzz.sh
 #   make soak           the 10-minute churn soak (tests/soak/soak.py), not in CI
 #   make format         clang-format -i on the project's C sources
 #   make format-check   fail if any C source is not formatted (CI)
@@ -19,7 +21,7 @@ BUILD := build
 ASAN_BUILD := build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Folders holding the project's C sources.
-SRC_DIRS := common lib scheduler ctl tools tests bench
+SRC_DIRS := common lib scheduler ctl deviceplugin tools tests bench
 
 .PHONY: all build test demo bench soak format format-check clean
 
@@ -73,6 +75,11 @@ bench:
 	else \
 		echo "==> no benchmarks yet (bench/run.sh does not exist)"; \
 	fi
+
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The project's own C files only (build trees are not in SRC_DIRS).
 FORMAT_FILES = $(shell find $(SRC_DIRS) -type f \( -name '*.c' -o -name '*.h' \) \

@@ -1,6 +1,8 @@
 /*
  * parse.c - see parse.h. Sizes are parsed without floating point so that
- * "1.5Gi" is exact and overflow is detected rather than rounded away.
+ * "1.5Gi" is exact and overflow is detected rather than rounded away. A
+ * fraction needs a unit above the byte: "1.5" would otherwise be read as
+ * one byte, a limit nobody means.
  */
 #include "parse.h"
 
@@ -75,6 +77,8 @@ int nvs_parse_size(const char *s, uint64_t *out)
 	}
 	if (factor == 0)
 		return -1;
+	if (frac_scale > 1 && factor == 1)
+		return -1; /* "1.5" or "1.5B": no fraction of a byte */
 	if (whole > UINT64_MAX / factor)
 		return -1;
 	result = whole * factor;

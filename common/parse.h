@@ -11,7 +11,9 @@
 
 /* Sizes: "1073741824", "512Mi", "4Gi", "1.5G", "16GiB", "100k". Binary
  * suffixes Ki Mi Gi Ti Pi (powers of 1024), decimal k/K M G T P (powers of
- * 1000), an optional trailing "B". Returns 0, or -1 if invalid. */
+ * 1000), an optional trailing "B". A fraction needs a unit above the byte
+ * ("1.5Gi"; "1.5" and "1.5B" are invalid, never one byte); what a fraction
+ * leaves below one byte is dropped. Returns 0, or -1 if invalid. */
 int nvs_parse_size(const char *s, uint64_t *out);
 
 /* Plain unsigned decimal integer within [min, max]. Returns 0 or -1. */

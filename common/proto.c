@@ -61,6 +61,19 @@ size_t nvs_msg_fixed_size(uint16_t type)
 	}
 }
 
+int nvs_msg_length_ok(uint16_t type, size_t len)
+{
+	size_t fixed = nvs_msg_fixed_size(type);
+
+	if (fixed == 0)
+		return 0;
+	if (type == NVS_MSG_CTL_REPLY)
+		return len >= fixed && len - fixed <= NVS_CTL_TEXT_MAX;
+	if (type == NVS_MSG_CTL_STATUS && len == NVS_CTL_STATUS_LEGACY_SIZE)
+		return 1;
+	return len == fixed;
+}
+
 const char *nvs_msg_type_name(uint16_t type)
 {
 	switch (type) {
@@ -273,8 +286,16 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 	}
 	case NVS_MSG_CTL_STATUS: {
 		const struct nvs_ctl_status *s = p;
-		if (s->format > NVS_CTL_FORMAT_JSON || s->reserved)
+		if (s->format > NVS_CTL_FORMAT_JSON ||
+		    (s->flags & ~(uint32_t)NVS_CTL_STATUS_PAGED))
 			FAIL("bad CTL_STATUS fields");
+		if (len == NVS_CTL_STATUS_LEGACY_SIZE) {
+			if (s->flags)
+				FAIL("bad CTL_STATUS fields");
+			return 0;
+		}
+		if (!(s->flags & NVS_CTL_STATUS_PAGED) && s->after_client)
+			FAIL("CTL_STATUS after_client without PAGED");
 		return 0;
 	}
 	case NVS_MSG_CTL_SET: {
@@ -313,8 +334,7 @@ static int validate_header(const struct nvs_msg_header *hdr, char *err,
 	fixed = nvs_msg_fixed_size(hdr->type);
 	if (fixed == 0)
 		FAIL("unknown message type %u", hdr->type);
-	if (hdr->type == NVS_MSG_CTL_REPLY ? hdr->length < fixed
-	                                   : hdr->length != fixed)
+	if (!nvs_msg_length_ok(hdr->type, hdr->length))
 		FAIL("%s with length %u, expected %zu",
 		     nvs_msg_type_name(hdr->type), hdr->length, fixed);
 	return 0;
@@ -381,7 +401,8 @@ static int send_frame(int fd, uint16_t type, const void *a, size_t alen,
 
 int nvs_msg_send(int fd, uint16_t type, const void *payload, size_t len)
 {
-	if (len != nvs_msg_fixed_size(type)) {
+	if (type == NVS_MSG_CTL_REPLY ? len != nvs_msg_fixed_size(type)
+	                              : !nvs_msg_length_ok(type, len)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -248,10 +248,28 @@ struct nvs_set_managed {
 
 enum nvs_ctl_format { NVS_CTL_FORMAT_TEXT = 0, NVS_CTL_FORMAT_JSON = 1 };
 
-struct nvs_ctl_status {
-	uint32_t format;   /* enum nvs_ctl_format */
-	uint32_t reserved; /* zero */
+enum nvs_ctl_status_flags {
+	NVS_CTL_STATUS_PAGED = 1u << 0, /* one page of the report, see below */
 };
+
+/*
+ * CTL_STATUS. Without PAGED the reply is the whole report, refused with
+ * EFBIG past NVS_CTL_TEXT_MAX. With PAGED it is one page: its text starts
+ * with the line "page next=<id>\n" and goes on with the clients whose ids
+ * are above after_client, as many as fit (the first page, after_client 0,
+ * also holds the settings and the GPUs). The next page is asked with
+ * after_client = id; next=0 ends the report. Pages joined in order read
+ * like the whole report. The 8-byte form of nvsharectl before paging
+ * (format, a zero word) is still accepted: the whole report.
+ */
+struct nvs_ctl_status {
+	uint32_t format;       /* enum nvs_ctl_format */
+	uint32_t flags;        /* enum nvs_ctl_status_flags (0 in 8 bytes) */
+	uint64_t after_client; /* PAGED: continue after this client id */
+};
+#define NVS_CTL_STATUS_LEGACY_SIZE 8 /* format and flags only */
+/* First line of a paged reply, before the page's text. */
+#define NVS_CTL_PAGE_PREFIX "page next="
 
 enum nvs_ctl_key {
 	NVS_CTL_KEY_TIME_SLICE_MS = 1, /* value: slice in ms,
@@ -354,6 +372,10 @@ struct nvs_msg {
 
 /* Payload size a type must have (its fixed part), 0 for an unknown type. */
 size_t nvs_msg_fixed_size(uint16_t type);
+/* Whether len is a payload size type may have: its fixed size, the
+ * 8-byte CTL_STATUS of older nvsharectl, or for CTL_REPLY its fixed part
+ * and up to NVS_CTL_TEXT_MAX of text. */
+int nvs_msg_length_ok(uint16_t type, size_t len);
 
 /* Human name of a type, for logs ("REQ_LOCK"); "UNKNOWN" otherwise. */
 const char *nvs_msg_type_name(uint16_t type);

@@ -9,11 +9,18 @@
  * first, no second copy of it) and NVSHARE_SOCKET.
  *
  * Socket choice: --socket, else NVSHARE_SOCKET, else the node's scheduler
- * at NVS_DEFAULT_SOCKET if it answers, else a per-user socket in
- * ${XDG_RUNTIME_DIR:-/tmp}/nvshare-<uid>/. A scheduler started here is
- * detached (double fork, setsid) and logs to scheduler.log beside its
- * socket. Starting is serialised with an flock on "<socket>.lock" so that
- * two nvshare-run started together end up sharing one scheduler.
+ * at NVS_DEFAULT_SOCKET if it answers, else a per-user socket in a private
+ * directory: $XDG_RUNTIME_DIR/nvshare-<uid>/, else ${TMPDIR:-/tmp}/
+ * nvshare-<uid>/, else (another user made that one, or planted a symlink
+ * there) ${TMPDIR:-/tmp}/nvshare-<uid>.XXXXXX/, one of ours found again or
+ * made with mkdtemp. A scheduler started here is detached (double fork,
+ * setsid) and logs to scheduler.log beside its socket, a file that must be
+ * ours and no symlink. Starting is serialised with an flock on
+ * "<socket>.lock" so that two nvshare-run started together end up sharing
+ * one scheduler; the lock is waited for RUN_LOCK_WAIT_MS at most, and
+ * not used at all when another user owns the file (nobody else must be
+ * able to stop us by holding it): a scheduler started without it at the
+ * same time as another one finds the socket taken and exits.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* close_range, pipe2 */
@@ -22,6 +29,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +49,11 @@
 #define RUN_SYSTEM_LIB "/usr/lib/nvshare/" RUN_LIB_NAME
 #define RUN_SCHED_NAME "nvshare-scheduler"
 #define RUN_START_WAIT_MS 3000 /* how long a new scheduler may take */
+#define RUN_LOCK_WAIT_MS                                                       \
+	5000 /* how long another start may hold the lock                       \
+	        (a start takes RUN_START_WAIT_MS at most) */
+#define RUN_LOCK_POLL_MS 20
+#define RUN_DIR_SCAN_MAX 64 /* fallback directories looked at */
 
 static void run_usage(FILE *f)
 {
@@ -54,7 +67,9 @@ static void run_usage(FILE *f)
 	    "  --socket PATH   scheduler socket; default: $NVSHARE_SOCKET,\n"
 	    "                  else %s if a scheduler\n"
 	    "                  answers there, else a per-user socket in\n"
-	    "                  ${XDG_RUNTIME_DIR:-/tmp}/nvshare-<uid>/\n"
+	    "                  $XDG_RUNTIME_DIR/nvshare-<uid>/ or\n"
+	    "                  ${TMPDIR:-/tmp}/nvshare-<uid>/ (when another\n"
+	    "                  user made that: nvshare-<uid>.XXXXXX there)\n"
 	    "  -h, --help      show this help\n"
 	    "\n"
 	    "If no scheduler answers at the chosen socket, one is started\n"
@@ -220,40 +235,121 @@ too_long:
 	return -1;
 }
 
-/*
- * Makes (or checks) the per-user directory: it must be a real directory
- * owned by us that nobody else may write to, since a scheduler socket in
- * it will be trusted.
- */
-static int run_user_dir(char *dir, size_t len)
+/* Why st is not a private directory of this user, or NULL if it is one:
+ * a real directory (not a symlink), ours, that nobody else may write to,
+ * since a scheduler socket and its log in it will be trusted. */
+static const char *run_dir_unsafe(const struct stat *st, char *why, size_t len)
 {
-	const char *base = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-
-	if (!base || base[0] != '/')
-		base = "/tmp";
-	if ((size_t)snprintf(dir, len, "%s/nvshare-%u", base,
-	                     (unsigned int)getuid()) >= len) {
-		fprintf(stderr, "nvshare-run: XDG_RUNTIME_DIR is too long\n");
-		return -1;
+	if (S_ISLNK(st->st_mode))
+		return "a symbolic link";
+	if (!S_ISDIR(st->st_mode))
+		return "not a directory";
+	if (st->st_uid != getuid()) {
+		snprintf(why, len, "owned by uid %u", (unsigned)st->st_uid);
+		return why;
 	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, len, "writable by others (mode %04o)",
+		         (unsigned)(st->st_mode & 07777));
+		return why;
+	}
+	return NULL;
+}
+
+/* Makes dir (mode 0700) if it is not there and checks it. Returns 0, or -1
+ * with the reason in why. */
+static int run_private_dir(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+	const char *bad;
+
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "nvshare-run: cannot create %s: %s\n", dir,
-		        strerror(errno));
+		snprintf(why, len, "cannot be created: %s", strerror(errno));
 		return -1;
 	}
 	if (lstat(dir, &st) != 0) {
-		fprintf(stderr, "nvshare-run: %s: %s\n", dir, strerror(errno));
+		snprintf(why, len, "%s", strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	bad = run_dir_unsafe(&st, why, len);
+	if (bad) {
+		if (bad != why)
+			snprintf(why, len, "%s", bad);
+		return -1;
+	}
+	return 0;
+}
+
+/* A fallback under base: one of our nvshare-<uid>.XXXXXX directories from
+ * an earlier run (so that runs still share a scheduler), else a new one.
+ * Directories others made under that name are passed over. */
+static int run_fallback_dir(const char *base, char *dir, size_t len)
+{
+	char pattern[PATH_MAX], why[96];
+	glob_t g;
+	int found = -1;
+
+	if ((size_t)snprintf(pattern, sizeof(pattern), "%s/nvshare-%u.??????",
+	                     base, (unsigned)getuid()) >= sizeof(pattern))
+		return -1;
+	if (glob(pattern, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc && i < RUN_DIR_SCAN_MAX;
+		     i++) {
+			struct stat st;
+
+			if (lstat(g.gl_pathv[i], &st) == 0 &&
+			    !run_dir_unsafe(&st, why, sizeof(why)) &&
+			    (size_t)snprintf(dir, len, "%s", g.gl_pathv[i]) <
+			        len) {
+				found = 0;
+				break;
+			}
+		}
+	}
+	globfree(&g);
+	if (found == 0)
+		return 0;
+	if ((size_t)snprintf(dir, len, "%s/nvshare-%u.XXXXXX", base,
+	                     (unsigned)getuid()) >= len ||
+	    !mkdtemp(dir)) {
+		fprintf(stderr,
+		        "nvshare-run: cannot create a directory in "
+		        "%s: %s\n",
+		        base, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Finds (or makes) the per-user directory, passing over one that another
+ * user made, a symlink or one others may write to (each said once).
+ */
+static int run_user_dir(char *dir, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *tmp = getenv("TMPDIR");
+	const char *bases[2];
+	char why[96];
+	size_t n = 0;
+
+	if (xdg && xdg[0] == '/')
+		bases[n++] = xdg;
+	bases[n++] = tmp && tmp[0] == '/' ? tmp : "/tmp";
+	for (size_t i = 0; i < n; i++) {
+		if ((size_t)snprintf(dir, len, "%s/nvshare-%u", bases[i],
+		                     (unsigned int)getuid()) >= len)
+			continue;
+		if (run_private_dir(dir, why, sizeof(why)) == 0)
+			return 0;
 		fprintf(stderr,
 		        "nvshare-run: %s is not a private directory of this "
-		        "user; remove it or set --socket\n",
-		        dir);
-		return -1;
+		        "user (%s): not using it\n",
+		        dir, why);
 	}
+	if (run_fallback_dir(bases[n - 1], dir, len) < 0)
+		return -1;
+	fprintf(stderr, "nvshare-run: using %s instead\n", dir);
 	return 0;
 }
 
@@ -334,6 +430,51 @@ static void run_close_fds(int keep)
 }
 
 /*
+ * Opens the scheduler's log for appending: never through a symlink, and
+ * only a regular file of ours with one name (a log beside a socket in a
+ * shared directory may have been planted, to make our scheduler append to
+ * a file of ours somewhere else). Anything else is refused, said, and the
+ * log goes to /dev/null. Returns the descriptor, or -1.
+ */
+static int run_open_log(const char *log)
+{
+	struct stat st;
+	const char *why = NULL;
+	char buf[64];
+	int fd = open(log,
+	              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+	                  O_NOCTTY | O_NONBLOCK,
+	              0600);
+
+	if (fd < 0) {
+		why = errno == ELOOP ? "it is a symbolic link" : buf;
+		if (why == buf)
+			snprintf(buf, sizeof(buf), "%s", strerror(errno));
+	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+	} else if (st.st_uid != getuid()) {
+		snprintf(buf, sizeof(buf), "owned by uid %u",
+		         (unsigned)st.st_uid);
+		why = buf;
+	} else if (st.st_nlink != 1) {
+		why = "it has other names (hard links)";
+	}
+	if (!why)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	fprintf(stderr,
+	        "nvshare-run: not logging to %s (%s); the scheduler's log "
+	        "goes to /dev/null\n",
+	        log, why);
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "nvshare-run: /dev/null: %s\n",
+		        strerror(errno));
+	return fd;
+}
+
+/*
  * Starts the scheduler detached from us: the first child makes a new
  * session and forks the daemon, then exits, so the daemon is reparented
  * to init and survives CMD's process group. The daemon reports a failed
@@ -348,14 +489,9 @@ static int run_spawn_scheduler(const char *sched, const char *sock,
 	pid_t child, pid = 0;
 	ssize_t n;
 
-	out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (out < 0) {
-		fprintf(stderr,
-		        "nvshare-run: cannot open the scheduler log %s: "
-		        "%s\n",
-		        log, strerror(errno));
+	out = run_open_log(log);
+	if (out < 0)
 		return -1;
-	}
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
 		fprintf(stderr, "nvshare-run: %s\n", strerror(errno));
@@ -460,6 +596,60 @@ static int run_alive(pid_t pid)
 }
 
 /*
+ * Takes the start lock: "<sock>.lock", ours (never a symlink, never a file
+ * of another user, who could hold it forever), waited for at most
+ * RUN_LOCK_WAIT_MS. Returns the locked descriptor, or -1 when starting
+ * goes on without it (said why; the scheduler itself refuses a socket
+ * that another one serves, so the worst is a second start that exits).
+ */
+static int run_lock(const char *lockpath, const char *sock)
+{
+	long long deadline = run_now_ms() + RUN_LOCK_WAIT_MS;
+	struct stat st;
+	int fd = open(lockpath,
+	              O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	                  O_NONBLOCK,
+	              0600);
+
+	if (fd < 0) {
+		fprintf(stderr,
+		        "nvshare-run: cannot use the start lock %s (%s); "
+		        "starting without it\n",
+		        lockpath,
+		        errno == ELOOP ? "a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != getuid()) {
+		fprintf(stderr,
+		        "nvshare-run: the start lock %s is not a file of this "
+		        "user; starting without it\n",
+		        lockpath);
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct timespec ts = {0, RUN_LOCK_POLL_MS * 1000 * 1000};
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		/* Whoever holds it may have started the scheduler. */
+		if (run_answers(sock) || run_now_ms() >= deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (!run_answers(sock))
+		fprintf(stderr,
+		        "nvshare-run: the start lock %s is still held after "
+		        "%d ms; starting without it\n",
+		        lockpath, RUN_LOCK_WAIT_MS);
+	close(fd);
+	return -1;
+}
+
+/*
  * Makes sure a scheduler answers at sock, starting one if needed. The
  * check and the start happen under an exclusive flock on "<sock>.lock"
  * (when it can be created) so that concurrent nvshare-run processes start
@@ -483,14 +673,11 @@ static int run_ensure_scheduler(const char *sock, const char *lib)
 	else if (slash)
 		*slash = '\0';
 	snprintf(lockpath, sizeof(lockpath), "%s.lock", sock);
-	lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (lock >= 0) {
-		while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
-			;
-		if (run_answers(sock)) {
+	lock = run_lock(lockpath, sock);
+	if (run_answers(sock)) {
+		if (lock >= 0)
 			close(lock);
-			return 0; /* another nvshare-run started it */
-		}
+		return 0; /* another nvshare-run started it */
 	}
 	if (run_find_scheduler(sched, sizeof(sched)) < 0) {
 		fprintf(stderr,

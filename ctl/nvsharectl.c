@@ -12,6 +12,8 @@
 #include "parse.h"
 #include "proto.h"
 #include "sock.h"
+#include "status_page.h"
+#include "top.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -49,6 +51,10 @@ static int ctl_cmd_set(struct ctl_ctx *ctx, int argc, char **argv);
 static int ctl_cmd_on(struct ctl_ctx *ctx, int argc, char **argv);
 static int ctl_cmd_off(struct ctl_ctx *ctx, int argc, char **argv);
 static int ctl_cmd_help(struct ctl_ctx *ctx, int argc, char **argv);
+static int ctl_cmd_top(struct ctl_ctx *ctx, int argc, char **argv)
+{
+	return ctl_top_run(ctx->socket, argc, argv); /* top.c */
+}
 
 static const struct ctl_cmd ctl_cmds[] = {
     {
@@ -120,6 +126,7 @@ static const struct ctl_cmd ctl_cmds[] = {
         "without waiting for the lock, as if nvshare were not there.\n",
         ctl_cmd_off,
     },
+    {"top", CTL_TOP_SUMMARY, CTL_TOP_USAGE, ctl_cmd_top},
     {
         "help",
         "show this help, or a command's help",
@@ -215,8 +222,21 @@ static int ctl_opt_value(int argc, char **argv, int *i, const char *name,
  * *reply filled (release it with nvs_msg_release), or CTL_EXIT_FAIL after
  * printing why. The reply's status is left to the caller.
  */
+static int ctl_request_eof(const struct ctl_ctx *ctx, uint16_t type,
+                           const void *payload, size_t len,
+                           struct nvs_msg *reply, int *eof);
+
 static int ctl_request(const struct ctl_ctx *ctx, uint16_t type,
                        const void *payload, size_t len, struct nvs_msg *reply)
+{
+	return ctl_request_eof(ctx, type, payload, len, reply, NULL);
+}
+
+/* ctl_request; if eof is given, a connection closed without a reply sets
+ * it and is not reported (the caller has another way to ask). */
+static int ctl_request_eof(const struct ctl_ctx *ctx, uint16_t type,
+                           const void *payload, size_t len,
+                           struct nvs_msg *reply, int *eof)
 {
 	char err[256];
 	enum nvs_read_status st;
@@ -239,6 +259,10 @@ static int ctl_request(const struct ctl_ctx *ctx, uint16_t type,
 	err[0] = '\0';
 	st = nvs_msg_recv(fd, reply, CTL_REPLY_TIMEOUT_MS, err, sizeof(err));
 	close(fd);
+	if (st == NVS_READ_EOF && eof) {
+		*eof = 1;
+		return CTL_EXIT_FAIL;
+	}
 	if (st == NVS_READ_EOF) {
 		fprintf(stderr,
 		        "nvsharectl: the scheduler at %s closed the connection "
@@ -296,19 +320,78 @@ static int ctl_check_reply(const struct nvs_msg *reply)
 	return CTL_EXIT_FAIL;
 }
 
-static int ctl_status_once(const struct ctl_ctx *ctx, uint32_t format)
+/* The whole report in one reply, as schedulers before paging send it. */
+static int ctl_status_whole(const struct ctl_ctx *ctx, uint32_t format)
 {
 	struct nvs_ctl_status req = {.format = format};
 	struct nvs_msg reply;
 	int rc;
 
-	rc = ctl_request(ctx, NVS_MSG_CTL_STATUS, &req, sizeof(req), &reply);
+	rc = ctl_request(ctx, NVS_MSG_CTL_STATUS, &req,
+	                 NVS_CTL_STATUS_LEGACY_SIZE, &reply);
 	if (rc != CTL_EXIT_OK)
 		return rc;
 	rc = ctl_check_reply(&reply);
 	if (rc == CTL_EXIT_OK)
 		ctl_print_text(stdout, reply.text);
 	nvs_msg_release(&reply);
+	fflush(stdout);
+	return rc;
+}
+
+/*
+ * Prints the report page by page (see CTL_STATUS in proto.h), so that it
+ * has no size limit. A scheduler that closes the connection at the first
+ * page predates paging: it is asked for the whole report instead.
+ */
+static int ctl_status_once(const struct ctl_ctx *ctx, uint32_t format)
+{
+	struct nvs_ctl_status req = {.format = format,
+	                             .flags = NVS_CTL_STATUS_PAGED};
+	int last = '\n', rc;
+
+	for (;;) {
+		struct nvs_msg reply;
+		const char *body = "";
+		uint64_t next = 0;
+		int eof = 0;
+
+		rc = ctl_request_eof(ctx, NVS_MSG_CTL_STATUS, &req, sizeof(req),
+		                     &reply, req.after_client ? NULL : &eof);
+		if (eof)
+			return ctl_status_whole(ctx, format);
+		if (rc != CTL_EXIT_OK)
+			break;
+		rc = ctl_check_reply(&reply);
+		if (rc == CTL_EXIT_OK &&
+		    ctl_page_parse(reply.text, &next, &body) < 0) {
+			fprintf(stderr,
+			        "nvsharectl: the scheduler at %s sent a "
+			        "malformed status page\n",
+			        ctx->socket);
+			rc = CTL_EXIT_FAIL;
+		} else if (rc == CTL_EXIT_OK && next != 0 &&
+		           next <= req.after_client) {
+			fprintf(stderr,
+			        "nvsharectl: the scheduler at %s sent status "
+			        "pages that do not advance (after %llu, next "
+			        "%llu)\n",
+			        ctx->socket,
+			        (unsigned long long)req.after_client,
+			        (unsigned long long)next);
+			rc = CTL_EXIT_FAIL;
+		}
+		if (rc == CTL_EXIT_OK && *body) {
+			fputs(body, stdout);
+			last = (unsigned char)body[strlen(body) - 1];
+		}
+		nvs_msg_release(&reply);
+		if (rc != CTL_EXIT_OK || next == 0)
+			break;
+		req.after_client = next;
+	}
+	if (last != '\n')
+		fputc('\n', stdout);
 	fflush(stdout);
 	return rc;
 }

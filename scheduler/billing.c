@@ -360,15 +360,27 @@ void bill_set_window(struct bill_gpu *g, int64_t window_ns)
 
 int bill_add(struct bill_gpu *g, uint64_t id, uint32_t limit_pct)
 {
+	return bill_add_owned(g, id, 0, limit_pct, BILL_MAX_CLIENTS);
+}
+
+int bill_add_owned(struct bill_gpu *g, uint64_t id, uint64_t owner,
+                   uint32_t limit_pct, size_t owner_max)
+{
 	struct bill_client *c;
+	size_t owned = 0;
 
 	if (find(g, id) >= 0)
 		return 0;
 	if (g->n >= BILL_MAX_CLIENTS)
 		return -1;
+	for (size_t i = 0; i < g->n; i++)
+		owned += g->clients[i].owner == owner;
+	if (owned >= owner_max)
+		return -2;
 	c = &g->clients[g->n++];
 	memset(c, 0, sizeof(*c));
 	c->id = id;
+	c->owner = owner;
 	c->limit_pct = norm_limit(limit_pct);
 	c->last_busy_ns = INT64_MIN;
 	for (int s = 0; s < BILL_PENDING_TICKS; s++)

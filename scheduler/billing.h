@@ -47,6 +47,11 @@
 #define BILL_CREDIT_TICKS (BILL_GRACE_TICKS + 1) /* unused budget carried */
 #define BILL_ACTIVE_WINDOWS 2 /* idle this long: not active */
 #define BILL_OUT_MAX 64
+/* Entries one owner (the pod the kernel puts a client in, else its uid)
+ * may take on a GPU: half, so that one tenant's idle registrations cannot
+ * leave another's limited client unbilled. Keyed by pod first because in
+ * Kubernetes every root container has uid 0. */
+#define BILL_OWNER_SHARE (BILL_MAX_CLIENTS / 2)
 
 struct bill_tick {
 	int64_t tick;    /* tick index (start = tick * BILL_TICK_NS), -1 free */
@@ -55,6 +60,7 @@ struct bill_tick {
 
 struct bill_client {
 	uint64_t id;
+	uint64_t owner;       /* whose share it takes (a uid or a pod) */
 	uint32_t limit_pct;   /* 1..99, or 0: unlimited */
 	int throttled;        /* paused until the next window */
 	int64_t used_ns;      /* billed in the current window, debt
@@ -97,6 +103,10 @@ void bill_set_window(struct bill_gpu *g, int64_t window_ns);
 
 /* Adds a client (idempotent). Returns 0, or -1 if the GPU is full. */
 int bill_add(struct bill_gpu *g, uint64_t id, uint32_t limit_pct);
+/* The same for a client of owner, who may hold at most owner_max entries
+ * here: -2 when that share is used (bill_add: owner 0, no share). */
+int bill_add_owned(struct bill_gpu *g, uint64_t id, uint64_t owner,
+                   uint32_t limit_pct, size_t owner_max);
 /* Removes a client; nothing is emitted for it. */
 void bill_remove(struct bill_gpu *g, uint64_t id);
 /* A new limit (0: none); applies at once to the current window. A client

@@ -8,18 +8,23 @@
 #include "billing.h"
 #include "conn.h"
 #include "log.h"
+#include "metrics_counters.h"
 
 /* The policy library stands alone (no protocol header): the two tick
  * lengths are one. */
 _Static_assert(BILL_TICK_NS == NVS_USAGE_TICK_NS, "one tick on both sides");
 
+/* A limited client that could not be billed is held throttled: never
+ * unthrottled for want of a billing entry. */
 static void send_state(struct sched_client *cl, struct sched_client_gpu *e)
 {
 	struct nvs_throttle t;
 
 	memset(&t, 0, sizeof(t));
 	memcpy(t.uuid, e->gpu->uuid, sizeof(t.uuid));
-	t.throttled = (uint32_t)bill_throttled(&e->gpu->bill, cl->id);
+	t.throttled = e->unbilled
+	                  ? cl->limits.core_pct != 0
+	                  : (uint32_t)bill_throttled(&e->gpu->bill, cl->id);
 	t.meter = e->gpu->metered ? 1 : 0;
 	e->meter_sent = e->gpu->metered;
 	conn_send(cl->conn, NVS_MSG_THROTTLE, &t, sizeof(t));
@@ -62,6 +67,8 @@ static void apply(struct sched_core *core, struct sched_gpu *g,
 			continue;
 		if (a->kind == BILL_THROTTLE)
 			e->throttles++;
+		metrics_throttle(&metrics_global, cl->id, g->uuid,
+		                 a->kind == BILL_THROTTLE, nvs_now_ns());
 		NVS_DEBUG("event=%s gpu=%s client=%llu",
 		          a->kind == BILL_THROTTLE ? "throttle" : "unthrottle",
 		          g->uuid, (unsigned long long)cl->id);
@@ -69,17 +76,68 @@ static void apply(struct sched_core *core, struct sched_gpu *g,
 	}
 }
 
+/* Whose share of the billing table cl takes: its pod (the kernel's pod
+ * UID, hashed, top bit set) or, outside pods, its uid. */
+static uint64_t bill_owner(const struct sched_client *cl)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	if (!cl->pod_uid[0])
+		return (uint64_t)cl->uid;
+	for (const char *p = cl->pod_uid; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h | (1ULL << 63);
+}
+
+/* A billing entry for cl on g within its owner's share; 0, or -1 with
+ * the client marked unbilled. */
+static int bill_entry(struct sched_client *cl, struct sched_client_gpu *e)
+{
+	int rc = bill_add_owned(&e->gpu->bill, cl->id, bill_owner(cl),
+	                        cl->limits.core_pct, BILL_OWNER_SHARE);
+
+	e->unbilled = rc < 0;
+	return rc;
+}
+
 void compute_attach(struct sched_core *core, struct sched_client *cl,
                     struct sched_gpu *g, int64_t now)
 {
+	struct sched_client_gpu *e = registry_client_gpu(cl, g);
+	int rc;
+
+	if (!e)
+		return;
 	if (!g->bill.window_ns)
 		bill_init(&g->bill,
 		          (int64_t)core->cfg->core_window_ms * 1000000, now);
-	if (bill_add(&g->bill, cl->id, cl->limits.core_pct) < 0)
-		NVS_WARN("event=billing_full gpu=%s client=%llu max=%d "
-		         "msg=\"client not billed\"",
-		         g->uuid, (unsigned long long)cl->id, BILL_MAX_CLIENTS);
+	rc = bill_entry(cl, e);
+	if (rc < 0)
+		NVS_WARN("event=billing_full gpu=%s client=%llu uid=%u "
+		         "reason=\"%s\" max=%d uid_share=%d msg=\"not billed: "
+		         "held throttled while it has a core limit\"",
+		         g->uuid, (unsigned long long)cl->id, (unsigned)cl->uid,
+		         rc == -2 ? "owner share used" : "table full",
+		         BILL_MAX_CLIENTS, BILL_OWNER_SHARE);
 	update_meter(core, g, NULL);
+	if (e->unbilled && cl->limits.core_pct)
+		send_state(cl, e);
+}
+
+/* Entries freed on g: unbilled clients get theirs, oldest first. */
+static void bill_waiting(struct sched_core *core, struct sched_gpu *g,
+                         const struct sched_client *gone)
+{
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		struct sched_client *cl = core->reg.clients[i];
+		struct sched_client_gpu *e = registry_client_gpu(cl, g);
+
+		if (cl == gone || !e || !e->unbilled || bill_entry(cl, e) < 0)
+			continue;
+		NVS_INFO("event=billed gpu=%s client=%llu", g->uuid,
+		         (unsigned long long)cl->id);
+		send_state(cl, e);
+	}
 }
 
 void compute_client_gone(struct sched_core *core, struct sched_client *cl)
@@ -88,6 +146,8 @@ void compute_client_gone(struct sched_core *core, struct sched_client *cl)
 		struct sched_gpu *g = cl->gpus[i].gpu;
 		bill_remove(&g->bill, cl->id);
 		update_meter(core, g, cl);
+		if (!cl->gpus[i].unbilled)
+			bill_waiting(core, g, cl);
 	}
 }
 
@@ -99,6 +159,11 @@ void compute_limits_changed(struct sched_core *core, struct sched_client *cl,
 		struct bill_out out = {.n = 0};
 		const struct bill_client *b = bill_client_of(&g->bill, cl->id);
 
+		if (cl->gpus[i].unbilled) {
+			update_meter(core, g, NULL);
+			send_state(cl, &cl->gpus[i]);
+			continue;
+		}
 		if (!b || b->limit_pct == cl->limits.core_pct)
 			continue;
 		bill_set_limit(&g->bill, cl->id, cl->limits.core_pct, now,

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics_counters.h"
 #include "registry.h"
+#include "sock.h"
 
 #define DRAIN_LIMIT (256u << 10) /* unread bytes discarded before close */
 
@@ -37,7 +40,57 @@ struct sched_conn *conn_new(int fd, uint64_t seq, pid_t pid, uid_t uid,
 	c->pid = pid;
 	c->uid = uid;
 	c->gid = gid;
+	c->peer.pid = pid;
+	c->peer.uid = uid;
+	c->peer.gid = gid;
+	c->accepted_ns = nvs_now_ns();
 	return c;
+}
+
+void conn_attach(struct sched_conn *c, struct peer_identity *id,
+                 struct peer_account *acct)
+{
+	peer_identity_free(&c->peer);
+	c->peer = *id;
+	memset(id, 0, sizeof(*id)); /* ours now */
+	c->pid = c->peer.pid;
+	c->uid = c->peer.uid;
+	c->gid = c->peer.gid;
+	c->acct = acct;
+	acct->nconns++;
+}
+
+int conn_log_ok(struct sched_conn *c)
+{
+	return !c->acct || peer_account_log_ok(c->acct, nvs_now_ns());
+}
+
+int64_t conn_deadline(const struct sched_conn *c)
+{
+	if (c->dead)
+		return INT64_MAX;
+	if (!c->greeted)
+		return c->accepted_ns + CONN_FRAME_DEADLINE_NS;
+	if (c->frame_since_ns)
+		return c->frame_since_ns + CONN_FRAME_DEADLINE_NS;
+	return INT64_MAX;
+}
+
+void conn_check_deadline(struct sched_conn *c, int64_t now)
+{
+	if (now < conn_deadline(c))
+		return;
+	if (conn_log_ok(c))
+		NVS_WARN("event=handshake_timeout pid=%d uid=%u conn=%llu "
+		         "client=%llu waited_ms=%lld pending_bytes=%zu "
+		         "reason=\"%s\" action=disconnect",
+		         (int)c->pid, (unsigned)c->uid,
+		         (unsigned long long)c->seq, client_id(c),
+		         (long long)(CONN_FRAME_DEADLINE_NS / 1000000),
+		         c->reader.used,
+		         c->greeted ? "a frame was not finished in time"
+		                    : "no first message in time");
+	c->dead = 1;
 }
 
 /* Discards what the peer sent but we will not read, so that closing does
@@ -59,6 +112,9 @@ void conn_free(struct sched_conn *c)
 {
 	drain_input(c->fd);
 	close(c->fd);
+	peer_identity_free(&c->peer);
+	if (c->acct)
+		c->acct->nconns--;
 	nvs_reader_free(&c->reader);
 	free(c->out);
 	free(c);
@@ -74,11 +130,14 @@ void conn_protocol_error(struct sched_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	c->dead = 1;
+	metrics_protocol_error(&metrics_global);
+	if (!conn_log_ok(c))
+		return;
 	NVS_WARN("event=protocol_error client=%llu pid=%d uid=%u conn=%llu "
 	         "reason=\"%s\" action=disconnect",
 	         client_id(c), (int)c->pid, (unsigned)c->uid,
 	         (unsigned long long)c->seq, reason);
-	c->dead = 1;
 }
 
 void conn_close(struct sched_conn *c, const char *reason)
@@ -158,10 +217,13 @@ static void queue_frame(struct sched_conn *c, uint16_t type, const void *a,
 	if (c->dead)
 		return;
 	if (out_reserve(c, sizeof(hdr) + alen + blen)) {
-		NVS_WARN("event=send_overflow client=%llu pid=%d conn=%llu "
-		         "pending=%zu action=disconnect",
-		         client_id(c), (int)c->pid, (unsigned long long)c->seq,
-		         c->out_len - c->out_off);
+		if (conn_log_ok(c))
+			NVS_WARN(
+			    "event=send_overflow client=%llu pid=%d conn=%llu "
+			    "pending=%zu action=disconnect",
+			    client_id(c), (int)c->pid,
+			    (unsigned long long)c->seq,
+			    c->out_len - c->out_off);
 		c->dead = 1;
 		return;
 	}

@@ -1,10 +1,10 @@
 /*
- * control.c - see control.h. The permission check reads the socket file's
- * group at the time of the request (an operator may chgrp it while the
- * scheduler runs) and, only when needed, the peer's supplementary groups
- * from /proc. Settings are validated here (limits in limit_change.c);
- * invalid values are refused with EINVAL and a reason, and nothing
- * changes.
+ * control.c - see control.h. The permission check uses the peer's
+ * credentials as captured at connect time and the group of the socket file
+ * the scheduler bound (an operator may chgrp it while the scheduler runs;
+ * another file put at its path does not count). Settings are validated here
+ * (limits in limit_change.c); invalid values are refused with EINVAL and a
+ * reason, and nothing changes.
  */
 #include "control.h"
 
@@ -23,46 +23,17 @@
 #include "perm.h"
 #include "status.h"
 
-#define PROC_STATUS_MAX 65536 /* enough for the "Groups:" line */
-
-/* 1 if /proc/<pid>/status lists gid among the supplementary groups. */
-static int peer_in_group(pid_t pid, gid_t gid)
-{
-	char path[64], *buf;
-	ssize_t n;
-	size_t used = 0;
-	int fd, found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	buf = malloc(PROC_STATUS_MAX);
-	if (!buf)
-		goto out;
-	while (used < PROC_STATUS_MAX - 1 &&
-	       (n = read(fd, buf + used, PROC_STATUS_MAX - 1 - used)) > 0)
-		used += (size_t)n;
-	buf[used] = '\0';
-	found = perm_groups_contain(buf, gid);
-	free(buf);
-out:
-	close(fd);
-	return found;
-}
-
-static int allowed(const struct sched_core *core, const struct sched_conn *c,
+/* Decided from the credentials captured when the peer connected
+ * (SO_PEERCRED, SO_PEERGROUPS: conn.h), never from its pid now, and from
+ * the group of the socket file we bound (sock_file.h). */
+static int allowed(struct sched_core *core, const struct sched_conn *c,
                    gid_t *sock_gid)
 {
-	struct stat st;
-
-	*sock_gid =
-	    stat(core->cfg->socket_path, &st) == 0 ? st.st_gid : core->sock_gid;
-	if (perm_control_allowed(c->uid, c->gid, 0, core->self_uid, *sock_gid))
-		return 1;
-	return perm_control_allowed(c->uid, c->gid,
-	                            peer_in_group(c->pid, *sock_gid),
-	                            core->self_uid, *sock_gid);
+	*sock_gid = sock_file_group(&core->sock, core->cfg->socket_path);
+	return perm_control_allowed(
+	    c->uid, c->gid,
+	    perm_groups_include(c->peer.groups, c->peer.ngroups, *sock_gid),
+	    core->self_uid, *sock_gid);
 }
 
 static void reply(struct sched_conn *c, int32_t status, const char *text)
@@ -70,23 +41,58 @@ static void reply(struct sched_conn *c, int32_t status, const char *text)
 	conn_send_reply(c, status, text, strlen(text));
 }
 
+/* Bytes of a page's text beside its first line, with room to spare. */
+#define STATUS_PAGE_BUDGET (NVS_CTL_TEXT_MAX - 64)
+
+/* One page (see CTL_STATUS in proto.h) into b: its first line, then it. */
+static int status_page(const struct sched_core *core,
+                       const struct nvs_ctl_status *st, int64_t now,
+                       struct status_buf *b)
+{
+	struct status_buf page = {0};
+	uint64_t next;
+	int rc =
+	    st->format == NVS_CTL_FORMAT_JSON
+	        ? status_render_json_page(&core->reg, now, st->after_client,
+	                                  STATUS_PAGE_BUDGET, &page, &next)
+	        : status_render_text_page(&core->reg, now, st->after_client,
+	                                  STATUS_PAGE_BUDGET, &page, &next);
+
+	if (rc == 0) {
+		status_buf_printf(b, NVS_CTL_PAGE_PREFIX "%llu\n",
+		                  (unsigned long long)next);
+		if (page.len)
+			status_buf_printf(b, "%s", page.p);
+		rc = b->failed ? -1 : 0;
+	}
+	status_buf_free(&page);
+	return rc;
+}
+
 static void on_status(struct sched_core *core, struct sched_conn *c,
                       const struct nvs_ctl_status *st, int64_t now)
 {
 	struct status_buf b = {0};
-	int rc = st->format == NVS_CTL_FORMAT_JSON
-	             ? status_render_json(&core->reg, now, &b)
-	             : status_render_text(&core->reg, now, &b);
-	char msg[96];
+	char msg[160];
+	int rc;
 
+	if (st->flags & NVS_CTL_STATUS_PAGED)
+		rc = status_page(core, st, now, &b);
+	else if (st->format == NVS_CTL_FORMAT_JSON)
+		rc = status_render_json(&core->reg, now, &b);
+	else
+		rc = status_render_text(&core->reg, now, &b);
 	if (rc < 0) {
 		reply(c, ENOMEM, "status unavailable: out of memory");
 	} else if (b.len > NVS_CTL_TEXT_MAX) {
-		snprintf(msg, sizeof(msg), "status too large (%zu bytes)",
-		         b.len);
+		snprintf(msg, sizeof(msg),
+		         "status too large (%zu bytes, %zu clients): this "
+		         "nvsharectl does not ask for it in pages; use a newer "
+		         "one",
+		         b.len, core->reg.nclients);
 		reply(c, EFBIG, msg);
 	} else {
-		conn_send_reply(c, 0, b.p, b.len);
+		conn_send_reply(c, 0, b.p ? b.p : "", b.len);
 	}
 	status_buf_free(&b);
 }
@@ -213,11 +219,13 @@ void control_handle(struct sched_core *core, struct sched_conn *c,
 	char msg[160];
 
 	if (!allowed(core, c, &sock_gid)) {
-		NVS_WARN("event=control_denied type=%s pid=%d uid=%u gid=%u "
-		         "socket_gid=%u",
-		         nvs_msg_type_name(m->hdr.type), (int)c->pid,
-		         (unsigned)c->uid, (unsigned)c->gid,
-		         (unsigned)sock_gid);
+		if (conn_log_ok(c))
+			NVS_WARN(
+			    "event=control_denied type=%s pid=%d uid=%u gid=%u "
+			    "socket_gid=%u",
+			    nvs_msg_type_name(m->hdr.type), (int)c->pid,
+			    (unsigned)c->uid, (unsigned)c->gid,
+			    (unsigned)sock_gid);
 		snprintf(msg, sizeof(msg),
 		         "permission denied: uid %u is not root, not the "
 		         "scheduler's user and not in group %u of the socket",

@@ -12,10 +12,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "gpu_inventory.h"
 #include "policy.h"
 #include "proto.h"
 #include "registry.h"
 #include "sock.h"
+#include "sock_file.h"
 
 #define SCHED_MAX_OVERRIDES REGISTRY_MAX_GPUS /* --gpu-memory flags */
 
@@ -36,13 +38,17 @@ struct sched_config {
 	                                          have swapped out to the host;
 	                                          0: no budget */
 	struct sched_gpu_override overrides[SCHED_MAX_OVERRIDES]; /* flags */
-	size_t noverrides; /* entries used in overrides */
+	size_t noverrides;          /* entries used in overrides */
+	int trust_pod_names;        /* limits set for a pod apply to declared,
+	                               unconfirmed members too */
+	struct gpu_inventory *gpus; /* the node's GPUs: NVML and overrides
+	                               (main.c); rescanned by lockproto.c */
 };
 
 struct sched_core {
 	const struct sched_config *cfg; /* flags */
 	struct sched_registry reg;      /* GPUs, clients, settings */
-	gid_t sock_gid;                 /* socket file group at start */
+	struct sock_file sock;          /* the socket file we bound */
 	uid_t self_uid;                 /* our effective uid */
 };
 

@@ -26,13 +26,22 @@ static void format_limits(const struct nvs_limits *l, char *buf, size_t len)
 		snprintf(buf, len, "memory_limit=%s core_limit=none", mem);
 }
 
+/* Limits set for the pod cl declared apply only when the kernel confirms
+ * that it is in that pod (or the operator trusts declared names): a claim
+ * must not bring another pod's limits, nor shed its own pod's. */
+static struct quota_pod *pod_settings(struct sched_core *core,
+                                      const struct sched_client *cl)
+{
+	if (!cl->pod_name[0] ||
+	    !(cl->pod_verified || core->cfg->trust_pod_names))
+		return NULL;
+	return quota_pod_find(&core->reg.pods, cl->pod_namespace, cl->pod_name);
+}
+
 void limit_change_apply(struct sched_core *core, struct sched_client *cl,
                         int64_t now)
 {
-	struct quota_pod *pod =
-	    cl->pod_name[0] ? quota_pod_find(&core->reg.pods, cl->pod_namespace,
-	                                     cl->pod_name)
-	                    : NULL;
+	struct quota_pod *pod = pod_settings(core, cl);
 	/* Most specific last: the client's own, its pod's, its very own. */
 	struct nvs_limits pod_view = quota_effective(&cl->own, pod);
 	struct nvs_limits want = quota_effective(&pod_view, &cl->set);
@@ -87,7 +96,7 @@ int limit_change_set(struct sched_core *core,
 	char pod[NVS_POD_NAME_SIZE];
 	struct quota_pod *p;
 	uint64_t v;
-	size_t n = 0;
+	size_t n = 0, unconfirmed = 0;
 
 	if (quota_value_of(m->key, m->value, &v, err, sizeof(err))) {
 		NVS_WARN("event=set_refused key=%s reason=\"%s\" pid=%d uid=%u",
@@ -123,18 +132,24 @@ int limit_change_set(struct sched_core *core,
 	set_field(p, m->key, v);
 	for (size_t i = 0; i < core->reg.nclients; i++) {
 		struct sched_client *cl = core->reg.clients[i];
-		if (quota_pod_find(&core->reg.pods, cl->pod_namespace,
-		                   cl->pod_name) != p)
+		if (pod_settings(core, cl) != p) {
+			if (quota_pod_find(&core->reg.pods, cl->pod_namespace,
+			                   cl->pod_name) == p)
+				unconfirmed++;
 			continue;
+		}
 		limit_change_apply(core, cl, now);
 		n++;
 	}
 	registry_printable(p->pod_namespace, ns, sizeof(ns));
 	registry_printable(p->pod_name, pod, sizeof(pod));
-	NVS_INFO("event=set key=%s pod=%s/%s value=%s clients=%zu pid=%d "
-	         "uid=%u",
-	         what, ns, pod, val, n, (int)pid, (unsigned)uid);
-	snprintf(reply, len, "ok pod=%s/%s %s=%s clients=%zu", ns, pod, what,
-	         val, n);
+	NVS_INFO("event=set key=%s pod=%s/%s value=%s clients=%zu "
+	         "unconfirmed=%zu pid=%d uid=%u",
+	         what, ns, pod, val, n, unconfirmed, (int)pid, (unsigned)uid);
+	snprintf(reply, len, "ok pod=%s/%s %s=%s clients=%zu%s", ns, pod, what,
+	         val, n,
+	         unconfirmed ? " (processes that only claim this pod, "
+	                       "unconfirmed by the kernel, are not changed)"
+	                     : "");
 	return 0;
 }

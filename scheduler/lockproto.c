@@ -4,6 +4,15 @@
  * treats a violation as a protocol error: the sender is disconnected and
  * nobody else notices. Decisions come from policy.c; here they become
  * LOCK_OK / DROP_LOCK messages, counters and log lines.
+ *
+ * What a client claims is checked against what the node knows: it may
+ * register only the node's GPUs (gpu_inventory.h), with the capacity the
+ * node gives them; a GPU that is not the node's gets the client told to
+ * run unmanaged (SET_MANAGED 0: the library's fallback, without the
+ * reconnect loop a disconnection would start), and what it then sends
+ * about such GPUs is ignored. Swap reports count only when they answer
+ * what the scheduler asked (policy_swap_check); others are ignored with a
+ * rate-limited warning, and a flood of them is a protocol error.
  */
 #include "lockproto.h"
 
@@ -14,8 +23,10 @@
 
 #include "compute.h"
 #include "conn.h"
+#include "gpu_inventory.h"
 #include "limit_change.h"
 #include "log.h"
+#include "metrics_counters.h"
 #include "parse.h"
 #include "policy.h"
 
@@ -28,6 +39,14 @@ _Static_assert(SAME_VALUE(POLICY_WAIT_TURN, NVS_WAIT_TURN) &&
 _Static_assert(SAME_VALUE(POLICY_SWAP_OUT, NVS_SWAP_OUT) &&
                    SAME_VALUE(POLICY_SWAP_IN, NVS_SWAP_IN),
                "swap directions");
+/* Every GPU of the node fits in the context table. */
+_Static_assert(INVENTORY_MAX_GPUS <= REGISTRY_MAX_GPUS, "GPU tables");
+
+/* Ignored reports: one warning per client and window, and more than
+ * IGNORED_FLOOD in one window is a flood (the peer is cut off). */
+#define IGNORED_WINDOW_NS (10LL * 1000000000LL)
+#define IGNORED_FLOOD 1000
+
 /* Modes: policy.c asserts they are settings.h's. */
 _Static_assert(POLICY_DROP_SWAP_OUT == NVS_DROP_SWAP_OUT, "drop flags");
 
@@ -97,6 +116,8 @@ static void apply_one(struct sched_core *core, struct sched_gpu *g,
 		e = registry_client_gpu(cl, g);
 		if (e)
 			e->lock_grants++;
+		metrics_lock_granted(&metrics_global, cl->id, g->uuid,
+		                     a->span_ns, g->policy.now_ns);
 		NVS_DEBUG("event=grant gpu=%s client=%llu waited_ms=%lld "
 		          "running=%zu",
 		          g->uuid, (unsigned long long)cl->id,
@@ -127,6 +148,8 @@ static void apply_one(struct sched_core *core, struct sched_gpu *g,
 		return;
 	case POLICY_REVOKE:
 		core->reg.forced_releases++;
+		metrics_lock_ended(&metrics_global, cl->id, g->uuid,
+		                   g->policy.now_ns);
 		NVS_WARN("event=force_release gpu=%s client=%llu pid=%d "
 		         "held_ms=%lld grace_ms=%u gpu_forced=%llu",
 		         g->uuid, (unsigned long long)cl->id, (int)cl->pid,
@@ -141,8 +164,8 @@ static void apply_one(struct sched_core *core, struct sched_gpu *g,
 		return;
 	case POLICY_EVICT_TIMEOUT:
 		NVS_WARN("event=evict_timeout gpu=%s client=%llu pid=%d "
-		         "waited_ms=%lld grace_ms=%u msg=\"memory taken to be "
-		         "on the host\"",
+		         "waited_ms=%lld grace_ms=%u msg=\"memory still "
+		         "counted on the GPU; asked again after the grace\"",
 		         g->uuid, (unsigned long long)cl->id, (int)cl->pid,
 		         ns_to_ms(a->span_ns), core->reg.release_grace_ms);
 		return;
@@ -219,16 +242,21 @@ static void on_hello(struct sched_core *core, struct sched_conn *c,
 	memcpy(cl->pod_namespace, h->pod_namespace, sizeof(cl->pod_namespace));
 	memcpy(cl->pod_name, h->pod_name, sizeof(cl->pod_name));
 	memcpy(cl->container, h->container, sizeof(cl->container));
+	memcpy(cl->pod_uid, c->peer.pod_uid, sizeof(cl->pod_uid));
+	cl->pod_verified =
+	    peer_identity_confirms(&c->peer, cl->pod_namespace, cl->pod_name);
 	if (!cl->comm[0])
 		comm_from_proc(cl->pid, cl->comm, sizeof(cl->comm));
 	cl->conn = c;
 	c->client = cl;
 	NVS_INFO("event=hello client=%llu pid=%d uid=%u comm=%s "
-	         "pod_namespace=%s pod=%s hello_pid=%u managed=%d",
+	         "pod_namespace=%s pod=%s pod_verified=%d pod_uid=%s "
+	         "hello_pid=%u managed=%d",
 	         (unsigned long long)cl->id, (int)cl->pid, (unsigned)cl->uid,
 	         registry_printable(cl->comm, comm, sizeof(comm)),
 	         registry_printable(cl->pod_namespace, ns, sizeof(ns)),
-	         registry_printable(cl->pod_name, pod, sizeof(pod)), h->pid,
+	         registry_printable(cl->pod_name, pod, sizeof(pod)),
+	         cl->pod_verified, peer_identity_pod_text(&c->peer), h->pid,
 	         core->reg.managed);
 	memset(&w, 0, sizeof(w));
 	w.client_id = cl->id;
@@ -236,53 +264,118 @@ static void on_hello(struct sched_core *core, struct sched_conn *c,
 	conn_send(c, NVS_MSG_WELCOME, &w, sizeof(w));
 }
 
-static uint64_t override_for(const struct sched_core *core, const char *uuid)
+/* The node's entry for uuid, rescanning NVML (rate-limited) for a UUID
+ * not known yet: a GPU that appeared after start. */
+static const struct inventory_gpu *node_gpu(struct sched_core *core,
+                                            const char *uuid, int64_t now)
 {
-	for (size_t i = 0; i < core->cfg->noverrides; i++)
-		if (strcmp(core->cfg->overrides[i].uuid, uuid) == 0)
-			return core->cfg->overrides[i].bytes;
-	return 0;
+	struct gpu_inventory *inv = core->cfg->gpus;
+	const struct inventory_gpu *k;
+	char why[160];
+	size_t before;
+
+	if (!inv)
+		return NULL;
+	k = inventory_find(inv, uuid);
+	if (k || !inventory_rescan_due(inv, now))
+		return k;
+	before = inv->n;
+	if (inventory_scan(inv, now, why, sizeof(why)) < 0)
+		NVS_DEBUG("event=gpu_rescan reason=\"%s\"", why);
+	if (inv->n != before)
+		NVS_INFO("event=gpu_rescan gpus=%zu new=%zu", inv->n,
+		         inv->n - before);
+	return inventory_find(inv, uuid);
 }
 
-static struct sched_gpu *gpu_get(struct sched_core *core, struct sched_conn *c,
-                                 const struct nvs_gpu_register *reg)
+/* The context of the node's GPU uuid (created at its first
+ * registration), or NULL if uuid is not one of the node's GPUs. Its
+ * capacity is the node's word; a client's total_bytes is only compared. */
+static struct sched_gpu *gpu_get(struct sched_core *core,
+                                 const struct nvs_gpu_register *reg,
+                                 int64_t now)
 {
 	struct sched_gpu *g = registry_gpu_find(&core->reg, reg->uuid);
+	const struct inventory_gpu *k;
 	uint64_t cap;
 	char size[32];
 
 	if (g)
 		return g;
-	cap = override_for(core, reg->uuid);
-	if (!cap)
-		cap = reg->total_bytes;
-	if (!cap) {
-		conn_protocol_error(c, "REGISTER_GPU %s with total_bytes 0",
-		                    reg->uuid);
+	k = node_gpu(core, reg->uuid, now);
+	if (!k)
 		return NULL;
-	}
-	g = registry_gpu_add(&core->reg, reg->uuid, cap);
-	if (!g) {
-		conn_protocol_error(c, "cannot add GPU %s: %d GPUs in use",
-		                    reg->uuid, REGISTRY_MAX_GPUS);
-		return NULL;
-	}
+	cap = inventory_capacity(k);
+	g = registry_gpu_add(&core->reg, k->uuid, cap);
+	if (!g)
+		return NULL; /* out of memory: the table holds every GPU */
 	nvs_format_size(cap, size, sizeof(size));
 	NVS_INFO("event=gpu_added gpu=%s capacity_bytes=%llu capacity=\"%s\" "
 	         "override=%d",
 	         g->uuid, (unsigned long long)cap, size,
-	         override_for(core, reg->uuid) != 0);
+	         k->override_bytes != 0);
 	return g;
+}
+
+/* Where a client's messages are ignored rather than answered: warns once
+ * per window; 1 if the flood bound is passed (the caller cuts it off). */
+static int ignored(struct sched_client *cl, int64_t now, const char *event,
+                   const char *gpu, const char *why)
+{
+	if (now - cl->ignored_since_ns >= IGNORED_WINDOW_NS ||
+	    cl->ignored_since_ns == 0) {
+		if (cl->ignored > 1)
+			NVS_WARN("event=%s client=%llu pid=%d uid=%u "
+			         "ignored=%u msg=\"in the last window\"",
+			         event, (unsigned long long)cl->id,
+			         (int)cl->pid, (unsigned)cl->uid, cl->ignored);
+		cl->ignored_since_ns = now;
+		cl->ignored = 0;
+	}
+	if (cl->ignored++ == 0)
+		NVS_WARN("event=%s client=%llu pid=%d uid=%u gpu=%s "
+		         "reason=\"%s\" msg=\"ignored; more in %lld s "
+		         "counted\"",
+		         event, (unsigned long long)cl->id, (int)cl->pid,
+		         (unsigned)cl->uid, gpu, why,
+		         (long long)(IGNORED_WINDOW_NS / 1000000000LL));
+	return cl->ignored > IGNORED_FLOOD;
+}
+
+/* uuid is not a GPU of this node: the client runs unmanaged from now on,
+ * told once. */
+static void refuse_gpu(struct sched_conn *c, const struct nvs_gpu_register *reg,
+                       int64_t now)
+{
+	struct sched_client *cl = c->client;
+	struct nvs_set_managed sm = {.managed = 0};
+
+	if (cl->refused) {
+		if (ignored(cl, now, "gpu_refused", reg->uuid,
+		            "not a GPU of this node"))
+			conn_protocol_error(c, "flood of REGISTER_GPU for GPUs "
+			                       "not on this node");
+		return;
+	}
+	cl->refused = 1;
+	NVS_WARN("event=gpu_refused gpu=%s client=%llu pid=%d uid=%u "
+	         "total_bytes=%llu reason=\"not a GPU of this node\" "
+	         "msg=\"told to run unmanaged\"",
+	         reg->uuid, (unsigned long long)cl->id, (int)cl->pid,
+	         (unsigned)cl->uid, (unsigned long long)reg->total_bytes);
+	conn_send(c, NVS_MSG_SET_MANAGED, &sm, sizeof(sm));
 }
 
 static void on_register(struct sched_core *core, struct sched_conn *c,
                         const struct nvs_gpu_register *reg, int64_t now)
 {
-	struct sched_gpu *g = gpu_get(core, c, reg);
+	struct sched_gpu *g = gpu_get(core, reg, now);
 	struct nvs_gpu_accepted acc;
 
-	if (!g)
+	if (!g) {
+		refuse_gpu(c, reg, now);
 		return;
+	}
 	if (!registry_client_attach(c->client, g)) {
 		conn_protocol_error(c, "more than %d GPUs registered",
 		                    REGISTRY_CLIENT_MAX_GPUS);
@@ -292,9 +385,11 @@ static void on_register(struct sched_core *core, struct sched_conn *c,
 		conn_protocol_error(c, "out of memory for GPU %s", g->uuid);
 		return;
 	}
-	NVS_DEBUG("event=gpu_registered gpu=%s client=%llu total_bytes=%llu",
+	NVS_DEBUG("event=gpu_registered gpu=%s client=%llu total_bytes=%llu "
+	          "capacity_bytes=%llu",
 	          g->uuid, (unsigned long long)c->client->id,
-	          (unsigned long long)reg->total_bytes);
+	          (unsigned long long)reg->total_bytes,
+	          (unsigned long long)g->capacity_bytes);
 	memset(&acc, 0, sizeof(acc));
 	memcpy(acc.uuid, g->uuid, sizeof(acc.uuid));
 	acc.capacity_bytes = g->capacity_bytes;
@@ -302,7 +397,9 @@ static void on_register(struct sched_core *core, struct sched_conn *c,
 	compute_attach(core, c->client, g, now);
 }
 
-/* The registered GPU a message names, or NULL after a protocol error. */
+/* The registered GPU a message names, or NULL after a protocol error
+ * (or, from a client told to run unmanaged, NULL quietly: its library
+ * sent what followed the refused REGISTER_GPU before it heard). */
 static struct sched_client_gpu *registered(struct sched_core *core,
                                            struct sched_conn *c,
                                            const struct nvs_msg *m,
@@ -312,7 +409,11 @@ static struct sched_client_gpu *registered(struct sched_core *core,
 	struct sched_client_gpu *e =
 	    g ? registry_client_gpu(c->client, g) : NULL;
 
-	if (!e)
+	if (!e && c->client->refused)
+		NVS_DEBUG("event=unmanaged_message type=%s gpu=%s client=%llu",
+		          nvs_msg_type_name(m->hdr.type), uuid,
+		          (unsigned long long)c->client->id);
+	else if (!e)
 		conn_protocol_error(c, "%s for unregistered GPU %s",
 		                    nvs_msg_type_name(m->hdr.type), uuid);
 	return e;
@@ -351,6 +452,7 @@ static void on_release(struct sched_core *core, struct sched_conn *c,
 	}
 	NVS_DEBUG("event=release gpu=%s client=%llu", e->gpu->uuid,
 	          (unsigned long long)c->client->id);
+	metrics_lock_ended(&metrics_global, c->client->id, e->gpu->uuid, now);
 	apply(core, e->gpu, &out);
 }
 
@@ -374,36 +476,63 @@ static void on_mem_update(struct sched_core *core, struct sched_conn *c,
 	apply(core, e->gpu, &out);
 }
 
+static const char *verdict_text(enum policy_swap_verdict v)
+{
+	switch (v) {
+	case POLICY_SWAP_UNASKED: return "not asked for";
+	case POLICY_SWAP_TOO_BIG: return "more bytes than it has on the GPU";
+	case POLICY_SWAP_IMPLAUSIBLE:
+		return "bandwidth outside 100 MB/s..2 TB/s";
+	case POLICY_SWAP_ANSWER: break;
+	}
+	return "ok";
+}
+
 static void on_swap_report(struct sched_core *core, struct sched_conn *c,
                            struct sched_client_gpu *e,
                            const struct nvs_swap_report *r, int64_t now)
 {
 	struct policy_out out = {.n = 0};
+	struct policy_gpu *p = policy_of(core, e->gpu);
+	int incomplete =
+	    r->direction == NVS_SWAP_OUT && (r->flags & NVS_SWAP_INCOMPLETE);
+	enum policy_swap_verdict v = policy_swap_check(
+	    p, c->client->id, r->direction, incomplete ? 0 : r->bytes, r->ns);
+	uint64_t ns = r->ns;
 
 	NVS_DEBUG("event=swap_report gpu=%s client=%llu direction=%s "
-	          "bytes=%llu ms=%.3f",
+	          "bytes=%llu ms=%.3f verdict=%d",
 	          e->gpu->uuid, (unsigned long long)c->client->id,
 	          r->direction == NVS_SWAP_OUT ? "out" : "in",
-	          (unsigned long long)r->bytes, (double)r->ns / 1e6);
-	if (r->direction == NVS_SWAP_OUT && (r->flags & NVS_SWAP_INCOMPLETE)) {
+	          (unsigned long long)r->bytes, (double)r->ns / 1e6, (int)v);
+	if (v != POLICY_SWAP_ANSWER &&
+	    ignored(c->client, now, "swap_report_ignored", e->gpu->uuid,
+	            verdict_text(v))) {
+		conn_protocol_error(c, "flood of SWAP_REPORTs not asked for");
+		return;
+	}
+	if (v == POLICY_SWAP_UNASKED)
+		return;
+	if (v != POLICY_SWAP_ANSWER)
+		ns = 0; /* the move stands, its measurement does not */
+	if (incomplete) {
 		NVS_WARN("event=swap_incomplete gpu=%s client=%llu bytes=%llu "
 		         "msg=\"memory left on the GPU: its room is not given "
 		         "away; asked again after the grace\"",
 		         e->gpu->uuid, (unsigned long long)c->client->id,
 		         (unsigned long long)r->bytes);
-		if (policy_swap_incomplete(policy_of(core, e->gpu),
-		                           c->client->id, now, &out) < 0) {
+		if (policy_swap_incomplete(p, c->client->id, now, &out) < 0) {
 			conn_protocol_error(c, "SWAP_REPORT for GPU %s refused",
 			                    e->gpu->uuid);
 			return;
 		}
-	} else if (policy_swap_report(policy_of(core, e->gpu), c->client->id,
-	                              r->direction, r->bytes, r->ns, now,
-	                              &out) < 0) {
+	} else if (policy_swap_report(p, c->client->id, r->direction, r->bytes,
+	                              ns, now, &out) < 0) {
 		conn_protocol_error(c, "SWAP_REPORT for GPU %s refused",
 		                    e->gpu->uuid);
 		return;
 	}
+	metrics_swapped(&metrics_global, e->gpu->uuid, r->direction, r->bytes);
 	apply(core, e->gpu, &out);
 }
 
@@ -553,7 +682,9 @@ void lockproto_set_managed(struct sched_core *core, int managed)
 			policy_clear(&core->reg.gpus[i]->policy);
 		policy_set_unmanaged(&core->reg.gpus[i]->policy, !managed);
 	}
+	/* A client told to run unmanaged (a GPU not of this node) stays so. */
 	for (size_t i = 0; i < core->reg.nclients; i++)
-		conn_send(core->reg.clients[i]->conn, NVS_MSG_SET_MANAGED, &sm,
-		          sizeof(sm));
+		if (!core->reg.clients[i]->refused)
+			conn_send(core->reg.clients[i]->conn,
+			          NVS_MSG_SET_MANAGED, &sm, sizeof(sm));
 }

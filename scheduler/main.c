@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "gpu_inventory.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "parse.h"
 #include "proto.h"
 #include "server.h"
@@ -30,7 +33,10 @@ static void usage(FILE *f)
 	    "                         [--time-slice auto|MS] [--max-run MS]\n"
 	    "                         [--release-grace MS] [--core-window MS]\n"
 	    "                         [--gpu-memory UUID=SIZE]...\n"
-	    "                         [--host-swap-budget SIZE|none] [--help]\n"
+	    "                         [--host-swap-budget SIZE|none]\n"
+	    "                         [--trust-pod-names]\n"
+	    "                         [--metrics-address HOST:PORT]\n"
+	    "                         [--web-root DIR] [--help]\n"
 	    "\n"
 	    "Shares each GPU of this node among the processes running under\n"
 	    "libnvshare.so: together while their memory fits, in time\n"
@@ -58,10 +64,21 @@ static void usage(FILE *f)
 	    "                         GPU time, 100..10000, a multiple of 10\n"
 	    "                         (default %d)\n"
 	    "  --gpu-memory UUID=SIZE treat GPU UUID as having SIZE bytes of\n"
-	    "                         memory (e.g. GPU-...=4Gi); repeatable\n"
+	    "                         memory (e.g. GPU-...=4Gi), whatever\n"
+	    "                         NVML says; a GPU NVML does not list\n"
+	    "                         is added; repeatable\n"
 	    "  --host-swap-budget SIZE|none  host memory that memory swapped\n"
 	    "                         out of all GPUs may take together\n"
 	    "                         (default: half of the host's memory)\n"
+	    "  --trust-pod-names      limits set for a pod (nvsharectl set\n"
+	    "                         --pod) also apply to processes that\n"
+	    "                         only declare that pod, unconfirmed by\n"
+	    "                         the kernel: for nodes without\n"
+	    "                         Kubernetes whose users are trusted\n"
+	    "  --metrics-address HOST:PORT  serve Prometheus metrics at\n"
+	    "                         http://HOST:PORT/metrics (default: off)\n"
+	    "  --web-root DIR         files of the page at http://HOST:PORT/\n"
+	    "                         (default: share/nvshare/web by bin/)\n"
 	    "  --help                 show this text\n",
 	    NVS_DEFAULT_SOCKET, REGISTRY_DEFAULT_MAX_RUN_MS,
 	    DEFAULT_RELEASE_GRACE_MS, DEFAULT_CORE_WINDOW_MS);
@@ -147,7 +164,7 @@ static int parse_override(const char *arg, struct sched_config *cfg)
 		                "like GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
 		                arg);
 	for (size_t i = 0; i < cfg->noverrides; i++)
-		if (strcmp(cfg->overrides[i].uuid, uuid) == 0)
+		if (strcasecmp(cfg->overrides[i].uuid, uuid) == 0)
 			return bad_flag("duplicate --gpu-memory for %s", uuid);
 	if (cfg->noverrides == SCHED_MAX_OVERRIDES)
 		return bad_flag("too many --gpu-memory flags (at \"%s\")", arg);
@@ -156,7 +173,7 @@ static int parse_override(const char *arg, struct sched_config *cfg)
 		return bad_flag("invalid --gpu-memory \"%s\": SIZE must be a "
 		                "nonzero size such as 4Gi, 512Mi or 1073741824",
 		                arg);
-	memcpy(o->uuid, uuid, sizeof(uuid));
+	inventory_canonical(uuid, o->uuid);
 	cfg->noverrides++;
 	return 0;
 }
@@ -206,6 +223,20 @@ static int parse_socket(const char *arg, struct sched_config *cfg)
 	return 0;
 }
 
+static const char *metrics_address; /* --metrics-address, or NULL */
+static const char *web_root;        /* --web-root, or NULL */
+
+static int parse_metrics_address(const char *arg)
+{
+	char why[128];
+
+	if (metrics_http_check_address(arg, why, sizeof(why)))
+		return bad_flag("invalid --metrics-address \"%s\": %s", arg,
+		                why);
+	metrics_address = arg;
+	return 0;
+}
+
 /* Returns 0 to run, 1 after --help, -1 on a bad flag. */
 static int parse_args(int argc, char **argv, struct sched_config *cfg)
 {
@@ -218,6 +249,9 @@ static int parse_args(int argc, char **argv, struct sched_config *cfg)
 	    {"gpu-memory", required_argument, NULL, 'm'},
 	    {"core-window", required_argument, NULL, 'w'},
 	    {"host-swap-budget", required_argument, NULL, 'b'},
+	    {"trust-pod-names", no_argument, NULL, 'P'},
+	    {"metrics-address", required_argument, NULL, 'M'},
+	    {"web-root", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -251,6 +285,14 @@ static int parse_args(int argc, char **argv, struct sched_config *cfg)
 				              "usage tick)",
 				              optarg);
 			break;
+		case 'P': cfg->trust_pod_names = 1; break;
+		case 'M': rc = parse_metrics_address(optarg); break;
+		case 'W':
+			web_root = optarg;
+			if (!*optarg || strlen(optarg) > 3000)
+				rc = bad_flag("invalid --web-root \"%s\"",
+				              optarg);
+			break;
 		case 'h': usage(stdout); return 1;
 		default: return bad_flag("invalid flag");
 		}
@@ -260,8 +302,43 @@ static int parse_args(int argc, char **argv, struct sched_config *cfg)
 	return rc;
 }
 
+/* The node's GPUs: the overrides, then what NVML lists (one line says
+ * where they came from, and if NVML could not be asked, why). */
+static void learn_gpus(struct sched_config *cfg, struct gpu_inventory *inv)
+{
+	char why[160];
+	int n;
+
+	inventory_init(inv, NULL);
+	for (size_t i = 0; i < cfg->noverrides; i++)
+		inventory_set(inv, cfg->overrides[i].uuid, 0,
+		              cfg->overrides[i].bytes);
+	n = inventory_scan(inv, nvs_now_ns(), why, sizeof(why));
+	if (n < 0)
+		NVS_WARN("event=nvml_unavailable reason=\"%s\" gpus=%zu "
+		         "msg=\"GPUs known from --gpu-memory only; clients of "
+		         "other GPUs run unmanaged\"",
+		         why, inv->n);
+	else
+		NVS_INFO("event=gpus_found nvml=%d overrides=%zu gpus=%zu", n,
+		         cfg->noverrides, inv->n);
+	for (size_t i = 0; i < inv->n; i++) {
+		const struct inventory_gpu *g = &inv->gpus[i];
+		char size[32];
+
+		nvs_format_size(inventory_capacity(g), size, sizeof(size));
+		NVS_INFO("event=gpu_known gpu=%s capacity_bytes=%llu "
+		         "capacity=\"%s\" driver_bytes=%llu override=%d",
+		         g->uuid, (unsigned long long)inventory_capacity(g),
+		         size, (unsigned long long)g->driver_bytes,
+		         g->override_bytes != 0);
+	}
+	cfg->gpus = inv;
+}
+
 int main(int argc, char **argv)
 {
+	static struct gpu_inventory inventory;
 	static struct sched_config cfg = {
 	    .mode = POLICY_MODE_AUTO,
 	    .time_slice_ms = REGISTRY_SLICE_AUTO,
@@ -283,5 +360,11 @@ int main(int argc, char **argv)
 		NVS_WARN("event=bad_env var=NVSHARE_SOCKET reason=\"too long "
 		         "for a socket path\" using=%s",
 		         cfg.socket_path);
-	return server_run(&cfg);
+	learn_gpus(&cfg, &inventory);
+	if (metrics_address &&
+	    metrics_http_start(metrics_address, web_root) < 0)
+		return 1;
+	rc = server_run(&cfg);
+	metrics_http_stop();
+	return rc;
 }

@@ -7,7 +7,10 @@
  *   2. revocation: a holder was asked to drop the lock, someone waits, and
  *      the grace period has passed -> take the lock away (counted);
  *   3. eviction timeout: an idle client asked to move its memory out did
- *      not report it within the grace -> its memory is taken to be gone;
+ *      not report it within the grace -> counted (its memory stays counted
+ *      on the GPU: a stopped process still has it there, and the next
+ *      client waits rather than find the GPU full), not asked again for a
+ *      grace;
  *   4. making room for the head: idle resident clients are evicted, oldest
  *      idle first, when that is enough; otherwise, once the time slice of
  *      the longest-running client that must leave is over, running clients
@@ -522,6 +525,8 @@ static void grant_head(struct policy_gpu *g, int64_t now,
 	    .drop_sent_at_ns = POLICY_NEVER,
 	};
 	/* The library brings its memory back before it runs. */
+	m->in_due = !m->resident;
+	m->out_asked = 0;
 	m->running = 1;
 	m->resident = 1;
 	m->evicting = 0;
@@ -600,7 +605,9 @@ static int revoke_overdue(struct policy_gpu *g, int64_t now,
 	return 0;
 }
 
-/* Rule 3: an eviction not reported within the grace. */
+/* Rule 3: an eviction not reported within the grace. Its memory is where
+ * it was, on the GPU, as far as anyone knows; its late answer is still
+ * taken (out_asked stays). */
 static int expire_evictions(struct policy_gpu *g, int64_t now,
                             struct policy_out *out)
 {
@@ -611,9 +618,8 @@ static int expire_evictions(struct policy_gpu *g, int64_t now,
 			continue;
 		if (!out_room(out))
 			return 0;
-		m->host_bytes = movable_of(m);
 		m->evicting = 0;
-		m->resident = 0;
+		m->stuck_until_ns = sat_add_ns(now, g->grace_ns);
 		g->evict_timeouts++;
 		out_push(out, POLICY_EVICT_TIMEOUT, m->client,
 		         now - m->evict_sent_at_ns);
@@ -638,6 +644,7 @@ static void evict(struct policy_gpu *g, const struct policy_member *head,
 		if (!out_room(out))
 			return;
 		m->evicting = 1;
+		m->out_asked = 1;
 		m->evict_sent_at_ns = now;
 		cover = sat_add(cover, movable_of(m));
 		g->evictions++;
@@ -676,6 +683,8 @@ static void make_room_for(struct policy_gpu *g, const struct policy_member *h,
 			return;
 		r->drop_sent_at_ns = now;
 		r->drop_flags = flags;
+		if (flags & POLICY_DROP_SWAP_OUT)
+			member(g, r->client)->out_asked = 1;
 		out_push(out, POLICY_DROP, r->client, now - r->granted_at_ns)
 		    ->flags = flags;
 	}
@@ -892,7 +901,9 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 	return 0;
 }
 
-/* Folds a sample into an average (the first sample replaces the default). */
+/* Folds a sample into an average (the first sample replaces the default),
+ * within POLICY_BW_STEP of it; samples outside the physical range are
+ * dropped. */
 static void bw_sample(double *avg, int *measured, uint64_t bytes, uint64_t ns)
 {
 	double s;
@@ -900,12 +911,35 @@ static void bw_sample(double *avg, int *measured, uint64_t bytes, uint64_t ns)
 	if (bytes < POLICY_BW_MIN_SAMPLE_BYTES || ns == 0)
 		return;
 	s = (double)bytes / (double)ns;
-	if (s < POLICY_BW_MIN)
-		s = POLICY_BW_MIN;
-	if (s > POLICY_BW_MAX)
-		s = POLICY_BW_MAX;
+	if (s < POLICY_BW_MIN || s > POLICY_BW_MAX)
+		return;
+	if (s < *avg / POLICY_BW_STEP)
+		s = *avg / POLICY_BW_STEP;
+	if (s > *avg * POLICY_BW_STEP)
+		s = *avg * POLICY_BW_STEP;
 	*avg = *measured ? *avg + POLICY_BW_WEIGHT * (s - *avg) : s;
 	*measured = 1;
+}
+
+enum policy_swap_verdict policy_swap_check(const struct policy_gpu *g,
+                                           uint64_t client, unsigned dir,
+                                           uint64_t bytes, uint64_t ns)
+{
+	const struct policy_member *m = policy_member_of(g, client);
+	double bw;
+
+	if (!m || (dir == POLICY_SWAP_OUT && !m->out_asked) ||
+	    (dir == POLICY_SWAP_IN && !(m->in_due && m->running)) ||
+	    (dir != POLICY_SWAP_OUT && dir != POLICY_SWAP_IN))
+		return POLICY_SWAP_UNASKED;
+	if (bytes > m->footprint_bytes)
+		return POLICY_SWAP_TOO_BIG;
+	if (bytes < POLICY_BW_MIN_SAMPLE_BYTES || ns == 0)
+		return POLICY_SWAP_ANSWER; /* no sample anyway */
+	bw = (double)bytes / (double)ns;
+	if (bw < POLICY_BW_MIN || bw > POLICY_BW_MAX)
+		return POLICY_SWAP_IMPLAUSIBLE;
+	return POLICY_SWAP_ANSWER;
 }
 
 int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
@@ -927,6 +961,7 @@ int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
 			m->host_bytes = movable_of(m);
 		m->resident = 0;
 		m->evicting = 0;
+		m->out_asked = 0;
 		m->swap_outs++;
 		bw_sample(&g->bw_out, &g->bw_out_measured, bytes, ns);
 	} else {
@@ -937,6 +972,7 @@ int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
 			/* An eviction that crossed the grant: back again. */
 			m->host_bytes = 0;
 		}
+		m->in_due = 0;
 		m->swap_ins++;
 		bw_sample(&g->bw_in, &g->bw_in_measured, bytes, ns);
 	}
@@ -956,6 +992,7 @@ int policy_swap_incomplete(struct policy_gpu *g, uint64_t client, int64_t now,
 	g->swaps++;
 	/* Its memory is where it was, as far as we can tell: on the GPU. */
 	m->evicting = 0;
+	m->out_asked = 0;
 	m->stuck_until_ns = sat_add_ns(now, g->grace_ns);
 	advance(g, now, out);
 	return 0;
@@ -1036,6 +1073,8 @@ void policy_clear(struct policy_gpu *g)
 	for (size_t i = 0; i < g->nmembers; i++) {
 		g->members[i].running = 0;
 		g->members[i].evicting = 0;
+		g->members[i].out_asked = 0;
+		g->members[i].in_due = 0;
 	}
 }
 

@@ -53,9 +53,16 @@
 #define POLICY_BW_WEIGHT 0.25
 /* Smaller moves are dominated by fixed costs: not used as samples. */
 #define POLICY_BW_MIN_SAMPLE_BYTES (1ull << 20)
-/* Samples are clamped to this range (bytes per ns). */
-#define POLICY_BW_MIN 0.001
-#define POLICY_BW_MAX 10000.0
+/* Samples outside this range (bytes per ns: 100 MB/s, a host that pages;
+ * 2 TB/s, beyond any link to the host) are not physical and are dropped:
+ * the client measures its own swaps, and one forged report once drove
+ * the estimate to zero and every slice to max-run. */
+#define POLICY_BW_MIN 0.1
+#define POLICY_BW_MAX 2000.0
+/* A sample moves the estimate as if it were at most this factor away
+ * from it: one client's report shifts a shared estimate by a bounded
+ * amount (with the weight, at most -19% or +75% per report). */
+#define POLICY_BW_STEP 4.0
 
 enum policy_mode {
 	POLICY_MODE_AUTO = 0,       /* run together what fits, else turns */
@@ -71,7 +78,8 @@ enum policy_kind {
 	POLICY_EVICT = 5,   /* send EVICT: move idle memory to the host */
 	POLICY_WAIT = 6,    /* send WAITING: why the client waits */
 	POLICY_EVICT_TIMEOUT = 7, /* EVICT unanswered past the grace: its
-	                             memory is taken to be gone */
+	                             memory stays counted on the GPU (a
+	                             stopped process still has it there) */
 	POLICY_MEM_GRANT = 8,     /* send MEM_GRANT: a running client may
 	                             back granted_bytes on the GPU */
 };
@@ -156,6 +164,10 @@ struct policy_member {
 	                             set; members are kept in this order */
 	uint64_t swap_outs;       /* swap-outs it reported */
 	uint64_t swap_ins;        /* swap-ins it reported */
+	int out_asked;            /* 1: asked to move its memory out (EVICT,
+	                             DROP_LOCK with swap-out), not reported */
+	int in_due;               /* 1: granted with its memory on the host;
+	                             its swap-in not reported yet */
 };
 
 /* What an operator sets; the same for every GPU. */
@@ -262,6 +274,25 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
                          uint64_t pinned_bytes, uint64_t held_bytes,
                          int64_t now, struct policy_out *out);
 
+/* What a swap report would answer (see policy_swap_check). */
+enum policy_swap_verdict {
+	POLICY_SWAP_ANSWER = 0,      /* it answers what was asked: take it */
+	POLICY_SWAP_UNASKED = 1,     /* nothing was asked of it: ignore it */
+	POLICY_SWAP_TOO_BIG = 2,     /* more bytes than it has here: take its
+	                                move, not its measurement */
+	POLICY_SWAP_IMPLAUSIBLE = 3, /* bandwidth outside POLICY_BW_MIN..MAX:
+	                                likewise */
+};
+
+/* Whether client's report of a move of bytes in ns (dir) answers
+ * something asked: a swap-out an EVICT or a DROP_LOCK with swap-out not
+ * yet answered (also after the grace: a stopped client that resumes
+ * answers late), a swap-in its first since a grant that found its memory
+ * on the host. A client's measurements are believed only then. */
+enum policy_swap_verdict policy_swap_check(const struct policy_gpu *g,
+                                           uint64_t client, unsigned dir,
+                                           uint64_t bytes, uint64_t ns);
+
 /* client moved bytes in ns (dir: enum policy_swap_dir). A swap-out makes
  * it non-resident (asked for or not); a swap-in by a running client makes
  * it resident. Both feed the bandwidth averages. Returns 0, or -1 if
@@ -269,6 +300,9 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
                        uint64_t bytes, uint64_t ns, int64_t now,
                        struct policy_out *out);
+
+/* (The caller checks a report first with policy_swap_check; ns 0 keeps
+ * the move and drops the measurement.) */
 
 /* client could not move all its memory out (a stream capture ran, the
  * host was short, a copy failed): it stays resident, and is not asked to

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 uint64_t registry_host_bytes(const struct sched_registry *r)
 {
@@ -73,7 +74,7 @@ void registry_destroy(struct sched_registry *r)
 struct sched_gpu *registry_gpu_find(struct sched_registry *r, const char *uuid)
 {
 	for (size_t i = 0; i < r->ngpus; i++)
-		if (strcmp(r->gpus[i]->uuid, uuid) == 0)
+		if (strcasecmp(r->gpus[i]->uuid, uuid) == 0)
 			return r->gpus[i];
 	return NULL;
 }

@@ -5,8 +5,9 @@
  * This is plain data with lookup helpers and no I/O, shared by the event
  * loop (which changes it) and the status renderer (which reads it). GPU
  * contexts live as long as the scheduler so that their counters survive
- * clients coming and going; only when the table is full are contexts that
- * no client uses dropped, so that made-up UUIDs cannot crowd out real GPUs.
+ * clients coming and going. Contexts exist only for the node's GPUs
+ * (gpu_inventory.h), so the table cannot be filled with made-up UUIDs;
+ * should it be full, contexts that no client uses are dropped.
  */
 #ifndef NVSHARE_REGISTRY_H
 #define NVSHARE_REGISTRY_H
@@ -16,6 +17,7 @@
 #include <sys/types.h>
 
 #include "billing.h"
+#include "cgroup_pod.h"
 #include "policy.h"
 #include "proto.h"
 #include "quota.h"
@@ -46,6 +48,8 @@ struct sched_client_gpu {
 	uint64_t throttles;    /* times it was throttled */
 	uint64_t mem_seq;      /* seq of its last MEM_UPDATE there */
 	uint64_t warned_grant; /* lock_grants when last sent PREPARE_SWAP */
+	int unbilled;          /* no billing entry (table or uid share full):
+	                          held throttled while it has a core limit */
 };
 
 struct sched_conn; /* the connection (conn.h) */
@@ -62,6 +66,11 @@ struct sched_client {
 	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
 	char pod_name[NVS_POD_NAME_SIZE];
 	char container[NVS_CONTAINER_SIZE];
+	/* The kernel's word (its cgroup at connect, peer_identity.h): its
+	 * pod's UID, "" if in none or unknown; pod_verified: that confirms
+	 * the pod declared above (limits set for a pod need it). */
+	char pod_uid[CGROUP_POD_UID_SIZE];
+	int pod_verified;
 	struct sched_client_gpu gpus[REGISTRY_CLIENT_MAX_GPUS]; /* registered */
 	size_t ngpus;             /* entries used in gpus */
 	struct sched_conn *conn;  /* where to send its messages */
@@ -70,6 +79,10 @@ struct sched_client {
 	struct quota_pod set;     /* set live for this very client (only the
 	                              has_ and value fields are used) */
 	struct nvs_limits limits; /* in force: last sent or confirmed */
+	int refused;              /* a GPU it named is not this node's: told
+	                             to run unmanaged, kept so (lockproto.c) */
+	int64_t ignored_since_ns; /* start of its window of ignored reports */
+	uint32_t ignored;         /* reports ignored in that window */
 };
 
 /* Most clients warned of a planned swap per GPU and turn. */
@@ -107,6 +120,7 @@ void registry_destroy(struct sched_registry *r);
 uint64_t registry_host_bytes(const struct sched_registry *r);
 uint64_t registry_host_room(const struct sched_registry *r);
 
+/* The context of uuid, matched without regard to case. */
 struct sched_gpu *registry_gpu_find(struct sched_registry *r, const char *uuid);
 /* Creates a context with the current settings. When the table is full,
  * contexts without clients are dropped first. Returns NULL if it is still

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,30 +24,37 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "conn_limit.h"
 #include "control.h"
 #include "lockproto.h"
 #include "log.h"
+#include "metrics_counters.h"
+#include "metrics_http.h"
+#include "peer_account.h"
+#include "peer_identity.h"
 #include "policy.h"
 #include "sock.h"
+#include "sock_file.h"
 
 #define LISTEN_BACKLOG 128
 #define ACCEPT_BATCH 64           /* connections accepted per turn */
 #define ACCEPT_PAUSE_NS 100000000 /* back-off when out of descriptors */
 
 struct server {
-	struct sched_core core;    /* flags, registry: what handlers get */
-	int listen_fd;             /* the listening socket */
-	int signal_fd;             /* SIGTERM/SIGINT as a descriptor */
-	dev_t sock_dev;            /* socket file identity, so that */
-	ino_t sock_ino;            /* only our own file is removed */
-	struct sched_conn **conns; /* open connections */
-	size_t nconns;             /* entries used in conns */
-	size_t conns_cap;          /* entries allocated in conns */
-	struct pollfd *pfds;       /* poll set, rebuilt every turn */
-	size_t pfds_cap;           /* entries allocated in pfds */
-	uint64_t next_conn_seq;    /* seq of the next connection */
-	int64_t accept_resume_ns;  /* accept paused (fd limit) until */
-	int stop;                  /* a signal asked us to stop */
+	struct sched_core core;        /* flags, registry: what handlers get */
+	int listen_fd;                 /* the listening socket */
+	int signal_fd;                 /* SIGTERM/SIGINT as a descriptor */
+	struct conn_limits limits;     /* table size, one uid's share */
+	struct peer_accounts accounts; /* per uid: connections, log bucket */
+	const char *proc_root;         /* where /proc/<pid>/... is read */
+	struct sched_conn **conns;     /* open connections */
+	size_t nconns;                 /* entries used in conns */
+	size_t conns_cap;              /* entries allocated in conns */
+	struct pollfd *pfds;           /* poll set, rebuilt every turn */
+	size_t pfds_cap;               /* entries allocated in pfds */
+	uint64_t next_conn_seq;        /* seq of the next connection */
+	int64_t accept_resume_ns;      /* accept paused (fd limit) until */
+	int stop;                      /* a signal asked us to stop */
 };
 
 /* --- connections ---------------------------------------------------------- */
@@ -55,6 +63,7 @@ static void conn_destroy(struct server *s, struct sched_conn *c)
 {
 	if (c->client) {
 		lockproto_client_gone(&s->core, c->client, nvs_now_ns());
+		metrics_client_gone(&metrics_global, c->client->id);
 		registry_client_remove(&s->core.reg, c->client);
 		c->client = NULL;
 	}
@@ -107,35 +116,82 @@ static int conns_reserve(struct server *s)
 	return 0;
 }
 
+static const char *verdict_text(enum conn_verdict v)
+{
+	return v == CONN_UID_FULL ? "this uid holds its share of connections"
+	                          : "connection table full";
+}
+
+/* Admission is decided from SO_PEERCRED alone, before anything is read
+ * from /proc, for every uid but root and ours: a refused flood costs an
+ * accept and a close. */
 static void conn_add(struct server *s, int fd)
 {
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
+	struct peer_identity id;
+	struct peer_account *acct;
 	struct sched_conn *c = NULL;
+	enum conn_verdict v;
+	int captured = 0;
 
-	if (s->nconns >= SERVER_MAX_CONNS) {
-		NVS_WARN("event=connection_refused reason=\"too many "
-		         "connections\" limit=%d",
-		         SERVER_MAX_CONNS);
-		goto fail;
-	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		NVS_WARN("event=connection_refused reason=\"SO_PEERCRED: %s\"",
 		         strerror(errno));
 		goto fail;
 	}
-	if (conns_reserve(s) || !(c = conn_new(fd, s->next_conn_seq + 1,
-	                                       cred.pid, cred.uid, cred.gid)))
+	acct = peer_account_get(&s->accounts, cred.uid);
+	if (!acct)
 		goto oom;
+	acct->exempt = conn_limits_exempt(&s->limits, cred.uid);
+	/* Root and our uid are exempt only outside pods: for them (only) the
+	 * identity is read first. */
+	if (acct->exempt) {
+		if (peer_identity_capture(&id, fd, s->proc_root) < 0)
+			goto no_cred;
+		captured = 1;
+	}
+	v = conn_limits_admit(&s->limits, cred.uid,
+	                      captured && id.pod != PEER_POD_NONE, s->nconns,
+	                      acct->nconns);
+	if (v != CONN_ADMIT) {
+		if (peer_account_log_ok(acct, nvs_now_ns()))
+			NVS_WARN("event=connection_refused pid=%d uid=%u "
+			         "reason=\"%s\" uid_conns=%zu uid_limit=%zu "
+			         "conns=%zu limit=%zu",
+			         (int)cred.pid, (unsigned)cred.uid,
+			         verdict_text(v), acct->nconns,
+			         s->limits.per_uid, s->nconns,
+			         s->limits.max_conns);
+		if (captured)
+			peer_identity_free(&id);
+		goto fail;
+	}
+	if (!captured && peer_identity_capture(&id, fd, s->proc_root) < 0)
+		goto no_cred;
+	if (conns_reserve(s) ||
+	    !(c = conn_new(fd, s->next_conn_seq + 1, id.pid, id.uid, id.gid))) {
+		peer_identity_free(&id);
+		goto oom;
+	}
+	conn_attach(c, &id, acct);
 	s->next_conn_seq++;
 	s->conns[s->nconns++] = c;
-	NVS_DEBUG("event=connect conn=%llu pid=%d uid=%u gid=%u",
+	NVS_DEBUG("event=connect conn=%llu pid=%d uid=%u gid=%u groups=%zu "
+	          "groups_known=%d pod_uid=%s proc_checked_by=%s",
 	          (unsigned long long)c->seq, (int)c->pid, (unsigned)c->uid,
-	          (unsigned)c->gid);
+	          (unsigned)c->gid, c->peer.ngroups, c->peer.groups_known,
+	          peer_identity_pod_text(&c->peer),
+	          peer_check_name(c->peer.check));
 	return;
+no_cred:
+	NVS_WARN("event=connection_refused reason=\"SO_PEERCRED: %s\"",
+	         strerror(errno));
+	goto fail;
 oom:
 	NVS_WARN("event=connection_refused reason=\"out of memory\"");
 fail:
+	metrics_connection_refused(&metrics_global);
 	close(fd);
 }
 
@@ -217,11 +273,22 @@ static void check_pending_header(struct sched_conn *c)
 		                    nvs_msg_type_name(hdr.type));
 }
 
+/* Notes when the unfinished frame in c's buffer began (its deadline). */
+static void note_partial(struct sched_conn *c, int progressed)
+{
+	if (!c->reader.used)
+		c->frame_since_ns = 0;
+	else if (progressed || !c->frame_since_ns)
+		c->frame_since_ns = nvs_now_ns();
+}
+
 static void read_conn(struct server *s, struct sched_conn *c)
 {
 	enum nvs_read_status st = nvs_reader_fill(&c->reader, c->fd);
 	struct nvs_msg m;
 	char err[160];
+	int progressed = 0;
+	int64_t t0;
 
 	if (st == NVS_READ_EOF) {
 		if (c->reader.used)
@@ -243,14 +310,19 @@ static void read_conn(struct server *s, struct sched_conn *c)
 		st = nvs_reader_next(&c->reader, &m, err, sizeof(err));
 		if (st == NVS_READ_MORE) {
 			check_pending_header(c);
+			note_partial(c, progressed);
 			return;
 		}
 		if (st != NVS_READ_MSG) {
 			conn_protocol_error(c, "%s", err);
 			return;
 		}
+		t0 = nvs_now_ns();
 		dispatch(s, c, &m);
+		metrics_message(&metrics_global, m.hdr.type, nvs_now_ns() - t0);
 		nvs_msg_release(&m);
+		c->greeted = 1;
+		progressed = 1;
 	}
 }
 
@@ -332,7 +404,6 @@ static int claim_path(const char *path)
 static int open_listener(struct server *s, const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct stat st;
 
 	if (make_parent_dirs(path) < 0) {
 		NVS_ERROR("event=start_failed socket=%s reason=\"mkdir: %s\"",
@@ -350,17 +421,15 @@ static int open_listener(struct server *s, const char *path)
 		          path, strerror(errno));
 		return -1;
 	}
-	/* From here on the file is ours: remove it if we cannot go on. */
-	if (chmod(path, 0666) < 0 || listen(s->listen_fd, LISTEN_BACKLOG) < 0 ||
-	    stat(path, &st) < 0) {
+	/* From here on the file is ours: remove it if we cannot go on. Its
+	 * identity and group are recorded now, before anyone can swap it. */
+	if (sock_file_record(&s->core.sock, path) < 0 ||
+	    chmod(path, 0666) < 0 || listen(s->listen_fd, LISTEN_BACKLOG) < 0) {
 		NVS_ERROR("event=start_failed socket=%s reason=\"%s\"", path,
 		          strerror(errno));
 		unlink(path);
 		return -1;
 	}
-	s->sock_dev = st.st_dev;
-	s->sock_ino = st.st_ino;
-	s->core.sock_gid = st.st_gid;
 	return 0;
 }
 
@@ -381,11 +450,9 @@ static int open_signals(struct server *s)
 /* Removes the socket file if it is still the one we created. */
 static void remove_socket_file(const struct server *s)
 {
-	struct stat st;
 	const char *path = s->core.cfg->socket_path;
 
-	if (stat(path, &st) == 0 && st.st_dev == s->sock_dev &&
-	    st.st_ino == s->sock_ino)
+	if (sock_file_is_ours(&s->core.sock, path))
 		unlink(path);
 }
 
@@ -402,20 +469,42 @@ static void server_cleanup(struct server *s, int listening)
 		close(s->signal_fd);
 	free(s->conns);
 	free(s->pfds);
+	peer_accounts_free(&s->accounts);
 	registry_destroy(&s->core.reg);
 }
 
 /* --- the loop ------------------------------------------------------------- */
 
+/* Cuts connections past their deadline (conn.h); returns the next one. */
+static int64_t expire(struct server *s, int64_t now)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; i < s->nconns; i++) {
+		int64_t d;
+
+		conn_check_deadline(s->conns[i], now);
+		d = conn_deadline(s->conns[i]);
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
 static int64_t settle(struct server *s)
 {
-	int64_t deadline;
+	int64_t deadline, now = nvs_now_ns(), conns = expire(s, now), logs;
 
 	do {
 		while (reap(s))
 			;
 		deadline = lockproto_tick(&s->core, nvs_now_ns());
 	} while (any_dead(s));
+	logs = peer_accounts_tick(&s->accounts, nvs_now_ns());
+	if (conns < deadline)
+		deadline = conns;
+	if (logs < deadline)
+		deadline = logs;
 	if (s->accept_resume_ns && s->accept_resume_ns < deadline)
 		deadline = s->accept_resume_ns;
 	return deadline;
@@ -435,7 +524,7 @@ static int timeout_ms(int64_t deadline, int64_t now)
 
 static int build_pollset(struct server *s, int64_t now)
 {
-	size_t need = s->nconns + 2;
+	size_t need = s->nconns + 3; /* + signals, listener, metrics */
 
 	if (need > s->pfds_cap) {
 		void *p = realloc(s->pfds, need * sizeof(s->pfds[0]));
@@ -459,6 +548,8 @@ static int build_pollset(struct server *s, int64_t now)
 			ev |= POLLOUT;
 		s->pfds[i + 2] = (struct pollfd){.fd = c->fd, .events = ev};
 	}
+	s->pfds[s->nconns + 2] =
+	    (struct pollfd){.fd = metrics_http_fd(), .events = POLLIN};
 	return 0;
 }
 
@@ -476,14 +567,18 @@ static void handle_signal(struct server *s)
 static int turn(struct server *s)
 {
 	int64_t deadline = settle(s), now = nvs_now_ns();
+	int64_t tick = metrics_http_tick(&s->core.reg, now); /* web history */
 	size_t n = s->nconns;
 	int rc;
+
+	if (tick < deadline)
+		deadline = tick;
 
 	if (build_pollset(s, now) < 0) {
 		NVS_ERROR("event=fatal reason=\"out of memory for poll set\"");
 		return -1;
 	}
-	rc = poll(s->pfds, n + 2, timeout_ms(deadline, now));
+	rc = poll(s->pfds, n + 3, timeout_ms(deadline, now));
 	if (rc < 0) {
 		if (errno == EINTR)
 			return 0;
@@ -497,7 +592,33 @@ static int turn(struct server *s)
 			conn_events(s, s->conns[i], s->pfds[i + 2].revents);
 	if (s->pfds[1].revents & POLLIN)
 		accept_all(s);
+	if (s->pfds[n + 2].revents & POLLIN)
+		metrics_http_snapshot(&s->core.reg, nvs_now_ns());
 	return 0;
+}
+
+/* Raises the soft RLIMIT_NOFILE to the hard one: the default soft 1024
+ * would hold about 1000 connections whatever the table allows. Returns
+ * the soft limit in force. */
+static unsigned long long raise_fd_limit(void)
+{
+	struct rlimit rl;
+	unsigned long long was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			NVS_WARN("event=fd_limit_not_raised soft=%llu "
+			         "hard=%llu reason=\"%s\"",
+			         was, (unsigned long long)rl.rlim_max,
+			         strerror(errno));
+			return was;
+		}
+	}
+	return rl.rlim_cur;
 }
 
 int server_run(const struct sched_config *cfg)
@@ -510,6 +631,10 @@ int server_run(const struct sched_config *cfg)
 	struct sched_registry *reg = &s.core.reg;
 	int listening = 0, rc = 0;
 
+	unsigned long long fds = raise_fd_limit();
+
+	conn_limits_init(&s.limits, fds, s.core.self_uid);
+	s.proc_root = peer_proc_root();
 	registry_init(reg, cfg->time_slice_ms, cfg->release_grace_ms);
 	reg->mode = cfg->mode;
 	reg->max_run_ms = cfg->max_run_ms;
@@ -525,6 +650,10 @@ int server_run(const struct sched_config *cfg)
 		goto out;
 	}
 	listening = 1;
+	NVS_INFO("event=connection_limits fd_limit=%llu max_conns=%zu "
+	         "per_uid=%zu reserved_for_root=%d frame_deadline_ms=%lld",
+	         fds, s.limits.max_conns, s.limits.per_uid, CONN_LIMIT_RESERVE,
+	         (long long)(CONN_FRAME_DEADLINE_NS / 1000000));
 	NVS_INFO("event=start socket=%s mode=%s time_slice_ms=%u%s "
 	         "max_run_ms=%u release_grace_ms=%u gpu_overrides=%zu "
 	         "host_swap_budget=%llu",

@@ -14,7 +14,8 @@
 
 #include "core.h"
 
-#define SERVER_MAX_CONNS 4096 /* connections served at once */
+/* How many connections it serves at once, and one uid's share of them:
+ * conn_limit.h. */
 
 /* Runs the scheduler until SIGTERM/SIGINT. Returns the exit status: 0 after
  * a clean shutdown, 1 if it could not start. */

@@ -47,6 +47,20 @@ void status_buf_printf(struct status_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (b->failed)
+		return;
+	/* Straight into the room left; measured first only when it does
+	 * not fit (halves the web page's status render on the loop). */
+	if (b->cap > b->len) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->p[b->len] = '\0';
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
@@ -339,6 +353,16 @@ static void json_client(const struct sched_client *c, int64_t now,
 	status_json_string(b, c->pod_name);
 	status_buf_printf(b, ",\"container\":");
 	status_json_string(b, c->container);
+	/* The kernel's pod UID; the declared pod is unverified unless it
+	 * confirms it (peer_identity.h). */
+	if (c->pod_uid[0]) {
+		status_buf_printf(b, ",\"pod_uid\":");
+		status_json_string(b, c->pod_uid);
+	} else {
+		status_buf_printf(b, ",\"pod_uid\":null");
+	}
+	status_buf_printf(b, ",\"pod_verified\":%s",
+	                  c->pod_verified ? "true" : "false");
 	if (c->limits.memory_bytes)
 		status_buf_printf(b, ",\"memory_limit_bytes\":%llu",
 		                  (unsigned long long)c->limits.memory_bytes);
@@ -358,8 +382,34 @@ static void json_client(const struct sched_client *c, int64_t now,
 	status_buf_printf(b, "]}");
 }
 
-int status_render_json(const struct sched_registry *r, int64_t now,
-                       struct status_buf *b)
+/* Index of the first client with an id above after (clients are kept in
+ * id order). */
+static size_t first_after(const struct sched_registry *r, uint64_t after)
+{
+	size_t lo = 0, hi = r->nclients;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->clients[mid]->id <= after)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Cuts b back to len bytes (a client that did not fit the page). */
+static void buf_truncate(struct status_buf *b, size_t len)
+{
+	if (b->failed || len >= b->len)
+		return;
+	b->len = len;
+	b->p[len] = '\0';
+}
+
+static void json_head(const struct sched_registry *r, int64_t now,
+                      struct status_buf *b)
 {
 	status_buf_printf(b,
 	                  "{\"managed\":%s,\"time_slice_ms\":%u,"
@@ -388,13 +438,44 @@ int status_render_json(const struct sched_registry *r, int64_t now,
 		json_gpu(r->gpus[i], now, b);
 	}
 	status_buf_printf(b, "],\"clients\":[");
-	for (size_t i = 0; i < r->nclients; i++) {
-		if (i)
+}
+
+/* The end of the JSON report, kept free in every page's budget. */
+#define JSON_TAIL "]}\n"
+
+int status_render_json_page(const struct sched_registry *r, int64_t now,
+                            uint64_t after, size_t budget, struct status_buf *b,
+                            uint64_t *next)
+{
+	size_t start = b->len, shown = 0, i;
+
+	*next = 0;
+	if (after == 0)
+		json_head(r, now, b);
+	for (i = first_after(r, after); i < r->nclients; i++) {
+		size_t mark = b->len;
+
+		/* A later page continues a list that has an entry already. */
+		if (shown || after)
 			buf_putc(b, ',');
 		json_client(r->clients[i], now, b);
+		if (shown && b->len - start + sizeof(JSON_TAIL) - 1 > budget) {
+			buf_truncate(b, mark);
+			*next = r->clients[i - 1]->id;
+			return b->failed ? -1 : 0;
+		}
+		shown++;
 	}
-	status_buf_printf(b, "]}\n");
+	status_buf_printf(b, JSON_TAIL);
 	return b->failed ? -1 : 0;
+}
+
+int status_render_json(const struct sched_registry *r, int64_t now,
+                       struct status_buf *b)
+{
+	uint64_t next;
+
+	return status_render_json_page(r, now, 0, SIZE_MAX, b, &next);
 }
 
 static void text_gpu(const struct sched_gpu *g, int64_t now,
@@ -465,8 +546,8 @@ static void text_client_row(const struct sched_client *c,
 
 	registry_printable(c->comm, comm, sizeof(comm));
 	if (c->pod_name[0])
-		snprintf(podraw, sizeof(podraw), "%s/%s", c->pod_namespace,
-		         c->pod_name);
+		snprintf(podraw, sizeof(podraw), "%s/%s%s", c->pod_namespace,
+		         c->pod_name, c->pod_verified ? "" : "?");
 	else
 		podraw[0] = '\0';
 	registry_printable(podraw, pod, sizeof(pod));
@@ -510,8 +591,18 @@ static void text_client_row(const struct sched_client *c,
 	                  wait, mem, resident, grants, mlimit, core);
 }
 
-int status_render_text(const struct sched_registry *r, int64_t now,
-                       struct status_buf *b)
+static void text_client_rows(const struct sched_client *c, int64_t now,
+                             struct status_buf *b)
+{
+	if (c->ngpus == 0)
+		text_client_row(c, NULL, now, b);
+	for (size_t k = 0; k < c->ngpus; k++)
+		text_client_row(c, &c->gpus[k], now, b);
+}
+
+/* Settings, GPUs and the table's heading: the text report's first page. */
+static void text_head(const struct sched_registry *r, int64_t now,
+                      struct status_buf *b)
 {
 	char slice[32];
 
@@ -534,7 +625,7 @@ int status_render_text(const struct sched_registry *r, int64_t now,
 		text_gpu(r->gpus[i], now, b);
 	if (r->nclients == 0) {
 		status_buf_printf(b, "\nno clients connected\n");
-		return b->failed ? -1 : 0;
+		return;
 	}
 	status_buf_printf(
 	    b,
@@ -543,13 +634,35 @@ int status_render_text(const struct sched_registry *r, int64_t now,
 	    "CLIENT", "PID", "UID", "COMM", "POD", "GPU", "STATE", "WAIT",
 	    "HELD_MS", "WAIT_MS", "MEMORY", "RESIDENT", "GRANTS", "MEM_LIMIT",
 	    "CORE");
-	for (size_t i = 0; i < r->nclients; i++) {
-		const struct sched_client *c = r->clients[i];
+}
 
-		if (c->ngpus == 0)
-			text_client_row(c, NULL, now, b);
-		for (size_t k = 0; k < c->ngpus; k++)
-			text_client_row(c, &c->gpus[k], now, b);
+int status_render_text_page(const struct sched_registry *r, int64_t now,
+                            uint64_t after, size_t budget, struct status_buf *b,
+                            uint64_t *next)
+{
+	size_t start = b->len, shown = 0;
+
+	*next = 0;
+	if (after == 0)
+		text_head(r, now, b);
+	for (size_t i = first_after(r, after); i < r->nclients; i++) {
+		size_t mark = b->len;
+
+		text_client_rows(r->clients[i], now, b);
+		if (shown && b->len - start > budget) {
+			buf_truncate(b, mark);
+			*next = r->clients[i - 1]->id;
+			break;
+		}
+		shown++;
 	}
 	return b->failed ? -1 : 0;
+}
+
+int status_render_text(const struct sched_registry *r, int64_t now,
+                       struct status_buf *b)
+{
+	uint64_t next;
+
+	return status_render_text_page(r, now, 0, SIZE_MAX, b, &next);
 }

@@ -34,4 +34,22 @@ int status_render_json(const struct sched_registry *r, int64_t now,
 int status_render_text(const struct sched_registry *r, int64_t now,
                        struct status_buf *b);
 
+/*
+ * One page of a report, so that status stays readable at any number of
+ * clients (see CTL_STATUS in proto.h): the clients whose ids are above
+ * after, as many as fit in budget bytes (at least one, if any is left);
+ * the first page (after 0) starts with the settings and the GPUs. *next
+ * is the id of the last client shown when more follow, else 0. Pages
+ * joined in order are the report of status_render_json/_text, byte for
+ * byte when nothing changed in between: a later JSON page starts with
+ * the comma that separates its first client from the last one before it,
+ * the last page closes the document. Returns 0, or -1 if memory ran out.
+ */
+int status_render_json_page(const struct sched_registry *r, int64_t now,
+                            uint64_t after, size_t budget, struct status_buf *b,
+                            uint64_t *next);
+int status_render_text_page(const struct sched_registry *r, int64_t now,
+                            uint64_t after, size_t budget, struct status_buf *b,
+                            uint64_t *next);
+
 #endif /* NVSHARE_STATUS_H */

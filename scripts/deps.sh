@@ -3,9 +3,29 @@
 #
 # MODE is one of:
 #   build   compile nvshare:            cmake gcc make libc6-dev
+#                                       pkg-config libmicrohttpd-dev
+#                                       g++ libgrpc++-dev libprotobuf-dev
+#                                       protobuf-compiler
+#                                       protobuf-compiler-grpc (the
+#                                       device plugin's gRPC transport)
+#                                       libjs-chart.js (the web page's
+#                                       charts, served by the scheduler)
 #   test    build and run every test:   build + python3 valgrind
+#                                       python3-grpcio python3-grpc-tools
+#                                       python3-kubernetes (the device
+#                                       plugin's kubelet double and the
+#                                       manifest check, run by
+#                                       /usr/bin/python3)
+#                                       prometheus (and its promtool,
+#                                       for the metrics test) tmux (the
+#                                       nvsharectl top test) chromium
+#                                       (headless, the web page test)
 #   demo    build and run the demo:     build + python3
 #   format  check or apply the style:   clang-format
+#   fuzz    build and run the fuzzers:  cmake make clang libclang-rt-dev
+#           (clang 14 on Debian 12; libFuzzer's runtime,
+#           libclang_rt.fuzzer-x86_64.a, is in libclang-rt-14-dev, which
+#           libclang-rt-dev pulls in)
 #
 # A package counts as present when dpkg lists it as installed or, for the
 # tools, when its command is on PATH (a python3 from elsewhere will do).
@@ -15,16 +35,25 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: scripts/deps.sh build|test|demo|format" >&2
+	echo "usage: scripts/deps.sh build|test|demo|format|fuzz" >&2
 	exit 2
 }
 
 [ $# -eq 1 ] || usage
 case "$1" in
-build) wanted=(cmake gcc make libc6-dev) ;;
-test) wanted=(cmake gcc make libc6-dev python3 valgrind) ;;
-demo) wanted=(cmake gcc make libc6-dev python3) ;;
+build) wanted=(cmake gcc make libc6-dev pkg-config libmicrohttpd-dev
+	g++ libgrpc++-dev libprotobuf-dev protobuf-compiler
+	protobuf-compiler-grpc libjs-chart.js) ;;
+test) wanted=(cmake gcc make libc6-dev pkg-config libmicrohttpd-dev python3
+	valgrind prometheus tmux g++ libgrpc++-dev libprotobuf-dev protobuf-compiler
+	protobuf-compiler-grpc
+	python3-grpcio python3-grpc-tools python3-kubernetes
+	libjs-chart.js chromium) ;;
+demo) wanted=(cmake gcc make libc6-dev pkg-config libmicrohttpd-dev python3
+	g++ libgrpc++-dev libprotobuf-dev protobuf-compiler
+	protobuf-compiler-grpc) ;;
 format) wanted=(clang-format) ;;
+fuzz) wanted=(cmake make clang libclang-rt-dev pkg-config libmicrohttpd-dev) ;;
 *) usage ;;
 esac
 

@@ -402,9 +402,11 @@ def check_lifecycle(env, checks):
 
 
 def main(env, checks):
+    # THIRD_UUID is no GPU of the simulated node: an override makes it one.
     env.start_scheduler("--mode", "serial", "--time-slice", "60000",
                         "--release-grace", "300",
-                        "--gpu-memory", SECOND_UUID + "=4Gi")
+                        "--gpu-memory", SECOND_UUID + "=4Gi",
+                        "--gpu-memory", THIRD_UUID + "=16Gi")
     a = Peer(env.socket, "A")
     cid, managed = a.hello("good")
     checks.check(cid == 1 and managed == 1, "WELCOME: id 1, managed")

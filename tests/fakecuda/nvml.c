@@ -18,14 +18,20 @@
  * Initialisation is reference-counted as NVML's: each nvmlInit needs an
  * nvmlShutdown; once the count is back at zero, calls return
  * NVML_ERROR_UNINITIALIZED. The state stays mapped until exit.
+ *
+ * Health (XID events, lost GPUs) and NUMA nodes, for the device plugin's
+ * tests: see the last section.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define DECLDIR __attribute__((visibility("default")))
 #include "nvml_api.h"
+#include "nvml_events.h"
 
 #include "config.h"
 #include "log.h"
@@ -47,6 +53,9 @@ static struct {
 	struct nvmlDevice_st dev[FC_MAX_DEVICES]; /* handles */
 } nv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+static void health_init(void);
+static int health_lost(int index);
+
 /* Reads the configuration and maps the state (nv.lock held). */
 static nvmlReturn_t nvml_open(void)
 {
@@ -63,6 +72,7 @@ static nvmlReturn_t nvml_open(void)
 	}
 	for (int i = 0; i < FC_MAX_DEVICES; i++)
 		nv.dev[i].index = i;
+	health_init();
 	return NVML_SUCCESS;
 }
 
@@ -99,6 +109,11 @@ nvmlReturn_t DECLDIR nvmlShutdown(void)
 
 DECLDIR const char *nvmlErrorString(nvmlReturn_t result)
 {
+	/* the health section's results (nvml_events.h) */
+	if (result == NVML_ERROR_TIMEOUT)
+		return "Timeout";
+	if (result == NVML_ERROR_GPU_IS_LOST)
+		return "GPU is lost";
 	switch (result) {
 	case NVML_SUCCESS: return "Success";
 	case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
@@ -163,6 +178,8 @@ nvmlReturn_t DECLDIR nvmlDeviceGetHandleByUUID(const char *uuid,
 		return NVML_ERROR_INVALID_ARGUMENT;
 	for (int i = 0; i < nv.st->ndev; i++) {
 		if (strcasecmp(nv.st->dev[i].uuid, uuid) == 0) {
+			if (health_lost(i))
+				return NVML_ERROR_GPU_IS_LOST;
 			*device = &nv.dev[i];
 			return NVML_SUCCESS;
 		}
@@ -203,6 +220,8 @@ static nvmlReturn_t nvml_memory(nvmlDevice_t device, const void *out,
 		return NVML_ERROR_INVALID_ARGUMENT;
 	if (version && *version != nvmlMemory_v2)
 		return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+	if (health_lost(device->index))
+		return NVML_ERROR_GPU_IS_LOST;
 	fc_state_lock(nv.st);
 	fc_state_reap(nv.st, nvs_now_ns(), 0);
 	*total = nv.st->dev[device->index].capacity;
@@ -239,4 +258,222 @@ nvmlReturn_t DECLDIR nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device,
 	memory->used = used;
 	memory->free = total - used;
 	return NVML_SUCCESS;
+}
+
+/* --- Health: XID events, lost GPUs, NUMA nodes ---------------------------
+ *
+ * For the device plugin's tests. NVSHARE_FAKE_NVML_EVENTS names a file
+ * that a test appends lines to:
+ *   xid UUID N   a critical-error event with XID N on that GPU
+ *   lost UUID    the GPU falls off the bus: lookups by UUID and memory
+ *                queries answer NVML_ERROR_GPU_IS_LOST
+ *   back UUID    it answers again (as after a reset)
+ * Each process reads the file from its start when NVML is initialised
+ * (lost and back apply, XIDs from before are dropped: NVML reports only
+ * events after registration), then reads what was added whenever a
+ * lookup, a memory query or an event wait runs. NVSHARE_FAKE_NUMA gives
+ * the NUMA node of each device in ordinal order ("0,0,1,1"); without it
+ * nvmlDeviceGetNumaNodeId is not supported.
+ */
+
+#define HEALTH_QUEUE 64
+
+struct nvmlEventSet_st {
+	uint32_t devices; /* registered ordinals, a mask */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	char path[4096]; /* "" = no control file */
+	long offset;     /* bytes of it applied */
+	int lost[FC_MAX_DEVICES];
+	uint32_t watched; /* ordinals some event set registered */
+	struct {
+		int dev;
+		unsigned long long xid;
+	} q[HEALTH_QUEUE]; /* events not yet waited for */
+	int nq;
+} hl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int health_index(const char *uuid)
+{
+	for (int i = 0; i < nv.st->ndev; i++)
+		if (strcasecmp(nv.st->dev[i].uuid, uuid) == 0)
+			return i;
+	return -1;
+}
+
+/* Applies one line of the control file (hl.lock held). */
+static void health_line(const char *line)
+{
+	char verb[8], uuid[NVS_UUID_SIZE];
+	unsigned long long xid = 0;
+	int n = sscanf(line, "%7s %47s %llu", verb, uuid, &xid), i;
+
+	if (n < 2 || (i = health_index(uuid)) < 0) {
+		NVS_WARN("event=fake_nvml_bad_line line=\"%.80s\"", line);
+		return;
+	}
+	if (strcmp(verb, "lost") == 0)
+		hl.lost[i] = 1;
+	else if (strcmp(verb, "back") == 0)
+		hl.lost[i] = 0;
+	else if (strcmp(verb, "xid") == 0 && n == 3) {
+		if ((hl.watched & (1u << i)) && hl.nq < HEALTH_QUEUE) {
+			hl.q[hl.nq].dev = i;
+			hl.q[hl.nq++].xid = xid;
+		}
+	} else
+		NVS_WARN("event=fake_nvml_bad_line line=\"%.80s\"", line);
+}
+
+/* Reads the complete lines added to the control file (hl.lock held). */
+static void health_poll(void)
+{
+	char line[256];
+	FILE *f;
+
+	if (!hl.path[0])
+		return;
+	f = fopen(hl.path, "re");
+	if (!f)
+		return;
+	if (fseek(f, hl.offset, SEEK_SET) == 0) {
+		while (fgets(line, sizeof(line), f)) {
+			if (!strchr(line, '\n'))
+				break; /* being written: next time */
+			hl.offset += (long)strlen(line);
+			health_line(line);
+		}
+	}
+	fclose(f);
+}
+
+static void health_init(void)
+{
+	const char *p = getenv("NVSHARE_FAKE_NVML_EVENTS");
+
+	pthread_mutex_lock(&hl.lock);
+	snprintf(hl.path, sizeof(hl.path), "%s", p ? p : "");
+	hl.offset = 0;
+	health_poll();
+	pthread_mutex_unlock(&hl.lock);
+}
+
+static int health_lost(int index)
+{
+	int lost;
+
+	pthread_mutex_lock(&hl.lock);
+	health_poll();
+	lost = hl.lost[index];
+	pthread_mutex_unlock(&hl.lock);
+	return lost;
+}
+
+nvmlReturn_t DECLDIR nvmlEventSetCreate(nvmlEventSet_t *set)
+{
+	if (!nvml_ready())
+		return NVML_ERROR_UNINITIALIZED;
+	if (!set)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	*set = calloc(1, sizeof(**set));
+	return *set ? NVML_SUCCESS : NVML_ERROR_UNKNOWN;
+}
+
+nvmlReturn_t DECLDIR nvmlEventSetFree(nvmlEventSet_t set)
+{
+	free(set);
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetSupportedEventTypes(
+    nvmlDevice_t device, unsigned long long *eventTypes)
+{
+	nvmlReturn_t r = nvml_check_device(device);
+
+	if (r != NVML_SUCCESS)
+		return r;
+	if (!eventTypes)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	*eventTypes = nvmlEventTypeXidCriticalError;
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceRegisterEvents(nvmlDevice_t device,
+                                              unsigned long long eventTypes,
+                                              nvmlEventSet_t set)
+{
+	nvmlReturn_t r = nvml_check_device(device);
+
+	if (r != NVML_SUCCESS)
+		return r;
+	if (!set || (eventTypes & ~nvmlEventTypeXidCriticalError))
+		return eventTypes & ~nvmlEventTypeXidCriticalError
+		           ? NVML_ERROR_NOT_SUPPORTED
+		           : NVML_ERROR_INVALID_ARGUMENT;
+	pthread_mutex_lock(&hl.lock);
+	set->devices |= 1u << device->index;
+	hl.watched |= 1u << device->index;
+	pthread_mutex_unlock(&hl.lock);
+	return NVML_SUCCESS;
+}
+
+nvmlReturn_t DECLDIR nvmlEventSetWait_v2(nvmlEventSet_t set,
+                                         nvmlEventData_t *data,
+                                         unsigned int timeoutms)
+{
+	long long deadline = nvs_now_ns() + (long long)timeoutms * 1000000;
+	struct timespec tick = {0, 10 * 1000000L};
+
+	if (!nvml_ready())
+		return NVML_ERROR_UNINITIALIZED;
+	if (!set || !data)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	for (;;) {
+		pthread_mutex_lock(&hl.lock);
+		health_poll();
+		for (int k = 0; k < hl.nq; k++) {
+			if (!(set->devices & (1u << hl.q[k].dev)))
+				continue;
+			memset(data, 0, sizeof(*data));
+			data->device = &nv.dev[hl.q[k].dev];
+			data->eventType = nvmlEventTypeXidCriticalError;
+			data->eventData = hl.q[k].xid;
+			memmove(&hl.q[k], &hl.q[k + 1],
+			        (size_t)(hl.nq - k - 1) * sizeof(hl.q[0]));
+			hl.nq--;
+			pthread_mutex_unlock(&hl.lock);
+			return NVML_SUCCESS;
+		}
+		pthread_mutex_unlock(&hl.lock);
+		if (nvs_now_ns() >= deadline)
+			return NVML_ERROR_TIMEOUT;
+		nanosleep(&tick, NULL);
+	}
+}
+
+nvmlReturn_t DECLDIR nvmlDeviceGetNumaNodeId(nvmlDevice_t device,
+                                             unsigned int *node)
+{
+	nvmlReturn_t r = nvml_check_device(device);
+	const char *s = getenv("NVSHARE_FAKE_NUMA");
+
+	if (r != NVML_SUCCESS)
+		return r;
+	if (!node)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	for (int i = 0; s && *s; i++) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 10);
+
+		if (end == s)
+			break;
+		if (i == device->index) {
+			*node = (unsigned int)v;
+			return NVML_SUCCESS;
+		}
+		s = *end == ',' ? end + 1 : end;
+	}
+	return NVML_ERROR_NOT_SUPPORTED;
 }

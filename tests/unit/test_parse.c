@@ -65,6 +65,12 @@ int main(void)
 	check_bad_size("4Gix");
 	check_bad_size("4Gi ");
 	check_bad_size("1e9");
+	/* A fraction of a byte is no size: "1.5" was once one byte. */
+	check_bad_size("1.5");
+	check_bad_size("1.5B");
+	check_bad_size("0.9");
+	check_size("1.0Ki", 1024);
+	check_size("0.5Mi", 512ull << 10);
 	check_bad_size("0x10");
 	check_bad_size("18446744073709551616");
 	check_bad_size("16385Pi");

@@ -607,18 +607,33 @@ static void test_evict_idle(void)
 	policy_tick(&g, MS(130), &out);
 	EXPECT(ACT(EVICT, 2, MS(110)), DROP_SWAP(3, MS(100)));
 	/* Neither answers: 3 is revoked (resident as far as we know), 2's
-	 * memory is taken to be gone, and 3, idle now, is evicted. */
+	 * memory stays counted on the GPU (a stopped process still has it
+	 * there), 3, idle now, is evicted, and 4 (running, 6 GiB) is asked
+	 * to make room too: its slice is over. */
 	CHECK_EQ(policy_next_deadline(&g), MS(180));
 	policy_tick(&g, MS(180), &out);
 	EXPECT(ACT(REVOKE, 3, MS(150)), ACT(EVICT_TIMEOUT, 2, MS(50)),
-	       ACT(EVICT, 3, 0));
+	       ACT(EVICT, 3, 0), DROP_SWAP(4, MS(110)));
 	CHECK_EQ(g.evict_timeouts, 1);
 	CHECK_EQ(g.evictions, 3);
-	CHECK_EQ(resident(&g, 2), 0);
+	CHECK_EQ(resident(&g, 2), 1);
 	CHECK_EQ(resident(&g, 3), 1);
+	CHECK_EQ(policy_member_of(&g, 2)->out_asked, 1);
+	/* 3 answers: 4 GiB freed, not enough beside 2 and 4 (10 GiB): 1
+	 * still waits, for memory. */
+	CHECK_EQ(policy_swap_check(&g, 3, POLICY_SWAP_OUT, GIB(4), 1u << 30),
+	         POLICY_SWAP_ANSWER);
 	policy_swap_report(&g, 3, POLICY_SWAP_OUT, GIB(4), 1u << 30, MS(190),
 	                   &out);
-	EXPECT(ACT(GRANT, 1, MS(110)));
+	EXPECT_NONE();
+	CHECK_EQ(resident(&g, 1), 0);
+	/* 2 resumes and answers its EVICT late: the answer is taken, and 1
+	 * fits beside 4. */
+	CHECK_EQ(policy_swap_check(&g, 2, POLICY_SWAP_OUT, GIB(4), 1u << 30),
+	         POLICY_SWAP_ANSWER);
+	policy_swap_report(&g, 2, POLICY_SWAP_OUT, GIB(4), 1u << 30, MS(195),
+	                   &out);
+	EXPECT(ACT(GRANT, 1, MS(115)));
 	CHECK_EQ(resident(&g, 1), 1);
 	CHECK_EQ(policy_resident_bytes(&g), GIB(14));
 	policy_gpu_destroy(&g);
@@ -1432,15 +1447,20 @@ static int sim_apply_one(struct sim_gpu *s, int gi,
 			return sim_fail("unexpected EVICT", gi, c, now);
 		k->evicting = 1;
 		k->evict_at = now;
-		k->evict_due = rng_range(10) < 9 ? now + rng_range(g) : -1;
+		/* One in ten answers late, after the grace (a stopped
+		 * process that resumes). */
+		k->evict_due = rng_range(10) < 9 ? now + rng_range(g)
+		                                 : now + g + 1 + rng_range(g);
 		s->evicts++;
 		break;
 	case POLICY_EVICT_TIMEOUT:
 		if (!k->evicting || now - k->evict_at < g)
 			return sim_fail("unexpected EVICT_TIMEOUT", gi, c, now);
+		/* Its memory stays counted on the GPU: the head waits for
+		 * the late answer, up to a grace more. */
 		k->evicting = 0;
-		k->resident = 0;
 		s->timeouts++;
+		model_head(s, now, 1);
 		break;
 	case POLICY_WAIT:
 		if (conc || model_index(s->queue, s->nqueue, c) < 0 ||

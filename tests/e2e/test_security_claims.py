@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""What a registered client may claim (issue 11, findings 1, 2, 4, 6, 11;
+docs/security.md). Attackers run as the unprivileged tenant
+(tenant.py); victims are ordinary gpuloads under libnvshare.
+
+1  capacity poisoning: a tenant registers the real GPU with total_bytes=1
+   and leaves; the GPU keeps the 16 GiB NVML reports, and an 8 GiB victim
+   runs.
+2  context table: 4 connections x 64 made-up UUIDs are refused (the
+   clients told to run unmanaged); a victim on the real GPU is managed.
+   A library refused a GPU runs unmanaged without a reconnect loop.
+4  billing table: 256 idle registrations of one uid take at most half of
+   the GPU's billing table; a victim with NVSHARE_GPU_CORE_LIMIT=20 is
+   still throttled.
+6  forged swap reports: 80 reports of 1 MiB in 2^64-1 ns, asked by
+   nobody, are ignored: the bandwidth estimate, the automatic slice and a
+   victim's wait stay what they were.
+11 a stopped holder: its memory stays counted on the GPU; the next tenant
+   waits (reason memory) instead of failing, and runs once the holder
+   resumes.
+"""
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+
+from harness import DEFAULT_UUID, GIB, SECOND_UUID, finish, run, wait_for
+from tenant import as_tenant, open_to_tenants, popen_as_tenant, tenant_ids
+from wire import (GPU_ACCEPTED, LOCK_OK, REGISTER_GPU, SET_MANAGED, SWAP_OUT,
+                  Peer, gpu_of, log_has, register_payload, status)
+import struct
+from core_matrix import gpu_share
+
+GPUS = "%s:16Gi,%s:6Gi" % (DEFAULT_UUID, SECOND_UUID)
+MIB = 1 << 20
+
+
+class Held:
+    """fn(ready_w, stop_r, *args) as the tenant, in a thread: it writes a
+    byte to ready_w once its attack is in place and holds it until a byte
+    comes on stop_r."""
+
+    def __init__(self, fn, *args):
+        self.ready_r, ready_w = os.pipe()
+        stop_r, self.stop_w = os.pipe()
+        self.result, self.error = None, None
+
+        def body():
+            try:
+                self.result = as_tenant(fn, ready_w, stop_r, *args)
+            except Exception as e:  # reported by stop()
+                self.error = e
+        self.t = threading.Thread(target=body, daemon=True)
+        self.t.start()
+
+    def ready(self, timeout=30.0):
+        r, _, _ = select.select([self.ready_r], [], [], timeout)
+        if not r:
+            raise AssertionError("tenant attack not in place: %s" %
+                                 self.error)
+        return os.read(self.ready_r, 1)
+
+    def stop(self):
+        os.write(self.stop_w, b"x")
+        self.t.join(60)
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def uuid_n(i):
+    return "GPU-deadbeef-0000-0000-0000-%012d" % i
+
+
+# --- the attacks (run as the tenant) ---------------------------------------
+def poison_capacity(sock):
+    p = Peer(sock, "poison")
+    p.hello("poison")
+    p.send(REGISTER_GPU, register_payload(DEFAULT_UUID, 1))
+    _, cap = struct.unpack("=48sQ", p.expect(GPU_ACCEPTED))
+    p.close()
+    return cap
+
+
+def fill_contexts(ready_w, stop_r, sock):
+    peers, told = [], 0
+    for c in range(4):
+        p = Peer(sock, "fill%d" % c)
+        p.hello("fill")
+        for i in range(64):
+            p.send(REGISTER_GPU, register_payload(uuid_n(c * 64 + i), GIB))
+        peers.append(p)
+    for p in peers:
+        m = p.recv(3.0)
+        told += m is not None and m[0] == SET_MANAGED
+    os.write(ready_w, b"x")
+    os.read(stop_r, 1)
+    closed = sum(p.wait_closed(0.2) is not None for p in peers)
+    for p in peers:
+        p.close()
+    return told, closed
+
+
+def fill_billing(ready_w, stop_r, sock, n):
+    peers = []
+    for i in range(n):
+        try:
+            p = Peer(sock, "bill%d" % i)
+            p.hello("idle")
+            p.register(DEFAULT_UUID)
+            peers.append(p)
+        except Exception:  # refused or cut off: fewer registrations
+            break
+    os.write(ready_w, b"x")
+    os.read(stop_r, 1)
+    for p in peers:
+        p.close()
+    return len(peers)
+
+
+def forge_swaps(sock):
+    p = Peer(sock, "forger")
+    p.hello("forger")
+    p.register(SECOND_UUID)
+    p.mem(SECOND_UUID, GIB)
+    for _ in range(80):
+        p.swap(SECOND_UUID, SWAP_OUT, MIB, (1 << 64) - 1)
+    # A lock round trip: every report was read before it.
+    p.req(SECOND_UUID)
+    p.expect(LOCK_OK, 5.0)
+    p.release(SECOND_UUID)
+    open_still = p.wait_closed(0.3) is None
+    p.close()
+    return open_still
+
+
+# --- the checks -------------------------------------------------------------
+def check_capacity(env, c):
+    cap = as_tenant(poison_capacity, env.socket)
+    c.check(cap == 16 * GIB, "1: the tenant's total_bytes=1 is not the "
+            "capacity: GPU_ACCEPTED says %d" % cap)
+    g = gpu_of(status(env), DEFAULT_UUID)
+    c.check(g["capacity_bytes"] == 16 * GIB,
+            "1: status shows capacity 16 GiB (%d)" % g["capacity_bytes"])
+    rc, res, err = finish(env.gpuload("--mem", "8Gi", "--kernel-ms", 5,
+                                      "--kernels", 5, "--verify", "16Mi"),
+                          timeout=60)
+    c.check(rc == 0 and res and res["error"] is None and res["verified"],
+            "1: an 8 GiB victim runs and verifies its bytes (rc %d, %s)" %
+            (rc, (res or {}).get("error")))
+
+
+def check_contexts(env, c):
+    held = Held(fill_contexts, env.socket)
+    held.ready()
+    v = env.gpuload("--mem", "1Gi", "--kernel-ms", 20, "--seconds", 3)
+    try:
+        wait_for(lambda: env.gpu_state(v.pid) is not None, 10.0,
+                 "the victim managed")
+        managed = True
+    except AssertionError:
+        managed = False
+    c.check(managed, "2: a victim on the real GPU is managed (in status)")
+    told, closed = held.stop()
+    c.check(told == 4, "2: each of the 4 tenant connections was told to run "
+            "unmanaged (%d)" % told)
+    c.check(closed == 0, "2: and kept, not cut off (%d closed)" % closed)
+    st = status(env)
+    c.check(all(not g["uuid"].startswith("GPU-deadbeef") for g in st["gpus"]),
+            "2: no made-up UUID in the GPU table (%d GPUs)" % len(st["gpus"]))
+    c.check(log_has(env, 'event=gpu_refused gpu=' + uuid_n(0)),
+            "2: the refusal is logged")
+    rc, res, _ = finish(v, timeout=60)
+    c.check(rc == 0 and res and res["error"] is None,
+            "2: the victim ran (rc %d)" % rc)
+
+
+def check_refused_library(env, c):
+    """A scheduler that knows no GPU (no NVML, no --gpu-memory): the
+    library is refused once, runs unmanaged, and does not reconnect."""
+    sock = os.path.join(env.tmp, "nogpu.sock")
+    log = os.path.join(env.tmp, "nogpu.log")
+    senv = env.environ(preload=False)
+    senv["LD_LIBRARY_PATH"] = os.path.join(env.tmp, "nowhere")
+    with open(log, "ab") as f:
+        s = subprocess.Popen([env.path("bin", "nvshare-scheduler"),
+                              "--socket", sock, "--host-swap-budget",
+                              "none"], env=senv, stdout=f,
+                             stderr=subprocess.STDOUT)
+    env.procs.append(s)
+    wait_for(lambda: os.path.exists(sock), 5.0, "second scheduler")
+    rc, res, err = finish(env.gpuload("--kernel-ms", 20, "--seconds", 3,
+                                      extra_env={"NVSHARE_SOCKET": sock}),
+                          timeout=60)
+    s.terminate()
+    s.wait(10)
+    text = open(log).read()
+    c.check("event=nvml_unavailable" in text,
+            "2: without NVML the scheduler says so at start")
+    c.check(rc == 0 and res and res["error"] is None,
+            "2: a client of an unknown GPU runs unmanaged (rc %d)" % rc)
+    c.check(text.count("event=hello") == 1 and
+            "event=gpu_refused" in text,
+            "2: refused once, no reconnect loop (%d HELLOs in 3 s)" %
+            text.count("event=hello"))
+
+
+def check_billing(env, c):
+    held = Held(fill_billing, env.socket, 256)
+    held.ready(60.0)
+    v = env.gpuload("--kernel-ms", 2, "--seconds", 6,
+                    extra_env={"NVSHARE_GPU_CORE_LIMIT": "20"})
+    t0 = time.monotonic_ns() + int(1.5e9)
+    time.sleep(4.5)
+    t1 = time.monotonic_ns()
+    v.kill()
+    v.wait()
+    n = held.stop()
+    share = gpu_share(env.trace(), v.pid, t0, t1)
+    c.check(n > 128, "4: the tenant made %d idle registrations" % n)
+    c.check(share < 30.0, "4: the 20%% victim is still throttled (%.1f%% "
+            "of the GPU, under 30)" % share)
+    if tenant_ids() is not None:
+        c.check(share > 5.0, "4: and billed, not held at zero (%.1f%%)" %
+                share)
+        c.check(log_has(env, 'reason="owner share used"'),
+                "4: the tenant's registrations past its share are logged")
+
+
+def victim_wait(env):
+    """Seconds a 4 GiB victim takes behind a 4 GiB holder on the 6 GiB
+    GPU (its own work: 3 kernels of 20 ms)."""
+    h = env.gpuload("--device", 1, "--mem", "4Gi", "--kernel-ms", 20,
+                    "--seconds", 30)
+    env.wait_holding(h.pid)
+    t = time.monotonic()
+    rc, res, _ = finish(env.gpuload("--device", 1, "--mem", "4Gi",
+                                    "--kernel-ms", 20, "--kernels", 3),
+                        timeout=60)
+    took = time.monotonic() - t
+    h.kill()
+    h.wait()
+    return took if rc == 0 else float("inf")
+
+
+def check_swaps(env, c):
+    before = victim_wait(env)
+    g0 = gpu_of(status(env), SECOND_UUID)
+    open_still = as_tenant(forge_swaps, env.socket)
+    g1 = gpu_of(status(env), SECOND_UUID)
+    c.check(g1["swap_bw_out_bps"] == g0["swap_bw_out_bps"],
+            "6: 80 forged reports leave the swap-out estimate (%d -> %d "
+            "B/s)" % (g0["swap_bw_out_bps"], g1["swap_bw_out_bps"]))
+    c.check(g1["swaps"] == g0["swaps"],
+            "6: none counted as a swap (%d -> %d)" % (g0["swaps"],
+                                                       g1["swaps"]))
+    c.check(log_has(env, "event=swap_report_ignored"),
+            "6: a warning names them")
+    c.check(open_still, "6: the forger is not cut off for 80 reports")
+    after = victim_wait(env)
+    c.check(after <= before * 1.5 + 1.0,
+            "6: the victim's wait behind a holder stays (%.2f s before, "
+            "%.2f s after; bound %.2f)" % (before, after,
+                                           before * 1.5 + 1.0))
+
+
+def check_stopped_holder(env, c):
+    env.scheduler.terminate()
+    env.scheduler.wait(10)
+    env.start_scheduler("--time-slice", "1000", "--release-grace", "1000")
+    open_to_tenants(env)
+    holder = popen_as_tenant(
+        [env.path("bin", "gpuload"), "--mem", "10Gi", "--kernel-ms", "20",
+         "--seconds", "30"], env.environ(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    env.procs.append(holder)
+    env.wait_holding(holder.pid, timeout=20.0)
+    os.kill(holder.pid, signal.SIGSTOP)
+    try:
+        v = env.gpuload("--mem", "10Gi", "--kernel-ms", 20, "--kernels", 10,
+                        "--verify", "64Mi")
+        # Slice 1 s, drop unanswered 1 s, eviction unanswered 1 s: by 6 s
+        # the old scheduler had given the stopped holder's room away.
+        time.sleep(6.0)
+        s = env.gpu_state(v.pid) or {}
+        c.check(v.poll() is None, "11: the victim has not failed while "
+                "the holder is stopped")
+        c.check(s.get("state") == "waiting" and
+                s.get("wait_reason") == "memory",
+                "11: it waits, for memory (%s, %s)" %
+                (s.get("state"), s.get("wait_reason")))
+        c.check(log_has(env, "event=evict_timeout"),
+                "11: the unanswered eviction is logged")
+    finally:
+        os.kill(holder.pid, signal.SIGCONT)
+    rc, res, err = finish(v, timeout=60)
+    c.check(rc == 0 and res and res["error"] is None and res["verified"],
+            "11: after SIGCONT the victim runs and verifies its bytes "
+            "(rc %d, %s)" % (rc, (res or {}).get("error")))
+    c.check("CUDA_ERROR" not in err, "11: no CUDA error in its output")
+    holder.kill()
+    holder.wait()
+
+
+def main(env, c):
+    env.start_scheduler()
+    open_to_tenants(env)
+    if tenant_ids() is None:
+        print("not root: attackers run as this user")
+    check_capacity(env, c)
+    check_contexts(env, c)
+    check_refused_library(env, c)
+    check_billing(env, c)
+    check_swaps(env, c)
+    check_stopped_holder(env, c)
+
+
+run(main, "security_claims", gpus=GPUS)
