@@ -29,7 +29,7 @@ int nvs_socket_path(char *buf, size_t len)
 int nvs_socket_connect(const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd;
+	long waited_ms = 0;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		errno = ENAMETOOLONG;
@@ -38,17 +38,28 @@ int nvs_socket_connect(const char *path)
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	/* Non-blocking: connecting to a UNIX socket whose listener is stuck
 	 * with a full backlog then fails at once (EAGAIN) instead of hanging
-	 * the caller, which may be an application's first CUDA call. */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int saved = errno;
+	 * the caller, which may be an application's first CUDA call. A full
+	 * backlog is also what a tenant's connection flood looks like while
+	 * the scheduler works through it: try again for a short while. */
+	for (long pause_ms = 1;; pause_ms *= 2) {
+		int fd = socket(AF_UNIX,
+		                SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		int saved;
+
+		if (fd < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return fd;
+		saved = errno;
 		close(fd);
 		errno = saved;
-		return -1;
+		if (saved != EAGAIN || waited_ms >= NVS_CONNECT_RETRY_MS)
+			return -1;
+		struct timespec ts = {.tv_sec = 0,
+		                      .tv_nsec = pause_ms * 1000000L};
+		nanosleep(&ts, NULL);
+		waited_ms += pause_ms;
 	}
-	return fd;
 }
 
 long long nvs_now_ns(void)

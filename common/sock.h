@@ -16,9 +16,11 @@
  * (then buf holds the default and the caller should say so). */
 int nvs_socket_path(char *buf, size_t len);
 
-/* Connects a close-on-exec, non-blocking stream socket to path; fails at
- * once (EAGAIN) if the listener's backlog is full. Returns the fd or -1
- * with errno set. */
+/* Connects a close-on-exec, non-blocking stream socket to path. If the
+ * listener's backlog is full it tries again for about
+ * NVS_CONNECT_RETRY_MS, then fails (EAGAIN). Returns the fd or -1 with
+ * errno set. */
+#define NVS_CONNECT_RETRY_MS 255 /* 1 + 2 + ... + 128 ms of pauses */
 int nvs_socket_connect(const char *path);
 
 /* Monotonic clock in nanoseconds. */

@@ -36,7 +36,7 @@
 #include "sock.h"
 #include "sock_file.h"
 
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG 4096       /* the kernel caps it at somaxconn */
 #define ACCEPT_BATCH 64           /* connections accepted per turn */
 #define ACCEPT_PAUSE_NS 100000000 /* back-off when out of descriptors */
 

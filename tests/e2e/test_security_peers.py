@@ -229,6 +229,8 @@ def garbage_flood(sock, nconns, frames):
 def timed_status(env):
     t0 = time.monotonic()
     r = env.ctl("status", check=False)
+    if r.returncode != 0:
+        print("status failed: rc=%d %r" % (r.returncode, r.stderr))
     return r.returncode, time.monotonic() - t0
 
 
