@@ -112,7 +112,7 @@ class Browser(threading.Thread):
         self.url = "http://127.0.0.1:%d/" % port
         self.t0, self.seconds = t0, seconds
         self.stop = threading.Event()
-        self.looks = 0
+        self.looks = self.timeouts = 0
 
     def run(self):
         profile = tempfile.mkdtemp(prefix="nvshare-web-bench-")
@@ -122,12 +122,15 @@ class Browser(threading.Thread):
                 if into < PERIOD_NS:  # wait for the next on period
                     time.sleep((PERIOD_NS - into) / 1e9)
                     continue
-                subprocess.run(
-                    ["chromium", "--headless=new", "--no-sandbox",
-                     "--disable-gpu", "--user-data-dir=" + profile,
-                     "--virtual-time-budget=1500", "--dump-dom", self.url],
-                    capture_output=True, timeout=30)
-                self.looks += 1
+                try:
+                    subprocess.run(
+                        ["chromium", "--headless=new", "--no-sandbox",
+                         "--disable-gpu", "--user-data-dir=" + profile,
+                         "--virtual-time-budget=1500", "--dump-dom",
+                         self.url], capture_output=True, timeout=30)
+                    self.looks += 1
+                except subprocess.TimeoutExpired:
+                    self.timeouts += 1
         finally:
             shutil.rmtree(profile, ignore_errors=True)
 

@@ -8,7 +8,7 @@
  * entries live in two rings of their own, one for GPU entries and one for
  * client-GPU entries. A frame that does not fit pushes the oldest frames
  * out, so with more clients than HISTORY_CLIENT_ENTRIES / HISTORY_FRAMES
- * the window gets shorter, never the memory larger (about 1.4 MB in all,
+ * the window gets shorter, never the memory larger (about 1.3 MB in all,
  * allocated once). Labels (pod or program) of the clients in the window
  * are kept in a table of HISTORY_NAMES; a label no frame refers to any
  * more is dropped.

@@ -23,7 +23,9 @@
 
 /* A scrape waits this long for the loop, then gets the last page. */
 #define METRICS_HTTP_WAIT_MS 1000
-#define METRICS_HTTP_MAX_CONNS 16 /* scrapes served at once */
+/* HTTP connections served at once (a thread each): room for ten
+ * browsers on the web page (a connection or two each) and scrapers. */
+#define METRICS_HTTP_MAX_CONNS 64
 #define METRICS_HTTP_TIMEOUT_S 10 /* idle HTTP connections closed */
 
 /* Checks an address HOST:PORT ("127.0.0.1:9400", "[::1]:9400",

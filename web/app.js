@@ -114,13 +114,18 @@ function gpuCard(g, idx, st, byId) {
 
 // --- clients ----------------------------------------------------------------
 
-function lastShare(hist, id, uuid) {
+// Achieved share over the last SHARE_WINDOW seconds (a single second
+// swings between 0 and 100% with time slices).
+const SHARE_WINDOW = 5;
+
+function recentShare(hist, id, uuid) {
   const key = id + " " + uuid;
-  for (let i = hist.frames.length - 1; i >= 0; i--) {
+  let sum = 0, n = 0;
+  for (let i = hist.frames.length - 1; i >= 0 && i >= hist.frames.length - SHARE_WINDOW; i--) {
     const v = hist.frames[i].clients.get(key);
-    if (v && v.share !== null) return v.share;
+    if (v && v.share !== null) { sum += v.share; n++; }
   }
-  return null;
+  return n ? sum / n : null;
 }
 
 function meter(value, max, text) {
@@ -146,7 +151,7 @@ function clientRows(st, hist, gpuIdx) {
   const rows = [];
   for (const c of st.clients) {
     for (const cg of c.gpus) {
-      const share = lastShare(hist, c.id, cg.uuid);
+      const share = recentShare(hist, c.id, cg.uuid);
       const tr = el("tr", {
         class: "client state-" + cg.state,
         "data-client-id": c.id, "data-gpu": cg.uuid, "data-state": cg.state,
@@ -179,7 +184,7 @@ function clientRows(st, hist, gpuIdx) {
       const shareText = (share === null ? "-" : share.toFixed(1) + "%") + " / " +
         (core ? (eff && eff < core ? eff.toFixed(0) + "% (of " + core + "%)" : core + "%")
           : "none");
-      cell(tr, "Share / core limit", meter(share || 0, core || 100, shareText));
+      cell(tr, "Share (5 s) / core limit", meter(share || 0, core || 100, shareText));
       cell(tr, "Swapped", size(cg.swapped_bytes));
       rows.push(tr);
     }
@@ -205,6 +210,9 @@ function style(i) {
 // poll (/api/history?from=NEXT) --------------------------------------------
 
 const MAX_FRAMES = 600;
+// More lines than this make a chart unreadable (and slow to draw): the
+// clients connected now come first, the largest last values first.
+const MAX_SERIES = 12;
 
 function ingest(store, h) {
   if (!store || h.epoch !== store.epoch || h.complete) {
@@ -255,9 +263,18 @@ function chartData(kind, hist, gpuIdx) {
     return v === undefined ? null : f(v);
   });
   if (kind === "share" || kind === "memory") {
-    for (const key of keysOf(frames, "clients")) {
+    const last = frames.length ? frames[frames.length - 1].clients : new Map();
+    const size = (k) => { const v = last.get(k); return v ? 1 + (kind === "share" ? v.share || 0 : v.memory) : 0; };
+    // Chosen by size; drawn in order of first appearance, each with the
+    // same line style from one refresh to the next.
+    const keys = keysOf(frames, "clients");
+    const chosen = new Set([...keys].sort((a, b) => size(b) - size(a)).slice(0, MAX_SERIES));
+    sets.hidden = keys.length - chosen.size;
+    for (const [n, key] of keys.entries()) {
+      if (!chosen.has(key)) continue;
       const m = hist.labels.get(key) || { id: key, gpu: "", label: "?" };
       sets.push({
+        styleIndex: n,
         label: m.label + " [" + m.id + "] " + gname(m.gpu),
         data: kind === "share" ? series("clients", key, (v) => v.share)
           : series("clients", key, (v) => v.memory / GIB),
@@ -275,6 +292,7 @@ function chartData(kind, hist, gpuIdx) {
       }
     }
   }
+  sets.hidden = sets.hidden || 0;
   return sets;
 }
 
@@ -287,7 +305,8 @@ function drawCharts(hist, gpuIdx) {
   const labels = t.map(clock);
   for (const fig of document.querySelectorAll("figure.chart")) {
     const kind = fig.getAttribute("data-chart");
-    const sets = chartData(kind, hist, gpuIdx).map((s, i) => Object.assign(style(i), s));
+    const raw = chartData(kind, hist, gpuIdx);
+    const sets = raw.map((s, i) => Object.assign(style(s.styleIndex === undefined ? i : s.styleIndex), s));
     let points = 0;
     for (const s of sets) points = Math.max(points, s.data.filter((v) => v !== null).length);
     fig.setAttribute("data-points", String(t.length));
@@ -296,7 +315,8 @@ function drawCharts(hist, gpuIdx) {
     fig.setAttribute("data-last-values", JSON.stringify(sets.map((s) => s.data[s.data.length - 1])));
     const status = fig.querySelector(".chart-status");
     status.textContent = (haveLib ? "" : "chart library not installed · ") +
-      sets.length + " series, " + points + " points" +
+      sets.length + " series" + (raw.hidden ? " (" + raw.hidden + " more not drawn)" : "") +
+      ", " + points + " points" +
       (t.length ? ", " + clock(t[0]) + " to " + clock(t[t.length - 1]) : "");
     if (!haveLib) continue;
     const yTitle = { share: "%", memory: "GiB", swaps: "swaps/s", waits: "clients" }[kind];
@@ -336,8 +356,9 @@ let store = null; // the history so far
 
 async function refresh() {
   try {
-    const [st, h] = await Promise.all([getJSON("/api/status"),
-      getJSON("/api/history" + (store ? "?from=" + store.next : ""))]);
+    // One after the other: one HTTP connection per viewer.
+    const st = await getJSON("/api/status");
+    const h = await getJSON("/api/history" + (store ? "?from=" + store.next : ""));
     store = ingest(store, h);
     const hist = store;
     const byId = new Map(st.clients.map((c) => [c.id, c]));
