@@ -15,6 +15,7 @@ usage: soak.py [--build DIR] [--seconds S] [--clients N] [--concurrent N]
                [--seed N]
 """
 import argparse
+import json
 import os
 import random
 import sys
@@ -142,8 +143,15 @@ def main():
                 next_start = now + every
             st = sample(env, live, peak)
             samples += 1
-            over += sum(1 for g in st["gpus"]
-                        if g["resident_bytes"] > g["capacity_bytes"])
+            for g in st["gpus"]:
+                if g["resident_bytes"] > g["capacity_bytes"]:
+                    over += 1
+                    if over <= 3:  # what the books said, to find why
+                        print("over capacity: %s" % json.dumps({
+                            "gpu": g, "clients": [
+                                dict(c, gpus=[e for e in c["gpus"]
+                                              if e["uuid"] == g["uuid"]])
+                                for c in st["clients"]]}))
             for cl in live:
                 if cl.due(time.monotonic()):
                     cl.kill_now()
