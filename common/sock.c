@@ -62,6 +62,17 @@ int nvs_socket_connect(const char *path)
 	}
 }
 
+void nvs_deadline_ms(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 long long nvs_now_ns(void)
 {
 	struct timespec ts;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <sys/un.h>
+#include <time.h>
 
 #define NVS_DEFAULT_SOCKET "/var/run/nvshare/scheduler.sock"
 /* The longest socket path a sockaddr_un holds, with its NUL. */
@@ -24,6 +25,9 @@ int nvs_socket_path(char *buf, size_t len);
 int nvs_socket_connect(const char *path);
 
 /* Monotonic clock in nanoseconds. */
+/* *ts = CLOCK_MONOTONIC now plus ms: a deadline for a condition variable
+ * whose clock is CLOCK_MONOTONIC (pthread_condattr_setclock). */
+void nvs_deadline_ms(struct timespec *ts, long ms);
 long long nvs_now_ns(void);
 
 #endif /* NVSHARE_SOCK_H */

@@ -218,13 +218,7 @@ int dp_plugin_wait(struct dp_plugin *p, uint64_t gen, int timeout_ms)
 	uint64_t wakes;
 	int changed;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	nvs_deadline_ms(&ts, timeout_ms);
 	pthread_mutex_lock(&p->mu);
 	wakes = p->wakes;
 	while (p->gen == gen && p->wakes == wakes &&

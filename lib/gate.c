@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "mailbox.h"
+#include "sock.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -36,17 +37,6 @@ static void init_dev_sync(struct gate_dev *d)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->cv, &attr);
 	pthread_condattr_destroy(&attr);
-}
-
-void gate_deadline(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
 }
 
 static void sleep_us(long us)
@@ -188,7 +178,7 @@ int gate_wait(struct gate_dev *d, CUstream stream)
 		}
 		/* Timed, so that a lost wake-up costs a second, not a hang. */
 		struct timespec until;
-		gate_deadline(&until, 1000);
+		nvs_deadline_ms(&until, 1000);
 		pthread_cond_timedwait(&d->cv, &d->mu, &until);
 	}
 	pthread_mutex_unlock(&d->mu);

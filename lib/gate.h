@@ -177,8 +177,6 @@ void gate_sync_contexts(struct gate_dev *d, int max);
 int gate_work_pending(struct gate_dev *d);
 /* 1 once the process has begun to exit (the driver may be going away). */
 int gate_exiting(void);
-/* An absolute CLOCK_MONOTONIC time ms from now, for the cv waits. */
-void gate_deadline(struct timespec *ts, long ms);
 /* Readers: code using recorded contexts; writer: cuCtxDestroy. */
 extern pthread_rwlock_t gate_ctx_lock;
 /* Device whose UUID is uuid, or NULL. */

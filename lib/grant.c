@@ -90,7 +90,7 @@ enum grant_wait grant_await(struct gate_dev *d, int deferrable, const char *api)
 			pthread_mutex_lock(&d->mu);
 			continue;
 		}
-		gate_deadline(&until, GRANT_POLL_MS);
+		nvs_deadline_ms(&until, GRANT_POLL_MS);
 		pthread_cond_timedwait(&d->cv, &d->mu, &until);
 	}
 	if (waited)

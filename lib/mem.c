@@ -11,6 +11,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "quota.h"
+#include "sock.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -141,7 +142,7 @@ static uint64_t capacity_of(struct gate_dev *d)
 	struct timespec until;
 
 	pthread_mutex_lock(&d->mu);
-	gate_deadline(&until, 2000);
+	nvs_deadline_ms(&until, 2000);
 	while (mailbox_managed() && !d->accepted)
 		if (pthread_cond_timedwait(&d->cv, &d->mu, &until))
 			break;

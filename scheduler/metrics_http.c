@@ -148,13 +148,7 @@ static char *fresh_page(size_t *len)
 	struct shared_snap *ss;
 	struct status_buf b = {0};
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += METRICS_HTTP_WAIT_MS / 1000;
-	until.tv_nsec += (long)(METRICS_HTTP_WAIT_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	nvs_deadline_ms(&until, METRICS_HTTP_WAIT_MS);
 	pthread_mutex_lock(&mh.mu);
 	want = mh.gen + 1;
 	mh.wanted = 1;

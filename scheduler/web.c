@@ -320,13 +320,7 @@ static struct web_snap *get_snap(void)
 	int64_t now = nvs_now_ns();
 	uint64_t want;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += WEB_WAIT_MS / 1000;
-	until.tv_nsec += (long)(WEB_WAIT_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	nvs_deadline_ms(&until, WEB_WAIT_MS);
 	pthread_mutex_lock(&web.mu);
 	if (!web.current ||
 	    now - web.current->taken_ns >= WEB_MAX_AGE_MS * 1000000LL) {
