@@ -10,7 +10,6 @@
  */
 #include "metrics.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,53 +202,6 @@ void metrics_snap_free(struct metrics_snap *s)
 
 /* --- text ----------------------------------------------------------------- */
 
-static int grow(struct status_buf *b, size_t more)
-{
-	size_t ncap = b->cap ? b->cap : 65536;
-	char *p;
-
-	if (b->failed)
-		return -1;
-	if (b->len + more + 1 <= b->cap)
-		return 0;
-	while (ncap < b->len + more + 1)
-		ncap *= 2;
-	p = realloc(b->p, ncap);
-	if (!p) {
-		b->failed = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = ncap;
-	return 0;
-}
-
-/* printf into b in one pass (status_buf_printf measures first). */
-static void out(struct status_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void out(struct status_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (grow(b, 512))
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		if (grow(b, (size_t)n))
-			return;
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
 /* Appends name="value" (with a leading comma unless first) to out;
  * skip_empty leaves an empty value out. */
 static void label(char *o, size_t n, const char *name, const char *value,
@@ -281,25 +233,27 @@ static void label(char *o, size_t n, const char *name, const char *value,
 static void family(struct status_buf *b, const char *name, const char *type,
                    const char *help)
 {
-	out(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	status_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	                  type);
 }
 
 static void put_u64(struct status_buf *b, const char *name, const char *lab,
                     uint64_t v)
 {
 	if (*lab)
-		out(b, "%s{%s} %llu\n", name, lab, (unsigned long long)v);
+		status_buf_printf(b, "%s{%s} %llu\n", name, lab,
+		                  (unsigned long long)v);
 	else
-		out(b, "%s %llu\n", name, (unsigned long long)v);
+		status_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
 static void put_f(struct status_buf *b, const char *name, const char *lab,
                   double v)
 {
 	if (*lab)
-		out(b, "%s{%s} %.9g\n", name, lab, v);
+		status_buf_printf(b, "%s{%s} %.9g\n", name, lab, v);
 	else
-		out(b, "%s %.9g\n", name, v);
+		status_buf_printf(b, "%s %.9g\n", name, v);
 }
 
 /* ns as seconds, exactly. */
@@ -313,9 +267,9 @@ static void put_ns(struct status_buf *b, const char *name, const char *lab,
 	s = (long long)(ns / 1000000000);
 	f = (long long)(ns % 1000000000);
 	if (*lab)
-		out(b, "%s{%s} %lld.%09lld\n", name, lab, s, f);
+		status_buf_printf(b, "%s{%s} %lld.%09lld\n", name, lab, s, f);
 	else
-		out(b, "%s %lld.%09lld\n", name, s, f);
+		status_buf_printf(b, "%s %lld.%09lld\n", name, s, f);
 }
 
 /* Buckets are cumulative on the page, not in memory. */
@@ -334,8 +288,9 @@ static void put_hist(struct status_buf *b, const char *name, const char *lab,
 			snprintf(le, sizeof(le), "%g", (double)bounds[i] / 1e9);
 		else
 			snprintf(le, sizeof(le), "+Inf");
-		out(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, lab,
-		    *lab ? "," : "", le, (unsigned long long)cum);
+		status_buf_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", name,
+		                  lab, *lab ? "," : "", le,
+		                  (unsigned long long)cum);
 	}
 	snprintf(sname, sizeof(sname), "%s_sum", name);
 	put_ns(b, sname, lab, sum_ns);
