@@ -135,11 +135,8 @@ static void conn_add(struct server *s, int fd)
 	enum conn_verdict v;
 	int captured = 0;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-		NVS_WARN("event=connection_refused reason=\"SO_PEERCRED: %s\"",
-		         strerror(errno));
-		goto fail;
-	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+		goto no_cred;
 	acct = peer_account_get(&s->accounts, cred.uid);
 	if (!acct)
 		goto oom;
