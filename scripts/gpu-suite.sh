@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 nvidia-smi -L >/dev/null || { echo "gpu-suite: no NVIDIA GPU here" >&2; exit 1; }
 build=${NVSHARE_GPU_BUILD:-build-gpu}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNVSHARE_HTTP=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target nvshare nvshare-scheduler nvsharectl gpuload >/dev/null
 if [ "${1:-}" = "--memory" ]; then
 	shift

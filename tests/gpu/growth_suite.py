@@ -2,7 +2,7 @@
 (scripts/gpu-suite.sh --growth).
 
 Three PyTorch processes (tests/gpu/torch_grow.py) each take the GPU with
-0.5 GiB and grow to 7 GiB in 1 GiB steps while running. The scheduler is
+--start-gib (1 GiB) and grow to 7 GiB in 1 GiB steps while running. The scheduler is
 told the GPU has --capacity (16 GiB: 21 GiB wanted, oversubscribed) or
 --fit-capacity (24 GiB: they fit), while the real card never fills (the
 safety rule: the processes' memory stays far below the card's). For each
@@ -108,9 +108,15 @@ def main():
     ap.add_argument("--fit-capacity", default="24Gi")
     ap.add_argument("--iters", type=int, default=4000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--start-gib", default="1")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--debug-log", default=None,
+                    help="after the table, one more oversubscribed run with "
+                    "the library's debug log written to this file, and a "
+                    "count of its swap events")
     a = ap.parse_args()
     cmd = [sys.executable, os.path.join(HERE, "torch_grow.py"), "--gib", "7",
+           "--start-gib", a.start_gib,
            "--iters", str(a.iters), "--grow-every", str(a.iters // 20)]
     rows = []
     for label, cap in (("oversubscribed", a.capacity),
@@ -149,6 +155,30 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if a.debug_log:
+        debug_run(a, cmd)
+
+
+def debug_run(a, cmd):
+    """The oversubscribed run once more with debug logs: are host buffers
+    made ahead of the swap-outs (event=host_prepared) on the real driver?"""
+    suite = Suite(a.build, a.capacity, "auto")
+    try:
+        env = suite.env(True)
+        env["NVSHARE_LOG"] = "debug"
+        ps = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+              for _ in range(3)]
+        errs = [p.communicate(timeout=600)[1] for p in ps]
+    finally:
+        suite.close()
+    with open(a.debug_log, "w") as f:
+        f.write("\n".join(errs))
+    for ev in ("host_prepared", "swap", "swap_in_waited", "swap_failed",
+               "swap_out_failed", "swap_in_failed", "grant_waited", "oom"):
+        print("debug run: event=%s %d lines" % (
+            ev, sum(e.count("event=%s " % ev) for e in errs)))
+    print("debug run: rc", [p.returncode for p in ps])
 
 
 if __name__ == "__main__":
