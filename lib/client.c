@@ -152,6 +152,7 @@ static void go_unmanaged(int link_lost)
 		/* What it holds now (all of it back) is its grant while
 		 * unmanaged: say so. */
 		d->todo |= GATE_TODO_MEMORY;
+		d->ran_unmanaged = 1;
 		if (link_lost)
 			d->throttled = d->meter = 0;
 		gate_update_open(d); /* unmanaged now: open */
@@ -543,6 +544,7 @@ static void serve_device(struct gate_dev *d)
 {
 	struct nvs_mem_update u = {0};
 	unsigned todo;
+	int claim = 0;
 
 	pthread_mutex_lock(&d->mu);
 	todo = d->todo;
@@ -553,12 +555,18 @@ static void serve_device(struct gate_dev *d)
 		                     ? d->pinned_bytes
 		                     : u.allocated_bytes;
 		u.seq = d->mem_seq + 1;
-		/* Charged but not made yet: not on the GPU. */
+		/* Charged but not made yet: not on the GPU. A process that
+		 * never ran ungated since registering claims nothing: what it
+		 * has was made under grants the scheduler keeps (a charge
+		 * between its bookings would otherwise look held). */
+		claim = d->ran_unmanaged;
 		u.held_bytes = u.allocated_bytes > d->awaiting_bytes
 		                   ? u.allocated_bytes - d->awaiting_bytes
 		                   : 0;
 		grant_update_sent(d, u.allocated_bytes, u.seq);
 	}
+	if (todo & GATE_TODO_REGISTER)
+		d->ran_unmanaged = !mailbox_managed(); /* counted afresh */
 	if ((todo & GATE_TODO_REQUEST) &&
 	    (d->holding || d->requested || !mailbox_managed()))
 		todo &= ~GATE_TODO_REQUEST;
@@ -577,7 +585,8 @@ static void serve_device(struct gate_dev *d)
 		uint64_t unbacked = remap_unbacked_bytes(d);
 		memcpy(u.uuid, d->uuid, sizeof(u.uuid));
 		/* Only read from the first update after registering. */
-		u.held_bytes = d->swapped_out ? u.pinned_bytes
+		u.held_bytes = !claim           ? 0
+		               : d->swapped_out ? u.pinned_bytes
 		               : u.held_bytes > unbacked
 		                   ? u.held_bytes - unbacked
 		                   : 0;

@@ -108,6 +108,7 @@ static struct gate_dev *find_or_create(CUdevice dev)
 	init_dev_sync(d);
 	read_identity(d, dev);
 	atomic_store(&d->open, mailbox_managed() ? 0 : 1);
+	d->ran_unmanaged = !mailbox_managed();
 	d->todo = GATE_TODO_REGISTER;
 	atomic_store(&gate_ndevs, n + 1); /* publish after initialisation */
 	pthread_mutex_unlock(&gate_registry_mu);
@@ -373,6 +374,7 @@ void gate_reset_after_fork(void)
 		d->holding = d->requested = d->accepted = 0;
 		d->swapped_out = 0;
 		d->swap_stream = NULL;
+		d->ran_unmanaged = !mailbox_managed();
 		d->todo = GATE_TODO_REGISTER;
 		/* Quotas of compute are the scheduler's word to the parent. */
 		d->throttled = d->meter = 0;

@@ -66,6 +66,10 @@ struct gate_dev {
 	uint64_t awaiting_bytes;  /* charged, not made yet (mem.c) */
 	int short_grant;          /* holding, but the grant does not cover
 	                             memory made while waiting: gate shut */
+	int ran_unmanaged; /* made memory ungated since it last registered:
+	                      only then does its first MEM_UPDATE claim what
+	                      it holds (a managed process holds nothing
+	                      before its first grant) */
 	CUcontext
 	    ctxs[GATE_MAX_CONTEXTS]; /* contexts seen, drained on release */
 	int nctxs;

@@ -859,6 +859,38 @@ void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
 	advance(g, now, out);
 }
 
+/* A newcomer's first update says what it already has on the GPU (it ran
+ * unmanaged while the scheduler was away). That is its word, not a grant:
+ * it is taken only as far as it fits beside what the others occupy
+ * (outside concurrent mode), so that no claim is counted past the
+ * capacity or gets room ahead of the queue. A fresh process's first
+ * update can claim memory it has not made (the library's deferred
+ * blocks, for a moment): one did, 17 GiB on a 16 GiB GPU in the churn
+ * soak; a forged frame could claim a whole GPU. An idle newcomer whose
+ * claim did not fit is asked at once to move its memory out (EVICT), so
+ * that what it really has leaves the room the books give others. */
+static void take_claim(struct policy_gpu *g, struct policy_member *m,
+                       uint64_t held, int64_t now, struct policy_out *out)
+{
+	uint64_t others = others_of(m, used_bytes(g));
+	uint64_t room =
+	    others < g->capacity_bytes ? g->capacity_bytes - others : 0;
+	int short_of_room = g->mode != POLICY_MODE_CONCURRENT && held > room;
+
+	if (short_of_room)
+		held = room > m->granted_bytes ? room : m->granted_bytes;
+	m->granted_bytes = held;
+	m->pinned_held = m->pinned_bytes < held ? m->pinned_bytes : held;
+	if (!short_of_room || m->running || !m->resident || m->evicting ||
+	    !out_room(out))
+		return;
+	m->evicting = 1;
+	m->out_asked = 1;
+	m->evict_sent_at_ns = now;
+	g->evictions++;
+	out_push(out, POLICY_EVICT, m->client, now - m->idle_since_ns);
+}
+
 int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
                          uint64_t pinned_bytes, uint64_t held_bytes,
                          int64_t now, struct policy_out *out)
@@ -875,11 +907,13 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 	m->pinned_bytes = pinned_bytes < bytes ? pinned_bytes : bytes;
 	if (m->host_bytes > bytes - m->pinned_bytes)
 		m->host_bytes = bytes - m->pinned_bytes;
-	/* What a newcomer already has on the GPU is there, granted or not;
-	 * and while unmanaged, whatever a client holds is. */
-	if ((!m->updated && held_bytes > m->granted_bytes) || g->unmanaged) {
+	/* While unmanaged, whatever a client holds is its grant; a
+	 * newcomer's claim is taken as far as it fits (take_claim). */
+	if (g->unmanaged) {
 		m->granted_bytes = held_bytes;
 		m->pinned_held = m->pinned_bytes;
+	} else if (!m->updated && held_bytes > m->granted_bytes) {
+		take_claim(g, m, held_bytes, now, out);
 	}
 	m->updated = 1;
 	/* Frees give room back at once; growth waits for rule 0. */

@@ -265,8 +265,10 @@ void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
 
 /* client's allocations on the GPU are now bytes, pinned_bytes of them
  * unable to leave the GPU. held_bytes, in the first update since it
- * joined, is what it already has on the GPU (it ran unmanaged before):
- * that much is taken as granted, at most its footprint. A running client
+ * joined, is what it says it already has on the GPU (it ran unmanaged
+ * before): that much is taken as granted, at most its footprint and
+ * (outside concurrent mode) at most the room beside the others; an idle
+ * client whose claim did not fit is sent EVICT at once. A running client
  * is answered MEM_GRANT at once when its new footprint fits beside the
  * others, else once room is made. Returns 0, or -1 if memory ran out
  * registering it. */

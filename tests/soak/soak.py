@@ -82,11 +82,15 @@ class Client:
         self.p.kill()
 
 
-def sample(env, clients, peak):
+def sample(env, clients, peak, claimed):
     st = env.status()
     by_pid = {}
     for c in st["clients"]:
         for g in c["gpus"]:
+            # Counted on the GPU before any grant: its first update said
+            # it held memory (held_bytes), taken as far as it fits.
+            if g["lock_grants"] == 0 and g["resident_bytes"] > 0:
+                claimed.add(c["pid"])
             by_pid[c["pid"]] = ("swapped" if g.get("swapped_bytes") and
                                 g["state"] != "holding" else g["state"])
     for cl in clients:
@@ -129,7 +133,7 @@ def main():
         attacker = fork_as_tenant(attack, env.socket, uuid(0), a.seconds)
         start = time.monotonic()
         every = a.seconds / a.clients
-        clients, live, peak = [], [], {}
+        clients, live, peak, claimed = [], [], {}, set()
         next_start = start
         rss_warm = None
         samples = over = 0
@@ -141,7 +145,7 @@ def main():
                 clients.append(cl)
                 live.append(cl)
                 next_start = now + every
-            st = sample(env, live, peak)
+            st = sample(env, live, peak, claimed)
             samples += 1
             for g in st["gpus"]:
                 if g["resident_bytes"] > g["capacity_bytes"]:
@@ -183,6 +187,10 @@ def main():
         print("clients: %d started, %d SIGKILLed (%s), %d finished" % (
             len(clients), killed, ", ".join(
                 "%s %d" % kv for kv in sorted(kills.items())), done))
+        mine = set(cl.p.pid for cl in clients)
+        print("clients counted on a GPU before their first grant (first "
+              "update's held_bytes): %d of %d" % (len(claimed & mine),
+                                                   len(clients)))
         check(len(clients) >= min(a.clients, 20),
               "%d clients took part" % len(clients))
         check(verified == done, "%d of %d surviving clients verified their "

@@ -1529,6 +1529,11 @@ static int sim_compare(struct sim_gpu *s, int gi, int64_t now)
 	    running_bytes(s) > p->capacity_bytes)
 		return sim_fail("running clients exceed the memory", gi, 0,
 		                now);
+	/* The books too (status "resident_bytes"), revoked and timed-out
+	 * evictees' memory included. */
+	if (p->mode != POLICY_MODE_CONCURRENT &&
+	    policy_resident_bytes(p) > p->capacity_bytes)
+		return sim_fail("resident bytes exceed the GPU", gi, 0, now);
 	if (p->mode == POLICY_MODE_SERIAL && p->nrunning > 1)
 		return sim_fail("two run in serial mode", gi, 0, now);
 	if (p->mode == POLICY_MODE_CONCURRENT && p->nqueue > 0)
