@@ -231,6 +231,9 @@ static int validate_payload(uint16_t type, const void *p, uint32_t len,
 		const struct nvs_mem_update *u = p;
 		if (u->pinned_bytes > u->allocated_bytes)
 			FAIL("MEM_UPDATE pinned bytes above allocated bytes");
+		if (u->allocated_bytes > NVS_MAX_DEVICE_BYTES)
+			FAIL("MEM_UPDATE allocated bytes above %llu",
+			     (unsigned long long)NVS_MAX_DEVICE_BYTES);
 		return check_uuid(u->uuid, err, errlen);
 	}
 	case NVS_MSG_MEM_GRANT:

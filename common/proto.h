@@ -74,6 +74,10 @@
 #define NVS_POD_NAME_SIZE 256
 #define NVS_CONTAINER_SIZE 64
 #define NVS_COMM_SIZE 32
+/* More device memory than any one process can claim on a GPU (1 EiB): a
+ * larger MEM_UPDATE is malformed, and every byte count the scheduler
+ * reports stays a signed 64-bit JSON integer for its readers. */
+#define NVS_MAX_DEVICE_BYTES (1ull << 60)
 
 enum nvs_msg_type {
 	NVS_MSG_HELLO = 1,        /* client -> sched: struct nvs_hello */

@@ -1,8 +1,8 @@
 /*
  * top.c - see top.h. Each refresh: fetch the JSON report page by page,
- * parse it, render a frame into memory (so the screen is redrawn in one
- * write), keep the report to compute the next frame's shares from the
- * GPU time billed in between.
+ * parse it with jansson, render a frame into memory (so the screen is
+ * redrawn in one write), keep the report to compute the next frame's
+ * shares from the GPU time billed in between.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* open_memstream */
@@ -10,6 +10,7 @@
 #include "top.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,6 @@
 #include "proto.h"
 #include "sock.h"
 #include "status_page.h"
-#include "top_json.h"
 
 #define TOP_REPLY_TIMEOUT_MS 10000
 #define TOP_DOC_MAX (64u << 20) /* a report larger than this is refused */
@@ -115,18 +115,40 @@ static char *fetch_report(const char *socket)
 /* --- rendering ------------------------------------------------------------ */
 
 struct frame {
-	FILE *f;                     /* the frame being written */
-	const struct top_json *doc;  /* this report */
-	const struct top_json *prev; /* the previous one, or NULL */
-	double elapsed_ms;           /* between the two */
-	int bar;                     /* bar width */
+	FILE *f;            /* the frame being written */
+	const json_t *doc;  /* this report */
+	const json_t *prev; /* the previous one, or NULL */
+	double elapsed_ms;  /* between the two */
+	int bar;            /* bar width */
 };
 
-static const struct top_json *arr(const struct top_json *v, const char *key)
+/* The report's members as top shows them: absent, null or of another type
+ * reads as 0, "" or no array; true reads 1. */
+static const json_t *arr(const json_t *v, const char *key)
 {
-	const struct top_json *a = top_json_get(v, key);
+	const json_t *a = json_object_get(v, key);
 
-	return a && a->type == TOP_JSON_ARRAY ? a : NULL;
+	return json_is_array(a) ? a : NULL;
+}
+
+static double num(const json_t *v, const char *key)
+{
+	const json_t *m = json_object_get(v, key);
+
+	return json_is_true(m) ? 1.0 : json_number_value(m);
+}
+
+static const char *str(const json_t *v, const char *key)
+{
+	const char *s = json_string_value(json_object_get(v, key));
+
+	return s ? s : "";
+}
+
+/* 1 if the member is a number (null is "none"). */
+static int has_num(const json_t *v, const char *key)
+{
+	return json_is_number(json_object_get(v, key));
 }
 
 /* Client i's letter in the bars and the table. */
@@ -138,37 +160,35 @@ static char letter(size_t i)
 	return i < sizeof(set) - 1 ? set[i] : '*';
 }
 
-static const struct top_json *client_gpu(const struct top_json *client,
-                                         const char *uuid)
+static const json_t *client_gpu(const json_t *client, const char *uuid)
 {
-	const struct top_json *gs = arr(client, "gpus");
+	const json_t *gs = arr(client, "gpus");
 
-	for (size_t i = 0; gs && i < gs->n; i++)
-		if (strcmp(top_json_str(&gs->items[i], "uuid"), uuid) == 0)
-			return &gs->items[i];
+	for (size_t i = 0; i < json_array_size(gs); i++)
+		if (strcmp(str(json_array_get(gs, i), "uuid"), uuid) == 0)
+			return json_array_get(gs, i);
 	return NULL;
 }
 
 /* Share of the GPU (percent) client got since the last report, or -1. */
-static double share_of(const struct frame *fr, const struct top_json *client,
-                       const struct top_json *cg)
+static double share_of(const struct frame *fr, const json_t *client,
+                       const json_t *cg)
 {
-	const struct top_json *pcs = arr(fr->prev, "clients");
-	double id = top_json_num(client, "id");
+	const json_t *pcs = arr(fr->prev, "clients");
+	double id = num(client, "id");
 
 	if (!pcs || fr->elapsed_ms <= 0)
 		return -1;
-	for (size_t i = 0; i < pcs->n; i++) {
-		const struct top_json *pg;
+	for (size_t i = 0; i < json_array_size(pcs); i++) {
+		const json_t *pg;
 
-		if (top_json_num(&pcs->items[i], "id") != id)
+		if (num(json_array_get(pcs, i), "id") != id)
 			continue;
-		pg = client_gpu(&pcs->items[i], top_json_str(cg, "uuid"));
+		pg = client_gpu(json_array_get(pcs, i), str(cg, "uuid"));
 		if (!pg)
 			return -1;
 		return 100.0 *
-		       (top_json_num(cg, "billed_gpu_ms") -
-		        top_json_num(pg, "billed_gpu_ms")) /
+		       (num(cg, "billed_gpu_ms") - num(pg, "billed_gpu_ms")) /
 		       fr->elapsed_ms;
 	}
 	return -1;
@@ -187,11 +207,10 @@ static int cells(double part, double total, int width, int left)
 	return c < 0 ? 0 : c > left ? left : c;
 }
 
-static void memory_bar(struct frame *fr, const struct top_json *g,
-                       double swapped)
+static void memory_bar(struct frame *fr, const json_t *g, double swapped)
 {
-	double cap = top_json_num(g, "capacity_bytes");
-	double res = top_json_num(g, "resident_bytes");
+	double cap = num(g, "capacity_bytes");
+	double res = num(g, "resident_bytes");
 	int r = cells(res, cap, fr->bar, fr->bar);
 	int s = cells(swapped, cap, fr->bar, fr->bar - r);
 	char a[32], b[32], c[32];
@@ -206,25 +225,25 @@ static void memory_bar(struct frame *fr, const struct top_json *g,
 	        res + swapped > cap ? '+' : ']', a, b, c);
 }
 
-static void compute_bar(struct frame *fr, const struct top_json *g)
+static void compute_bar(struct frame *fr, const json_t *g)
 {
-	const struct top_json *cs = arr(fr->doc, "clients");
-	const char *uuid = top_json_str(g, "uuid");
+	const json_t *cs = arr(fr->doc, "clients");
+	const char *uuid = str(g, "uuid");
 	char legend[512] = "";
 	int used = 0, known = 0;
 	size_t len = 0;
 
 	fputs("  compute [", fr->f);
-	if (!top_json_num(g, "metered")) {
+	if (!num(g, "metered")) {
 		/* Only GPUs with a core limit bill GPU time. */
 		for (int i = 0; i < fr->bar; i++)
 			fputc(' ', fr->f);
 		fputs("] not metered (no core limit on this GPU)\n", fr->f);
 		return;
 	}
-	for (size_t i = 0; cs && i < cs->n; i++) {
-		const struct top_json *cg = client_gpu(&cs->items[i], uuid);
-		double sh = cg ? share_of(fr, &cs->items[i], cg) : -1;
+	for (size_t i = 0; i < json_array_size(cs); i++) {
+		const json_t *cg = client_gpu(json_array_get(cs, i), uuid);
+		double sh = cg ? share_of(fr, json_array_get(cs, i), cg) : -1;
 		int k;
 
 		if (sh < 0)
@@ -244,38 +263,37 @@ static void compute_bar(struct frame *fr, const struct top_json *g)
 	fprintf(fr->f, "]%s\n", known ? legend : " (measuring...)");
 }
 
-static void gpu_block(struct frame *fr, size_t index, const struct top_json *g)
+static void gpu_block(struct frame *fr, size_t index, const json_t *g)
 {
-	const struct top_json *cs = arr(fr->doc, "clients");
-	const struct top_json *running = arr(g, "running");
-	const struct top_json *queue = arr(g, "queue");
-	const char *uuid = top_json_str(g, "uuid");
+	const json_t *cs = arr(fr->doc, "clients");
+	const json_t *running = arr(g, "running");
+	const json_t *queue = arr(g, "queue");
+	const char *uuid = str(g, "uuid");
 	double swapped = 0;
 	char cap[32];
 
-	for (size_t i = 0; cs && i < cs->n; i++) {
-		const struct top_json *cg = client_gpu(&cs->items[i], uuid);
-		swapped += cg ? top_json_num(cg, "swapped_bytes") : 0;
+	for (size_t i = 0; i < json_array_size(cs); i++) {
+		const json_t *cg = client_gpu(json_array_get(cs, i), uuid);
+		swapped += cg ? num(cg, "swapped_bytes") : 0;
 	}
-	size_text(top_json_num(g, "capacity_bytes"), cap, sizeof(cap));
+	size_text(num(g, "capacity_bytes"), cap, sizeof(cap));
 	fprintf(fr->f, "GPU %zu %s  %s  mode %s  slice %.1f s\n", index, uuid,
-	        cap, top_json_str(g, "mode"),
-	        top_json_num(g, "time_slice_ms") / 1000.0);
+	        cap, str(g, "mode"), num(g, "time_slice_ms") / 1000.0);
 	fprintf(fr->f,
 	        "  clients %zu running, %zu waiting   swaps %.0f   forced "
 	        "releases %.0f\n",
-	        running ? running->n : 0, queue ? queue->n : 0,
-	        top_json_num(g, "swaps"), top_json_num(g, "forced_releases"));
+	        json_array_size(running), json_array_size(queue),
+	        num(g, "swaps"), num(g, "forced_releases"));
 	memory_bar(fr, g, swapped);
 	compute_bar(fr, g);
 }
 
 static size_t gpu_index(const struct frame *fr, const char *uuid)
 {
-	const struct top_json *gs = arr(fr->doc, "gpus");
+	const json_t *gs = arr(fr->doc, "gpus");
 
-	for (size_t i = 0; gs && i < gs->n; i++)
-		if (strcmp(top_json_str(&gs->items[i], "uuid"), uuid) == 0)
+	for (size_t i = 0; i < json_array_size(gs); i++)
+		if (strcmp(str(json_array_get(gs, i), "uuid"), uuid) == 0)
 			return i;
 	return 0;
 }
@@ -290,56 +308,52 @@ static void clean(const char *s, char *out, size_t n)
 	out[i] = '\0';
 }
 
-static void client_row(struct frame *fr, size_t i, const struct top_json *c,
-                       const struct top_json *cg)
+static void client_row(struct frame *fr, size_t i, const json_t *c,
+                       const json_t *cg)
 {
 	char who[64], raw[400], share[16] = "-", limit[24] = "-";
 	char mem[32], mlim[32] = "none", swp[32], why[48] = "";
 	double sh = share_of(fr, c, cg);
-	double pct = top_json_num(c, "core_limit_pct");
-	double eff = top_json_num(cg, "core_share_pct");
-	const char *state = top_json_str(cg, "state");
+	double pct = num(c, "core_limit_pct");
+	double eff = num(cg, "core_share_pct");
+	const char *state = str(cg, "state");
 
-	if (top_json_str(c, "pod_name")[0])
-		snprintf(raw, sizeof(raw), "%s/%s",
-		         top_json_str(c, "pod_namespace"),
-		         top_json_str(c, "pod_name"));
+	if (str(c, "pod_name")[0])
+		snprintf(raw, sizeof(raw), "%s/%s", str(c, "pod_namespace"),
+		         str(c, "pod_name"));
 	else
-		snprintf(raw, sizeof(raw), "%s", top_json_str(c, "comm"));
+		snprintf(raw, sizeof(raw), "%s", str(c, "comm"));
 	clean(raw, who, sizeof(who));
-	if (sh >= 0 && top_json_num(cg, "billed_gpu_ms") > 0)
+	if (sh >= 0 && num(cg, "billed_gpu_ms") > 0)
 		snprintf(share, sizeof(share), "%.1f%%", sh);
 	if (pct > 0 && eff > 0 && eff < pct - 0.05)
 		snprintf(limit, sizeof(limit), "%.0f%%(%.0f)", eff, pct);
 	else if (pct > 0)
 		snprintf(limit, sizeof(limit), "%.0f%%", pct);
-	size_text(top_json_num(cg, "memory_bytes"), mem, sizeof(mem));
-	if (top_json_has_num(c, "memory_limit_bytes"))
-		size_text(top_json_num(c, "memory_limit_bytes"), mlim,
-		          sizeof(mlim));
-	size_text(top_json_num(cg, "swapped_bytes"), swp, sizeof(swp));
+	size_text(num(cg, "memory_bytes"), mem, sizeof(mem));
+	if (has_num(c, "memory_limit_bytes"))
+		size_text(num(c, "memory_limit_bytes"), mlim, sizeof(mlim));
+	size_text(num(cg, "swapped_bytes"), swp, sizeof(swp));
 	if (strcmp(state, "waiting") == 0)
 		snprintf(why, sizeof(why), "%s, %.1f s",
-		         top_json_str(cg, "wait_reason")[0]
-		             ? top_json_str(cg, "wait_reason")
-		             : "queued",
-		         top_json_num(cg, "wait_ms") / 1000.0);
-	else if (top_json_num(cg, "throttled"))
+		         str(cg, "wait_reason")[0] ? str(cg, "wait_reason")
+		                                   : "queued",
+		         num(cg, "wait_ms") / 1000.0);
+	else if (num(cg, "throttled"))
 		snprintf(why, sizeof(why), "throttled");
-	if (top_json_num(cg, "over_memory_limit"))
+	if (num(cg, "over_memory_limit"))
 		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s%s",
 		         why[0] ? ", " : "", "over memory limit");
 	fprintf(fr->f,
 	        "%c %-5.0f %-22.22s %3zu  %-8s %7s %8s %11s/%-10s %11s  %s\n",
-	        letter(i), top_json_num(c, "id"), who,
-	        gpu_index(fr, top_json_str(cg, "uuid")), state, share, limit,
-	        mem, mlim, swp, why);
+	        letter(i), num(c, "id"), who, gpu_index(fr, str(cg, "uuid")),
+	        state, share, limit, mem, mlim, swp, why);
 }
 
 static void render(struct frame *fr)
 {
-	const struct top_json *gs = arr(fr->doc, "gpus");
-	const struct top_json *cs = arr(fr->doc, "clients");
+	const json_t *gs = arr(fr->doc, "gpus");
+	const json_t *cs = arr(fr->doc, "clients");
 	char when[32] = "";
 	time_t now = time(NULL);
 	struct tm tm;
@@ -349,23 +363,24 @@ static void render(struct frame *fr)
 	fprintf(fr->f,
 	        "nvshare top  %s  scheduling %s  mode %s  GPUs %zu  clients "
 	        "%zu  forced releases %.0f\n\n",
-	        when, top_json_num(fr->doc, "managed") ? "on" : "off",
-	        top_json_str(fr->doc, "mode"), gs ? gs->n : 0, cs ? cs->n : 0,
-	        top_json_num(fr->doc, "forced_releases"));
-	for (size_t i = 0; gs && i < gs->n; i++)
-		gpu_block(fr, i, &gs->items[i]);
-	if (!gs || !gs->n)
+	        when, num(fr->doc, "managed") ? "on" : "off",
+	        str(fr->doc, "mode"), json_array_size(gs), json_array_size(cs),
+	        num(fr->doc, "forced_releases"));
+	for (size_t i = 0; i < json_array_size(gs); i++)
+		gpu_block(fr, i, json_array_get(gs, i));
+	if (!json_array_size(gs))
 		fputs("no GPUs registered\n", fr->f);
 	fprintf(fr->f, "\n  %-5s %-22s %3s  %-8s %7s %8s %22s %11s  %s\n", "ID",
 	        "POD/PROGRAM", "GPU", "STATE", "SHARE", "LIMIT", "MEMORY/LIMIT",
 	        "SWAPPED", "WHY");
-	for (size_t i = 0; cs && i < cs->n; i++) {
-		const struct top_json *cgs = arr(&cs->items[i], "gpus");
+	for (size_t i = 0; i < json_array_size(cs); i++) {
+		const json_t *cgs = arr(json_array_get(cs, i), "gpus");
 
-		for (size_t k = 0; cgs && k < cgs->n; k++)
-			client_row(fr, i, &cs->items[i], &cgs->items[k]);
+		for (size_t k = 0; k < json_array_size(cgs); k++)
+			client_row(fr, i, json_array_get(cs, i),
+			           json_array_get(cgs, k));
 	}
-	if (!cs || !cs->n)
+	if (!json_array_size(cs))
 		fputs("no clients connected\n", fr->f);
 }
 
@@ -418,11 +433,27 @@ static double mono_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The report as a tree (json_decref it); NULL after saying why. Every
+ * number is read as a double (JSON_DECODE_INT_AS_REAL): top only shows and
+ * subtracts them, and so no byte count a client claims is too big. */
+static json_t *parse_report(const char *text)
+{
+	json_error_t err;
+	json_t *doc = json_loads(text, JSON_DECODE_INT_AS_REAL, &err);
+
+	if (!doc)
+		fprintf(stderr,
+		        "nvsharectl: the status report is not valid JSON (byte "
+		        "%d: %s)\n",
+		        err.position, err.text);
+	return doc;
+}
+
 int ctl_top_run(const char *socket, int argc, char **argv)
 {
 	uint64_t interval = 1, iterations = 0;
-	struct top_json prev = {.type = TOP_JSON_NULL};
-	int tty = isatty(STDOUT_FILENO), have_prev = 0, rc;
+	json_t *prev = NULL;
+	int tty = isatty(STDOUT_FILENO), rc;
 	double prev_ms = 0;
 
 	rc = parse_opts(argc, argv, &interval, &iterations);
@@ -430,26 +461,22 @@ int ctl_top_run(const char *socket, int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	for (uint64_t n = 0; !iterations || n < iterations; n++) {
 		struct frame fr = {.bar = bar_width(tty)};
-		struct top_json doc;
 		char *text = fetch_report(socket), *out = NULL;
+		json_t *doc = text ? parse_report(text) : NULL;
 		size_t outlen = 0;
 		double now_ms = mono_ms();
 
-		if (!text || top_json_parse(text, &doc) < 0) {
-			if (text)
-				fprintf(stderr, "nvsharectl: the status "
-				                "report is not valid JSON\n");
-			free(text);
+		free(text);
+		if (!doc) {
 			rc = 1;
 			break;
 		}
-		free(text);
-		fr.doc = &doc;
-		fr.prev = have_prev ? &prev : NULL;
+		fr.doc = doc;
+		fr.prev = prev;
 		fr.elapsed_ms = now_ms - prev_ms;
 		fr.f = open_memstream(&out, &outlen);
 		if (!fr.f) {
-			top_json_free(&doc);
+			json_decref(doc);
 			rc = 1;
 			break;
 		}
@@ -462,15 +489,12 @@ int ctl_top_run(const char *socket, int argc, char **argv)
 		fwrite(out, 1, outlen, stdout);
 		fflush(stdout);
 		free(out);
-		if (have_prev)
-			top_json_free(&prev);
+		json_decref(prev);
 		prev = doc;
-		have_prev = 1;
 		prev_ms = now_ms;
 		if (!iterations || n + 1 < iterations)
 			sleep((unsigned)interval);
 	}
-	if (have_prev)
-		top_json_free(&prev);
+	json_decref(prev);
 	return rc;
 }

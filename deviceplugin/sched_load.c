@@ -2,71 +2,198 @@
  * sched_load.c - the scheduler's report, fetched and read (see
  * sched_load.h). The report is asked page by page, as nvsharectl does,
  * so that it has no size limit; a scheduler that predates paging gets
- * the one-reply form.
+ * the one-reply form. The JSON is read with jansson; every member used is
+ * checked for its type and range, and one wrong refuses the whole report.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "json.h"
 #include "sched_load.h"
 #include "sock.h"
 
-static void read_client(const struct dp_json *c, struct dp_client_view *out)
+static int refuse(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes why the report is refused into err; returns -1. */
+static int refuse(char *err, size_t errlen, const char *fmt, ...)
 {
-	const struct dp_json *gpus = dp_json_get(c, "gpus");
+	va_list ap;
 
-	memset(out, 0, sizeof(*out));
-	out->id = dp_json_u64(dp_json_get(c, "id"));
-	out->pid = (int)dp_json_u64(dp_json_get(c, "pid"));
-	/* sent by the library at HELLO once the protocol carries it */
-	snprintf(out->alloc_id, sizeof(out->alloc_id), "%s",
-	         dp_json_str(dp_json_get(c, "allocation_id")));
-	out->memory_limit = dp_json_u64(dp_json_get(c, "memory_limit_bytes"));
-	out->core_limit =
-	    (unsigned)dp_json_u64(dp_json_get(c, "core_limit_pct"));
-	if (!gpus || gpus->kind != DP_JSON_ARRAY)
-		return;
-	for (size_t i = 0; i < gpus->n && out->ngpus < DP_MAX_GPUS; i++) {
-		const struct dp_json *g = &gpus->items[i];
-		struct dp_client_gpu *e = &out->gpu[out->ngpus];
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
-		snprintf(e->uuid, sizeof(e->uuid), "%s",
-		         dp_json_str(dp_json_get(g, "uuid")));
-		e->footprint = dp_json_u64(dp_json_get(g, "memory_bytes"));
-		if (e->uuid[0])
-			out->ngpus++;
+/* Member key of obj as an integer in 0..max. Absent or null (the report's
+ * "none") reads 0 where the member is optional. Integers above INT64_MAX
+ * never get here: jansson refuses the whole document. */
+static int member_u64(const json_t *obj, const char *key, int required,
+                      uint64_t max, uint64_t *out, const char *where, char *err,
+                      size_t errlen)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	*out = 0;
+	if (!v || json_is_null(v)) {
+		if (!required)
+			return 0;
+		return refuse(err, errlen, "%s has no \"%s\"", where, key);
 	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return refuse(err, errlen,
+		              "%s: \"%s\" is not an integer in 0..%" PRIu64,
+		              where, key, max);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* Member key of obj as a string; *s is NULL when absent or null. */
+static int member_str(const json_t *obj, const char *key, const char **s,
+                      size_t *len, const char *where, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	*s = NULL;
+	*len = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return refuse(err, errlen, "%s: \"%s\" is not a string", where,
+		              key);
+	*s = json_string_value(v);
+	*len = json_string_length(v);
+	return 0;
+}
+
+static int read_gpu(const json_t *g, const char *where,
+                    struct dp_client_view *out, char *err, size_t errlen)
+{
+	struct dp_client_gpu *e = &out->gpu[out->ngpus];
+	const char *uuid;
+	size_t len;
+
+	if (!json_is_object(g))
+		return refuse(err, errlen, "%s: a GPU is not an object", where);
+	if (member_str(g, "uuid", &uuid, &len, where, err, errlen) ||
+	    member_u64(g, "memory_bytes", 1, UINT64_MAX, &e->footprint, where,
+	               err, errlen))
+		return -1;
+	if (!uuid || len >= sizeof(e->uuid))
+		return refuse(err, errlen, "%s: a GPU has no valid \"uuid\"",
+		              where);
+	memcpy(e->uuid, uuid, len + 1);
+	if (e->uuid[0])
+		out->ngpus++;
+	return 0;
+}
+
+static int read_client(const json_t *c, size_t index,
+                       struct dp_client_view *out, char *err, size_t errlen)
+{
+	const json_t *gpus = json_object_get(c, "gpus");
+	uint64_t pid, core;
+	const char *alloc;
+	size_t len;
+	char where[40];
+
+	snprintf(where, sizeof(where), "client %zu", index);
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(c))
+		return refuse(err, errlen, "%s is not an object", where);
+	if (member_u64(c, "id", 1, UINT64_MAX, &out->id, where, err, errlen) ||
+	    member_u64(c, "pid", 1, INT_MAX, &pid, where, err, errlen) ||
+	    member_u64(c, "memory_limit_bytes", 0, UINT64_MAX,
+	               &out->memory_limit, where, err, errlen) ||
+	    member_u64(c, "core_limit_pct", 0, UINT_MAX, &core, where, err,
+	               errlen) ||
+	    /* sent by the library at HELLO once the protocol carries it */
+	    member_str(c, "allocation_id", &alloc, &len, where, err, errlen))
+		return -1;
+	out->pid = (int)pid;
+	out->core_limit = (unsigned)core;
+	/* Longer than any id the plugin hands out, it matches none: as if
+	 * absent, so that the process's environment is asked instead. */
+	if (alloc && len < sizeof(out->alloc_id))
+		memcpy(out->alloc_id, alloc, len + 1);
+	if (!gpus || json_is_null(gpus))
+		return 0;
+	if (!json_is_array(gpus))
+		return refuse(err, errlen, "%s: \"gpus\" is not an array",
+		              where);
+	for (size_t i = 0; i < json_array_size(gpus); i++) {
+		if (out->ngpus == DP_MAX_GPUS)
+			break; /* more than a node has: the rest ignored */
+		if (read_gpu(json_array_get(gpus, i), where, out, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+/* Copies jansson's message, printable ASCII but quotes and backslashes
+ * ('?' for those): it quotes the input and ends up in a log line. */
+static void log_safe(const char *s, char *out, size_t n)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < n; i++)
+		out[i] =
+		    s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\'
+		        ? s[i]
+		        : '?';
+	out[i] = '\0';
 }
 
 int dp_sched_parse(const char *json, struct dp_sched_view *out, char *err,
                    size_t errlen)
 {
-	struct dp_json *root = dp_json_parse(json, err, errlen);
-	const struct dp_json *clients;
+	json_error_t jerr;
+	json_t *root, *clients;
+	size_t n;
 
 	memset(out, 0, sizeof(*out));
-	if (!root)
-		return -1;
-	clients = dp_json_get(root, "clients");
-	if (!clients || clients->kind != DP_JSON_ARRAY) {
-		snprintf(err, errlen, "the report has no client list");
-		dp_json_free(root);
-		return -1;
+	/* Integers as jansson's int64 (JSON_DECODE_INT_AS_REAL off), exact:
+	 * one above INT64_MAX, more bytes than any machine has, fails the
+	 * whole report ("too big integer"). Duplicate keys are refused: two
+	 * "pid"s are not one client. */
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		char msg[sizeof(jerr.text)];
+
+		log_safe(jerr.text, msg, sizeof(msg));
+		return refuse(err, errlen,
+		              "the report is not JSON (byte %d): %s",
+		              jerr.position, msg);
 	}
-	out->clients =
-	    calloc(clients->n ? clients->n : 1, sizeof(*out->clients));
+	clients = json_object_get(root, "clients");
+	if (!json_is_array(clients)) {
+		json_decref(root);
+		return refuse(err, errlen, "the report has no client list");
+	}
+	n = json_array_size(clients);
+	out->clients = calloc(n ? n : 1, sizeof(*out->clients));
 	if (!out->clients) {
-		snprintf(err, errlen, "out of memory");
-		dp_json_free(root);
-		return -1;
+		json_decref(root);
+		return refuse(err, errlen, "out of memory");
 	}
-	for (size_t i = 0; i < clients->n; i++)
-		read_client(&clients->items[i], &out->clients[out->nclients++]);
-	dp_json_free(root);
+	for (size_t i = 0; i < n; i++) {
+		if (read_client(json_array_get(clients, i), i, &out->clients[i],
+		                err, errlen)) {
+			json_decref(root);
+			dp_sched_view_free(out);
+			return -1;
+		}
+		out->nclients++;
+	}
+	json_decref(root);
 	return 0;
 }
 

@@ -32,7 +32,8 @@ struct dp_sched_view {
 	struct dp_client_view *clients; /* malloc'd */
 };
 
-/* Reads a whole JSON report. Returns 0, or -1 with a reason in err. */
+/* Reads a whole JSON report. Returns 0, or -1 with a reason in err (not
+ * JSON, no client list, a member of the wrong type or out of range). */
 int dp_sched_parse(const char *json, struct dp_sched_view *out, char *err,
                    size_t errlen);
 /* Asks the scheduler at socket for its report and reads it. */

@@ -10,6 +10,9 @@
 #                                       device plugin's gRPC transport)
 #                                       libjs-chart.js (the web page's
 #                                       charts, served by the scheduler)
+#                                       libcurl4-openssl-dev libjansson-dev
+#                                       (the scheduler's Kubernetes
+#                                       watcher: HTTPS and JSON)
 #   test    build and run every test:   build + python3 valgrind
 #                                       python3-grpcio python3-grpc-tools
 #                                       python3-kubernetes (the device
@@ -20,6 +23,8 @@
 #                                       for the metrics test) tmux (the
 #                                       nvsharectl top test) chromium
 #                                       (headless, the web page test)
+#                                       openssl (the API-server double's
+#                                       certificates)
 #   demo    build and run the demo:     build + python3
 #   format  check or apply the style:   clang-format
 #   fuzz    build and run the fuzzers:  cmake make clang libclang-rt-dev
@@ -43,17 +48,19 @@ usage() {
 case "$1" in
 build) wanted=(cmake gcc make libc6-dev pkg-config libmicrohttpd-dev
 	g++ libgrpc++-dev libprotobuf-dev protobuf-compiler
-	protobuf-compiler-grpc libjs-chart.js) ;;
+	protobuf-compiler-grpc libjs-chart.js libcurl4-openssl-dev
+	libjansson-dev) ;;
 test) wanted=(cmake gcc make libc6-dev pkg-config libmicrohttpd-dev python3
 	valgrind prometheus tmux g++ libgrpc++-dev libprotobuf-dev protobuf-compiler
 	protobuf-compiler-grpc
 	python3-grpcio python3-grpc-tools python3-kubernetes
-	libjs-chart.js chromium) ;;
+	libjs-chart.js chromium libcurl4-openssl-dev libjansson-dev openssl) ;;
 demo) wanted=(cmake gcc make libc6-dev pkg-config libmicrohttpd-dev python3
 	g++ libgrpc++-dev libprotobuf-dev protobuf-compiler
-	protobuf-compiler-grpc) ;;
+	protobuf-compiler-grpc libcurl4-openssl-dev libjansson-dev) ;;
 format) wanted=(clang-format) ;;
-fuzz) wanted=(cmake make clang libclang-rt-dev pkg-config libmicrohttpd-dev) ;;
+fuzz) wanted=(cmake make clang libclang-rt-dev pkg-config libmicrohttpd-dev
+	libcurl4-openssl-dev libjansson-dev) ;;
 *) usage ;;
 esac
 

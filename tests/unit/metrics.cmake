@@ -1,9 +1,5 @@
 # Scheduler metrics: the Prometheus page rendered from fixed state, its
 # counters and histograms, label escaping, series gone with their client.
 nvs_unit_test(test_metrics SOURCES test_metrics.c LIBS nvs_metrics)
-# nvsharectl top's JSON reader.
-nvs_unit_test(test_top_json SOURCES test_top_json.c
-              ${CMAKE_SOURCE_DIR}/ctl/top_json.c)
-target_include_directories(test_top_json PRIVATE ${CMAKE_SOURCE_DIR}/ctl)
 # The web page's history ring: wrap, clients leaving, bounded memory.
 nvs_unit_test(test_history SOURCES test_history.c LIBS nvs_metrics)

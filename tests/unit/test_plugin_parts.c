@@ -1,9 +1,10 @@
 /*
  * test_plugin_parts.c - the device plugin's small pure parts: device IDs
  * (slots.c), Allocate's content (allocate.c), the environment lookup
- * (proc_link.c), the JSON and status report reader (json.c,
- * sched_load.c), the kubelet directory's events (kubelet_dir.c).
+ * (proc_link.c), the status report reader (sched_load.c: its checks of
+ * the report's members), the kubelet directory's events (kubelet_dir.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -11,8 +12,8 @@
 
 #include "allocate.h"
 #include "check.h"
-#include "json.h"
 #include "kubelet_dir.h"
+#include "pending.h"
 #include "proc_link.h"
 #include "sched_load.h"
 #include "slots.h"
@@ -124,42 +125,6 @@ static void test_env_lookup(void)
 	CHECK_EQ(dp_proc_alloc_id(-1, out, sizeof(out)), 0);
 }
 
-static void test_json(void)
-{
-	char err[128];
-	struct dp_json *v = dp_json_parse(
-	    " {\"a\":[1,2.5,-3,true,null],\"s\":\"x\\\"y\\u0041\\n\","
-	    "\"big\":18446744073709551615,\"o\":{}} ",
-	    err, sizeof(err));
-
-	CHECK(v != NULL);
-	if (v) {
-		const struct dp_json *a = dp_json_get(v, "a");
-
-		CHECK(a && a->kind == DP_JSON_ARRAY && a->n == 5);
-		CHECK_EQ(dp_json_u64(&a->items[0]), 1);
-		CHECK_EQ(dp_json_u64(&a->items[2]), 0);
-		CHECK(a->items[3].kind == DP_JSON_BOOL && a->items[3].boolean);
-		CHECK_STR(dp_json_str(dp_json_get(v, "s")), "x\"yA\n");
-		CHECK(dp_json_u64(dp_json_get(v, "big")) == UINT64_MAX);
-		CHECK(dp_json_get(v, "missing") == NULL);
-		dp_json_free(v);
-	}
-	static const char *bad[] = {"",          "{",           "[1,]",
-	                            "{\"a\" 1}", "tru",         "\"abc",
-	                            "[1] 2",     "{\"a\":01x}", "\"\\q\""};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		v = dp_json_parse(bad[i], err, sizeof(err));
-		CHECK(v == NULL);
-		dp_json_free(v);
-	}
-	/* nesting is bounded */
-	char deep[200];
-	memset(deep, '[', sizeof(deep) - 1);
-	deep[sizeof(deep) - 1] = '\0';
-	CHECK(dp_json_parse(deep, err, sizeof(err)) == NULL);
-}
-
 static void test_report(void)
 {
 	static const char report[] =
@@ -188,7 +153,160 @@ static void test_report(void)
 	CHECK_STR(v.clients[1].alloc_id, "00ff");
 	dp_sched_view_free(&v);
 	CHECK_EQ(dp_sched_parse("{\"gpus\":[]}", &v, err, sizeof(err)), -1);
+	CHECK_STR(err, "the report has no client list");
 	CHECK_EQ(dp_sched_parse("[", &v, err, sizeof(err)), -1);
+	CHECK(strncmp(err, "the report is not JSON", 22) == 0);
+	CHECK(v.clients == NULL && v.nclients == 0);
+}
+
+/* Integers are exact up to INT64_MAX; nothing else passes for one. */
+static void test_report_numbers(void)
+{
+	struct dp_sched_view v;
+	char err[256];
+
+	CHECK_EQ(dp_sched_parse("{\"clients\":[{\"id\":9223372036854775807,"
+	                        "\"pid\":2147483647,\"gpus\":[{\"uuid\":"
+	                        "\"" U1 "\",\"memory_bytes\":"
+	                        "9223372036854775807}]}]}",
+	                        &v, err, sizeof(err)),
+	         0);
+	CHECK(v.nclients == 1 && v.clients[0].id == INT64_MAX);
+	CHECK_EQ(v.clients[0].pid, 2147483647);
+	CHECK(v.clients[0].gpu[0].footprint == INT64_MAX);
+	dp_sched_view_free(&v);
+	/* one above INT64_MAX: jansson refuses the whole report */
+	CHECK_EQ(dp_sched_parse("{\"clients\":[{\"id\":1,\"pid\":1,"
+	                        "\"gpus\":[{\"uuid\":\"" U1 "\","
+	                        "\"memory_bytes\":9223372036854775808}]}]}",
+	                        &v, err, sizeof(err)),
+	         -1);
+	CHECK(strstr(err, "too big integer") != NULL);
+	CHECK(v.clients == NULL);
+}
+
+/* Each case: one member wrong, the report refused, and why. */
+static void test_report_refused(void)
+{
+	static const struct {
+		const char *client; /* the one client's members */
+		const char *why;    /* the start of err */
+	} bad[] = {
+	    {"\"pid\":1", "client 0 has no \"id\""},
+	    {"\"id\":1", "client 0 has no \"pid\""},
+	    {"\"id\":null,\"pid\":1", "client 0 has no \"id\""},
+	    {"\"id\":-1,\"pid\":1", "client 0: \"id\" is not an integer"},
+	    {"\"id\":1.5,\"pid\":1", "client 0: \"id\" is not an integer"},
+	    {"\"id\":\"1\",\"pid\":1", "client 0: \"id\" is not an"},
+	    {"\"id\":1,\"pid\":2147483648", "client 0: \"pid\" is not an"},
+	    {"\"id\":1,\"pid\":true", "client 0: \"pid\" is not an"},
+	    {"\"id\":1,\"pid\":1,\"memory_limit_bytes\":\"1G\"",
+	     "client 0: \"memory_limit_bytes\" is not an integer"},
+	    {"\"id\":1,\"pid\":1,\"core_limit_pct\":4294967296",
+	     "client 0: \"core_limit_pct\" is not an integer in "
+	     "0..4294967295"},
+	    {"\"id\":1,\"pid\":1,\"allocation_id\":7",
+	     "client 0: \"allocation_id\" is not a string"},
+	    {"\"id\":1,\"pid\":1,\"gpus\":{}",
+	     "client 0: \"gpus\" is not an array"},
+	    {"\"id\":1,\"pid\":1,\"gpus\":[7]",
+	     "client 0: a GPU is not an object"},
+	    {"\"id\":1,\"pid\":1,\"gpus\":[{\"memory_bytes\":1}]",
+	     "client 0: a GPU has no valid \"uuid\""},
+	    {"\"id\":1,\"pid\":1,\"gpus\":[{\"uuid\":\"" U1 "\"}]",
+	     "client 0 has no \"memory_bytes\""},
+	    {"\"id\":1,\"pid\":1,\"gpus\":[{\"uuid\":\"" U1 U1 "\","
+	     "\"memory_bytes\":1}]",
+	     "client 0: a GPU has no valid \"uuid\""},
+	    {"\"id\":1,\"pid\":1,\"pid\":2", "the report is not JSON"},
+	};
+	struct dp_sched_view v;
+	char text[512], err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "{\"clients\":[{%s}]}",
+		         bad[i].client);
+		CHECK_EQ(dp_sched_parse(text, &v, err, sizeof(err)), -1);
+		if (strncmp(err, bad[i].why, strlen(bad[i].why)) != 0)
+			fprintf(stderr, "case %zu: %s\n", i, err);
+		CHECK(strncmp(err, bad[i].why, strlen(bad[i].why)) == 0);
+		CHECK(v.clients == NULL && v.nclients == 0);
+	}
+	/* the second client is the wrong one */
+	CHECK_EQ(dp_sched_parse("{\"clients\":[{\"id\":1,\"pid\":1},7]}", &v,
+	                        err, sizeof(err)),
+	         -1);
+	CHECK_STR(err, "client 1 is not an object");
+	/* jansson's message quotes the input: no quote gets into the log */
+	CHECK_EQ(dp_sched_parse("{\"clients\":\"a\\\"b", &v, err, sizeof(err)),
+	         -1);
+	CHECK(strchr(err, '"') == NULL && strchr(err, '\\') == NULL);
+}
+
+/* What may be absent, or null for "none", and what is ignored. */
+static void test_report_optional(void)
+{
+	char ids[DP_ALLOC_ID_SIZE + 1], text[1024];
+	struct dp_sched_view v;
+	char err[256];
+
+	memset(ids, 'a', sizeof(ids) - 1);
+	ids[sizeof(ids) - 1] = '\0';
+	/* no limits, no GPUs, an allocation id one byte too long (matches
+	 * no allocation: as if absent), a GPU with an empty uuid (skipped) */
+	snprintf(text, sizeof(text),
+	         "{\"clients\":[{\"id\":5,\"pid\":0},"
+	         "{\"id\":6,\"pid\":7,\"gpus\":null,\"allocation_id\":null,"
+	         "\"core_limit_pct\":null},"
+	         "{\"id\":8,\"pid\":9,\"allocation_id\":\"%s\","
+	         "\"gpus\":[{\"uuid\":\"\",\"memory_bytes\":1},"
+	         "{\"uuid\":\"" U2 "\",\"memory_bytes\":0}]}],"
+	         "\"extra\":[1,2.5,\"x\"]}",
+	         ids);
+	CHECK_EQ(dp_sched_parse(text, &v, err, sizeof(err)), 0);
+	CHECK_EQ(v.nclients, 3);
+	if (v.nclients == 3) {
+		CHECK(v.clients[0].id == 5 && v.clients[0].pid == 0);
+		CHECK_EQ(v.clients[0].ngpus, 0);
+		CHECK(v.clients[0].memory_limit == 0 &&
+		      v.clients[0].core_limit == 0);
+		CHECK_STR(v.clients[1].alloc_id, "");
+		CHECK_EQ(v.clients[1].ngpus, 0);
+		CHECK_STR(v.clients[2].alloc_id, "");
+		CHECK_EQ(v.clients[2].ngpus, 1);
+		CHECK_STR(v.clients[2].gpu[0].uuid, U2);
+	}
+	dp_sched_view_free(&v);
+	/* one byte shorter fits */
+	ids[sizeof(ids) - 2] = '\0';
+	snprintf(text, sizeof(text),
+	         "{\"clients\":[{\"id\":1,\"pid\":1,\"allocation_id\":"
+	         "\"%s\"}]}",
+	         ids);
+	CHECK_EQ(dp_sched_parse(text, &v, err, sizeof(err)), 0);
+	CHECK_EQ(strlen(v.clients[0].alloc_id), DP_ALLOC_ID_SIZE - 1);
+	dp_sched_view_free(&v);
+	/* an empty list, and more GPUs than a node has: the rest ignored */
+	CHECK_EQ(dp_sched_parse("{\"clients\":[]}", &v, err, sizeof(err)), 0);
+	CHECK_EQ(v.nclients, 0);
+	dp_sched_view_free(&v);
+	{
+		size_t len =
+		    (size_t)snprintf(text, sizeof(text),
+		                     "{\"clients\":[{\"id\":1,\"pid\":1,"
+		                     "\"gpus\":[");
+
+		for (int i = 0; i < DP_MAX_GPUS + 2; i++)
+			len += (size_t)snprintf(
+			    text + len, sizeof(text) - len,
+			    "%s{\"uuid\":\"GPU-%d\",\"memory_bytes\":%d}",
+			    i ? "," : "", i, i);
+		snprintf(text + len, sizeof(text) - len, "]}]}");
+	}
+	CHECK_EQ(dp_sched_parse(text, &v, err, sizeof(err)), 0);
+	CHECK_EQ(v.clients[0].ngpus, DP_MAX_GPUS);
+	CHECK(v.clients[0].gpu[DP_MAX_GPUS - 1].footprint == DP_MAX_GPUS - 1);
+	dp_sched_view_free(&v);
 }
 
 static void test_kdir(void)
@@ -212,8 +330,10 @@ int main(void)
 	test_slots();
 	test_allocate();
 	test_env_lookup();
-	test_json();
 	test_report();
+	test_report_numbers();
+	test_report_refused();
+	test_report_optional();
 	test_kdir();
 	return check_summary("plugin_parts");
 }

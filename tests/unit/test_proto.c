@@ -211,6 +211,16 @@ static void test_roundtrip_all_types(void)
 	EXPECT_INVALID(make_frame(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu)),
 	               "MEM_UPDATE pinned bytes above allocated bytes");
 	mu.pinned_bytes = 1024;
+	/* No claim beyond any GPU: status readers keep exact integers. */
+	{
+		uint64_t was = mu.allocated_bytes;
+		mu.allocated_bytes = NVS_MAX_DEVICE_BYTES;
+		roundtrip(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu));
+		mu.allocated_bytes = NVS_MAX_DEVICE_BYTES + 1;
+		EXPECT_INVALID(make_frame(NVS_MSG_MEM_UPDATE, &mu, sizeof(mu)),
+		               "MEM_UPDATE allocated bytes above");
+		mu.allocated_bytes = was;
+	}
 	roundtrip(NVS_MSG_SET_MANAGED, &sm, sizeof(sm));
 	roundtrip(NVS_MSG_CTL_STATUS, &cs, sizeof(cs));
 	roundtrip(NVS_MSG_CTL_SET, &set, sizeof(set));
