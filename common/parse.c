@@ -42,7 +42,7 @@ static const struct unit units[] = {
     {"", 1ull},
 };
 
-int nvs_parse_size(const char *s, uint64_t *out)
+static int parse_size(const char *s, int whole_bytes, uint64_t *out)
 {
 	uint64_t whole = 0, frac = 0, frac_scale = 1, factor = 0, result;
 	const char *p = s;
@@ -85,14 +85,26 @@ int nvs_parse_size(const char *s, uint64_t *out)
 	if (frac) {
 		/* frac/frac_scale * factor, computed without overflow:
 		 * factor <= 2^50 and frac < frac_scale <= 1e12. */
-		unsigned __int128 part =
-		    (unsigned __int128)frac * factor / frac_scale;
+		unsigned __int128 scaled = (unsigned __int128)frac * factor;
+		unsigned __int128 part = scaled / frac_scale;
+		if (whole_bytes && scaled % frac_scale)
+			return -1; /* "0.1Ki": 102.4 bytes */
 		if (part > UINT64_MAX - result)
 			return -1;
 		result += (uint64_t)part;
 	}
 	*out = result;
 	return 0;
+}
+
+int nvs_parse_size(const char *s, uint64_t *out)
+{
+	return parse_size(s, 0, out);
+}
+
+int nvs_parse_size_exact(const char *s, uint64_t *out)
+{
+	return parse_size(s, 1, out);
 }
 
 int nvs_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

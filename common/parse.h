@@ -15,6 +15,10 @@
  * ("1.5Gi"; "1.5" and "1.5B" are invalid, never one byte); what a fraction
  * leaves below one byte is dropped. Returns 0, or -1 if invalid. */
 int nvs_parse_size(const char *s, uint64_t *out);
+/* The same, but a fraction must come to whole bytes ("0.5Ki" is 512;
+ * "0.1Ki" is invalid): for values others write by hand, such as pod
+ * annotations, where a dropped remainder would be a silent change. */
+int nvs_parse_size_exact(const char *s, uint64_t *out);
 
 /* Plain unsigned decimal integer within [min, max]. Returns 0 or -1. */
 int nvs_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -19,6 +19,8 @@
 #include "sock.h"
 #include "sock_file.h"
 
+struct kube_watch_config; /* kube_watch.h */
+
 #define SCHED_MAX_OVERRIDES REGISTRY_MAX_GPUS /* --gpu-memory flags */
 
 struct sched_gpu_override {
@@ -43,13 +45,20 @@ struct sched_config {
 	                               unconfirmed members too */
 	struct gpu_inventory *gpus; /* the node's GPUs: NVML and overrides
 	                               (main.c); rescanned by lockproto.c */
+	const struct kube_watch_config *kube; /* the Kubernetes watcher's
+	                                         settings (main.c); NULL:
+	                                         no watcher */
 };
+
+struct kube_watch; /* kube_watch.h */
 
 struct sched_core {
 	const struct sched_config *cfg; /* flags */
 	struct sched_registry reg;      /* GPUs, clients, settings */
 	struct sock_file sock;          /* the socket file we bound */
 	uid_t self_uid;                 /* our effective uid */
+	struct kube_watch *kube;        /* the Kubernetes watcher, NULL when
+	                                   off (server.c starts it) */
 };
 
 #endif /* NVSHARE_CORE_H */

@@ -29,13 +29,45 @@ static void format_limits(const struct nvs_limits *l, char *buf, size_t len)
 /* Limits set for the pod cl declared apply only when the kernel confirms
  * that it is in that pod (or the operator trusts declared names): a claim
  * must not bring another pod's limits, nor shed its own pod's. */
-static struct quota_pod *pod_settings(struct sched_core *core,
+static struct quota_pod *pod_settings(const struct sched_core *core,
                                       const struct sched_client *cl)
 {
 	if (!cl->pod_name[0] ||
 	    !(cl->pod_verified || core->cfg->trust_pod_names))
 		return NULL;
 	return quota_pod_find(&core->reg.pods, cl->pod_namespace, cl->pod_name);
+}
+
+/* Memory the other processes of cl's pod have on the GPU where they have
+ * the most among those cl uses (all GPUs if it uses none yet): what they
+ * take of a limit set for the pod. */
+static uint64_t pod_others_bytes(const struct sched_core *core,
+                                 const struct sched_client *cl,
+                                 const struct quota_pod *pod)
+{
+	uint64_t most = 0;
+
+	for (size_t g = 0; g < core->reg.ngpus; g++) {
+		const struct sched_gpu *gpu = core->reg.gpus[g];
+		uint64_t sum = 0;
+
+		if (cl->ngpus &&
+		    !registry_client_gpu((struct sched_client *)cl, gpu))
+			continue;
+		for (size_t i = 0; i < core->reg.nclients; i++) {
+			const struct sched_client *o = core->reg.clients[i];
+			const struct policy_member *m;
+
+			if (o == cl || pod_settings(core, o) != pod)
+				continue;
+			m = policy_member_of(&gpu->policy, o->id);
+			if (m)
+				sum += m->footprint_bytes;
+		}
+		if (sum > most)
+			most = sum;
+	}
+	return most;
 }
 
 void limit_change_apply(struct sched_core *core, struct sched_client *cl,
@@ -47,6 +79,21 @@ void limit_change_apply(struct sched_core *core, struct sched_client *cl,
 	struct nvs_limits want = quota_effective(&pod_view, &cl->set);
 	char text[96];
 
+	cl->memory_origin = cl->set.has_memory       ? QUOTA_FROM_CLIENT_CTL
+	                    : pod && pod->has_memory ? pod->memory_origin
+	                                             : QUOTA_FROM_OWN;
+	cl->core_origin = cl->set.has_core       ? QUOTA_FROM_CLIENT_CTL
+	                  : pod && pod->has_core ? pod->core_origin
+	                                         : QUOTA_FROM_OWN;
+	/* A pod's memory limit covers the pod: each process may allocate
+	 * what the others leave of it (1 byte, not 0, which means none). */
+	cl->pod_memory_shared =
+	    !cl->set.has_memory && pod && pod->has_memory && pod->memory_bytes;
+	if (cl->pod_memory_shared) {
+		uint64_t others = pod_others_bytes(core, cl, pod);
+		want.memory_bytes =
+		    others < pod->memory_bytes ? pod->memory_bytes - others : 1;
+	}
 	if (quota_differ(&want, &cl->limits)) {
 		format_limits(&want, text, sizeof(text));
 		NVS_INFO("event=set_limits client=%llu %s",
@@ -74,15 +121,85 @@ void limit_change_reported(struct sched_core *core, struct sched_client *cl,
 	limit_change_apply(core, cl, now);
 }
 
-static void set_field(struct quota_pod *p, uint32_t key, uint64_t v)
+void limit_change_pod_moved(struct sched_core *core,
+                            const struct sched_client *cl, int64_t now)
+{
+	struct quota_pod *pod = pod_settings(core, cl);
+
+	if (!pod || !pod->has_memory || !pod->memory_bytes)
+		return;
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		struct sched_client *o = core->reg.clients[i];
+		if (o != cl && pod_settings(core, o) == pod)
+			limit_change_apply(core, o, now);
+	}
+}
+
+static void set_field(struct quota_pod *p, uint32_t key, uint64_t v,
+                      enum quota_origin origin)
 {
 	if (key == NVS_CTL_KEY_MEMORY_LIMIT) {
 		p->has_memory = 1;
 		p->memory_bytes = v;
+		p->memory_origin = origin;
 	} else {
 		p->has_core = 1;
 		p->core_pct = (uint32_t)v;
+		p->core_origin = origin;
 	}
+}
+
+/* 1 if the field of key was set by origin (and is then cleared). */
+static int clear_field(struct quota_pod *p, uint32_t key,
+                       enum quota_origin origin)
+{
+	if (key == NVS_CTL_KEY_MEMORY_LIMIT && p->has_memory &&
+	    p->memory_origin == origin) {
+		p->has_memory = 0;
+		p->memory_bytes = 0;
+		return 1;
+	}
+	if (key == NVS_CTL_KEY_CORE_LIMIT && p->has_core &&
+	    p->core_origin == origin) {
+		p->has_core = 0;
+		p->core_pct = 0;
+		return 1;
+	}
+	return 0;
+}
+
+int limit_change_pod(struct sched_core *core, const char *pod_namespace,
+                     const char *pod_name, uint32_t key, const uint64_t *value,
+                     enum quota_origin origin, int64_t now, size_t *applied,
+                     size_t *unconfirmed)
+{
+	struct quota_pod *p;
+
+	*applied = *unconfirmed = 0;
+	if (value) {
+		p = quota_pod_get(&core->reg.pods, pod_namespace, pod_name);
+		if (!p)
+			return ENOSPC;
+		set_field(p, key, *value, origin);
+	} else {
+		p = quota_pod_find(&core->reg.pods, pod_namespace, pod_name);
+		if (!p || !clear_field(p, key, origin))
+			return 0;
+	}
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		struct sched_client *cl = core->reg.clients[i];
+		if (pod_settings(core, cl) != p) {
+			if (quota_pod_find(&core->reg.pods, cl->pod_namespace,
+			                   cl->pod_name) == p)
+				(*unconfirmed)++;
+			continue;
+		}
+		limit_change_apply(core, cl, now);
+		(*applied)++;
+	}
+	if (!p->has_memory && !p->has_core)
+		quota_pod_remove(&core->reg.pods, p); /* nothing left */
+	return 0;
 }
 
 /* Limits larger than the GPU are accepted: the scheduler then swaps. */
@@ -94,7 +211,6 @@ int limit_change_set(struct sched_core *core,
 	    m->key == NVS_CTL_KEY_MEMORY_LIMIT ? "memory_limit" : "core_limit";
 	char err[128], val[32], ns[NVS_POD_NAMESPACE_SIZE];
 	char pod[NVS_POD_NAME_SIZE];
-	struct quota_pod *p;
 	uint64_t v;
 	size_t n = 0, unconfirmed = 0;
 
@@ -113,7 +229,7 @@ int limit_change_set(struct sched_core *core,
 			         (unsigned long long)m->client_id);
 			return ENOENT;
 		}
-		set_field(&cl->set, m->key, v);
+		set_field(&cl->set, m->key, v, QUOTA_FROM_CLIENT_CTL);
 		NVS_INFO("event=set key=%s client=%llu value=%s pid=%d uid=%u",
 		         what, (unsigned long long)cl->id, val, (int)pid,
 		         (unsigned)uid);
@@ -122,27 +238,16 @@ int limit_change_set(struct sched_core *core,
 		         (unsigned long long)cl->id, what, val);
 		return 0;
 	}
-	p = quota_pod_get(&core->reg.pods, m->pod_namespace, m->pod_name);
-	if (!p) {
+	if (limit_change_pod(core, m->pod_namespace, m->pod_name, m->key, &v,
+	                     QUOTA_FROM_POD_CTL, now, &n, &unconfirmed)) {
 		snprintf(reply, len,
 		         "cannot keep settings for another pod (%d kept)",
 		         QUOTA_MAX_PODS);
 		return ENOSPC;
 	}
-	set_field(p, m->key, v);
-	for (size_t i = 0; i < core->reg.nclients; i++) {
-		struct sched_client *cl = core->reg.clients[i];
-		if (pod_settings(core, cl) != p) {
-			if (quota_pod_find(&core->reg.pods, cl->pod_namespace,
-			                   cl->pod_name) == p)
-				unconfirmed++;
-			continue;
-		}
-		limit_change_apply(core, cl, now);
-		n++;
-	}
-	registry_printable(p->pod_namespace, ns, sizeof(ns));
-	registry_printable(p->pod_name, pod, sizeof(pod));
+	registry_printable(m->pod_namespace[0] ? m->pod_namespace : "default",
+	                   ns, sizeof(ns));
+	registry_printable(m->pod_name, pod, sizeof(pod));
 	NVS_INFO("event=set key=%s pod=%s/%s value=%s clients=%zu "
 	         "unconfirmed=%zu pid=%d uid=%u",
 	         what, ns, pod, val, n, unconfirmed, (int)pid, (unsigned)uid);

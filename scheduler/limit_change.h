@@ -18,6 +18,7 @@
 
 #include "core.h"
 #include "proto.h"
+#include "quota.h"
 
 /* Sends the client the limits that now apply to it (its own, its pod's,
  * those set for it), if they differ from those in force, and lets the
@@ -38,5 +39,20 @@ void limit_change_reported(struct sched_core *core, struct sched_client *cl,
 int limit_change_set(struct sched_core *core,
                      const struct nvs_ctl_set_client *m, pid_t pid, uid_t uid,
                      int64_t now, char *reply, size_t len);
+
+/* Sets (value non-NULL) or clears a pod's limit of key, from origin: the
+ * one path of nvsharectl set --pod and of the pod's annotations. A clear
+ * removes the field only if origin had set it. Applies it to the pod's
+ * confirmed processes (counted in applied; those that only claim the pod
+ * in unconfirmed). Returns 0, or ENOSPC when no more pods can be kept. */
+int limit_change_pod(struct sched_core *core, const char *pod_namespace,
+                     const char *pod_name, uint32_t key, const uint64_t *value,
+                     enum quota_origin origin, int64_t now, size_t *applied,
+                     size_t *unconfirmed);
+
+/* cl's memory changed, came or went: the other processes of its pod get
+ * their share of the pod's memory limit again, if it has one. */
+void limit_change_pod_moved(struct sched_core *core,
+                            const struct sched_client *cl, int64_t now);
 
 #endif /* NVSHARE_LIMIT_CHANGE_H */

@@ -16,14 +16,13 @@
  */
 #include "lockproto.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "compute.h"
 #include "conn.h"
 #include "gpu_inventory.h"
+#include "kube_pods.h"
 #include "limit_change.h"
 #include "log.h"
 #include "metrics_counters.h"
@@ -198,24 +197,6 @@ static void apply(struct sched_core *core, struct sched_gpu *g,
 }
 
 /* Reads /proc/<pid>/comm when HELLO left comm empty. */
-static void comm_from_proc(pid_t pid, char *out, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, out, len - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-}
-
 static void on_hello(struct sched_core *core, struct sched_conn *c,
                      const struct nvs_hello *h, int64_t now)
 {
@@ -243,10 +224,10 @@ static void on_hello(struct sched_core *core, struct sched_conn *c,
 	memcpy(cl->pod_name, h->pod_name, sizeof(cl->pod_name));
 	memcpy(cl->container, h->container, sizeof(cl->container));
 	memcpy(cl->pod_uid, c->peer.pod_uid, sizeof(cl->pod_uid));
-	cl->pod_verified =
-	    peer_identity_confirms(&c->peer, cl->pod_namespace, cl->pod_name);
+	kube_pods_identify(core, cl);
 	if (!cl->comm[0])
-		comm_from_proc(cl->pid, cl->comm, sizeof(cl->comm));
+		/* Read at connect, while the pid was shown to be the peer's. */
+		snprintf(cl->comm, sizeof(cl->comm), "%s", c->peer.comm);
 	cl->conn = c;
 	c->client = cl;
 	NVS_INFO("event=hello client=%llu pid=%d uid=%u comm=%s "
@@ -474,6 +455,7 @@ static void on_mem_update(struct sched_core *core, struct sched_conn *c,
 		return;
 	}
 	apply(core, e->gpu, &out);
+	limit_change_pod_moved(core, c->client, now);
 }
 
 static const char *verdict_text(enum policy_swap_verdict v)
@@ -600,6 +582,7 @@ void lockproto_client_gone(struct sched_core *core, struct sched_client *cl,
 		policy_disconnect(policy_of(core, g), cl->id, now, &out);
 		apply(core, g, &out);
 	}
+	limit_change_pod_moved(core, cl, now); /* its memory is free */
 }
 
 /* Warns, once per grant, the running clients of g that a waiter's plan

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "gpu_inventory.h"
+#include "kube_config.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "parse.h"
@@ -24,6 +25,7 @@
 #define DEFAULT_RELEASE_GRACE_MS 5000
 #define DEFAULT_CORE_WINDOW_MS 100 /* see docs/scheduler.md */
 #define EXIT_USAGE 2
+#define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 static void usage(FILE *f)
 {
@@ -36,7 +38,10 @@ static void usage(FILE *f)
 	    "                         [--host-swap-budget SIZE|none]\n"
 	    "                         [--trust-pod-names]\n"
 	    "                         [--metrics-address HOST:PORT]\n"
-	    "                         [--web-root DIR] [--help]\n"
+	    "                         [--web-root DIR]\n"
+	    "                         [--kube-api URL] [--node-name NAME]\n"
+	    "                         [--kube-token-file PATH]\n"
+	    "                         [--kube-ca-file PATH] [--help]\n"
 	    "\n"
 	    "Shares each GPU of this node among the processes running under\n"
 	    "libnvshare.so: together while their memory fits, in time\n"
@@ -79,6 +84,17 @@ static void usage(FILE *f)
 	    "                         http://HOST:PORT/metrics (default: off)\n"
 	    "  --web-root DIR         files of the page at http://HOST:PORT/\n"
 	    "                         (default: share/nvshare/web by bin/)\n"
+	    "  --kube-api URL         follow this node's pods on the API\n"
+	    "                         server at https://HOST[:PORT]\n"
+	    "                         (default: from KUBERNETES_SERVICE_HOST\n"
+	    "                         and _PORT when both are set, else off)\n"
+	    "  --kube-token-file PATH bearer token, read again before each\n"
+	    "                         request (default:\n"
+	    "                         " KUBE_SA_DIR "/token)\n"
+	    "  --kube-ca-file PATH    CA the API server's certificate must\n"
+	    "                         chain to (default:\n"
+	    "                         " KUBE_SA_DIR "/ca.crt)\n"
+	    "  --node-name NAME       this node's name (default: $NODE_NAME)\n"
 	    "  --help                 show this text\n",
 	    NVS_DEFAULT_SOCKET, REGISTRY_DEFAULT_MAX_RUN_MS,
 	    DEFAULT_RELEASE_GRACE_MS, DEFAULT_CORE_WINDOW_MS);
@@ -223,6 +239,100 @@ static int parse_socket(const char *arg, struct sched_config *cfg)
 	return 0;
 }
 
+/* The Kubernetes watcher's settings (kube_settings() decides if it runs). */
+static struct kube_watch_config kube_cfg = {
+    .token_file = KUBE_SA_DIR "/token",
+    .ca_file = KUBE_SA_DIR "/ca.crt",
+};
+static int kube_api_given, node_name_given;
+
+static int parse_kube_api(const char *arg)
+{
+	char why[160];
+
+	if (kube_url_check(arg, kube_cfg.api_url, why, sizeof(why)) < 0)
+		return bad_flag("invalid --kube-api \"%s\": %s", arg, why);
+	kube_api_given = 1;
+	return 0;
+}
+
+static int parse_kube_path(const char *arg, char *out, const char *flag)
+{
+	if (!*arg || strlen(arg) >= KUBE_PATH_MAX)
+		return bad_flag("invalid %s \"%s\": empty or longer than %d "
+		                "bytes",
+		                flag, arg, KUBE_PATH_MAX - 1);
+	for (const char *p = arg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return bad_flag("invalid %s: a control character in "
+			                "the path",
+			                flag);
+	snprintf(out, KUBE_PATH_MAX, "%s", arg);
+	return 0;
+}
+
+static int node_name_ok(const char *s)
+{
+	return kube_dns_subdomain_valid(s, strlen(s)) &&
+	       strlen(s) < KUBE_NODE_NAME_SIZE;
+}
+
+static int parse_node_name(const char *arg)
+{
+	if (!node_name_ok(arg))
+		return bad_flag(
+		    "invalid --node-name \"%s\": want a DNS "
+		    "subdomain (lower case letters, digits, '-' and "
+		    "'.', at most 253)",
+		    arg);
+	snprintf(kube_cfg.node_name, sizeof(kube_cfg.node_name), "%s", arg);
+	node_name_given = 1;
+	return 0;
+}
+
+/* Whether the watcher runs: --kube-api, or in a cluster (the environment
+ * the kubelet gives every container). Without a node name that is a
+ * usage error when --kube-api asked for it, and a logged error (no
+ * watcher) when only the environment did. Returns -1 for a usage error. */
+static int kube_settings(struct sched_config *cfg)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *node = getenv("NODE_NAME");
+	char why[200] = "";
+
+	if (!kube_api_given) {
+		if (!host || !port)
+			return 0;
+		if (kube_url_from_service(host, port, kube_cfg.api_url, why,
+		                          sizeof(why)) < 0) {
+			NVS_ERROR("event=kube_watch_off reason=\"%s\"", why);
+			return 0;
+		}
+	}
+	if (!node_name_given) {
+		if (!node || !*node)
+			snprintf(
+			    why, sizeof(why),
+			    "no node name: give --node-name or set "
+			    "NODE_NAME (the downward API's spec.nodeName)");
+		else if (!node_name_ok(node))
+			snprintf(why, sizeof(why),
+			         "NODE_NAME is not a DNS subdomain");
+		else
+			snprintf(kube_cfg.node_name, sizeof(kube_cfg.node_name),
+			         "%s", node);
+		if (why[0]) {
+			if (kube_api_given)
+				return bad_flag("--kube-api: %s", why);
+			NVS_ERROR("event=kube_watch_off reason=\"%s\"", why);
+			return 0;
+		}
+	}
+	cfg->kube = &kube_cfg;
+	return 0;
+}
+
 static const char *metrics_address; /* --metrics-address, or NULL */
 static const char *web_root;        /* --web-root, or NULL */
 
@@ -252,6 +362,10 @@ static int parse_args(int argc, char **argv, struct sched_config *cfg)
 	    {"trust-pod-names", no_argument, NULL, 'P'},
 	    {"metrics-address", required_argument, NULL, 'M'},
 	    {"web-root", required_argument, NULL, 'W'},
+	    {"kube-api", required_argument, NULL, 'K'},
+	    {"kube-token-file", required_argument, NULL, 'T'},
+	    {"kube-ca-file", required_argument, NULL, 'C'},
+	    {"node-name", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -293,12 +407,24 @@ static int parse_args(int argc, char **argv, struct sched_config *cfg)
 				rc = bad_flag("invalid --web-root \"%s\"",
 				              optarg);
 			break;
+		case 'K': rc = parse_kube_api(optarg); break;
+		case 'T':
+			rc = parse_kube_path(optarg, kube_cfg.token_file,
+			                     "--kube-token-file");
+			break;
+		case 'C':
+			rc = parse_kube_path(optarg, kube_cfg.ca_file,
+			                     "--kube-ca-file");
+			break;
+		case 'N': rc = parse_node_name(optarg); break;
 		case 'h': usage(stdout); return 1;
 		default: return bad_flag("invalid flag");
 		}
 	}
 	if (rc == 0 && optind < argc)
 		rc = bad_flag("unexpected argument \"%s\"", argv[optind]);
+	if (rc == 0)
+		rc = kube_settings(cfg);
 	return rc;
 }
 

@@ -160,7 +160,7 @@ int peer_identity_capture(struct peer_identity *id, int fd,
 {
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	char *cgroup = NULL, *status = NULL;
+	char *cgroup = NULL, *status = NULL, *comm = NULL;
 	unsigned long long st_after;
 	int pidfd;
 
@@ -176,6 +176,7 @@ int peer_identity_capture(struct peer_identity *id, int fd,
 	pidfd = peer_pidfd(fd, id->pid);
 	id->start_time = start_time(proc_root, id->pid);
 	cgroup = read_proc(proc_root, id->pid, "cgroup", CGROUP_TEXT_MAX);
+	comm = read_proc(proc_root, id->pid, "comm", sizeof(id->comm));
 	if (!id->groups_known)
 		status =
 		    read_proc(proc_root, id->pid, "status", STATUS_TEXT_MAX);
@@ -196,11 +197,16 @@ int peer_identity_capture(struct peer_identity *id, int fd,
 		}
 		if (status)
 			groups_from_status(id, status);
+		if (comm) {
+			comm[strcspn(comm, "\n")] = '\0';
+			snprintf(id->comm, sizeof(id->comm), "%s", comm);
+		}
 	}
 	if (id->pod != PEER_POD_FOUND)
 		id->pod_uid[0] = '\0';
 	free(cgroup);
 	free(status);
+	free(comm);
 	return 0;
 }
 
@@ -209,17 +215,6 @@ void peer_identity_free(struct peer_identity *id)
 	free(id->groups);
 	id->groups = NULL;
 	id->ngroups = 0;
-}
-
-int peer_identity_confirms(const struct peer_identity *id,
-                           const char *pod_namespace, const char *pod_name)
-{
-	/* Needs the pod UID -> namespace/name mapping (Kubernetes watcher);
-	 * until then a declared pod is a claim, whatever the kernel says. */
-	(void)id;
-	(void)pod_namespace;
-	(void)pod_name;
-	return 0;
 }
 
 const char *peer_identity_pod_text(const struct peer_identity *id)

@@ -1,8 +1,9 @@
 /*
  * peer_identity.h - who is on a connection, as the kernel says, captured
  * once when the scheduler accepts it: uid, gid and pid (SO_PEERCRED), the
- * supplementary groups (SO_PEERGROUPS), and the pod the process is in
- * (its /proc/<pid>/cgroup, see cgroup_pod.h).
+ * supplementary groups (SO_PEERGROUPS), the pod the process is in (its
+ * /proc/<pid>/cgroup, see cgroup_pod.h) and its program name (comm, for
+ * status when HELLO names none).
  *
  * A pid may be reused once its process exits, so what is read from
  * /proc/<pid> is kept only if the process is shown to be the connector
@@ -12,8 +13,8 @@
  * permission checks use what was captured here.
  *
  * The pod namespace and name a client declares in HELLO are its own
- * claim; they are confirmed only by a mapping from the kernel's pod UID to
- * namespace/name (the Kubernetes watcher, later), so for now no claim is.
+ * claim; its pod is what the kernel's pod UID maps to in the Kubernetes
+ * watcher's cache (kube_pods.h), and a claim is never confirmed otherwise.
  */
 #ifndef NVSHARE_PEER_IDENTITY_H
 #define NVSHARE_PEER_IDENTITY_H
@@ -25,6 +26,7 @@
 
 #define PEER_PROC_ROOT_ENV "NVSHARE_PROC_ROOT" /* test seam: default /proc */
 #define PEER_PROC_ROOT_MAX 256
+#define PEER_COMM_SIZE 32 /* /proc/<pid>/comm holds at most 15 bytes */
 
 enum peer_pod {
 	PEER_POD_UNKNOWN = 0, /* /proc could not be read or trusted */
@@ -50,6 +52,7 @@ struct peer_identity {
 	enum peer_check check;
 	enum peer_pod pod;
 	char pod_uid[CGROUP_POD_UID_SIZE]; /* "" unless PEER_POD_FOUND */
+	char comm[PEER_COMM_SIZE]; /* its program name, "" if not vouched */
 };
 
 /* Fills id for the peer of an accepted socket, reading /proc under
@@ -57,10 +60,6 @@ struct peer_identity {
 int peer_identity_capture(struct peer_identity *id, int fd,
                           const char *proc_root);
 void peer_identity_free(struct peer_identity *id);
-
-/* 1 if the kernel's identity confirms the pod a client declared. */
-int peer_identity_confirms(const struct peer_identity *id,
-                           const char *pod_namespace, const char *pod_name);
 
 /* "none", "unknown" or the pod UID, for logs. */
 const char *peer_identity_pod_text(const struct peer_identity *id);

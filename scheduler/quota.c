@@ -20,7 +20,7 @@ void quota_table_free(struct quota_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-struct quota_pod *quota_pod_find(struct quota_table *t, const char *ns,
+struct quota_pod *quota_pod_find(const struct quota_table *t, const char *ns,
                                  const char *name)
 {
 	ns = ns_or_default(ns);
@@ -56,6 +56,26 @@ struct quota_pod *quota_pod_get(struct quota_table *t, const char *ns,
 	         ns_or_default(ns));
 	snprintf(p->pod_name, sizeof(p->pod_name), "%s", name);
 	return p;
+}
+
+void quota_pod_remove(struct quota_table *t, struct quota_pod *p)
+{
+	size_t i = (size_t)(p - t->pods);
+
+	if (i >= t->npods)
+		return;
+	t->pods[i] = t->pods[--t->npods];
+}
+
+const char *quota_origin_name(enum quota_origin o)
+{
+	switch (o) {
+	case QUOTA_FROM_ANNOTATION: return "annotation";
+	case QUOTA_FROM_POD_CTL: return "nvsharectl-pod";
+	case QUOTA_FROM_CLIENT_CTL: return "nvsharectl-client";
+	case QUOTA_FROM_OWN: break;
+	}
+	return "environment";
 }
 
 struct nvs_limits quota_effective(const struct nvs_limits *own,

@@ -18,7 +18,18 @@
 
 #define QUOTA_MAX_PODS 4096 /* pods with settings kept at once */
 
-/* What was set for a pod; a field not set leaves the process's own. */
+/* Where a limit in force came from (docs/kubernetes.md, "Precedence"). */
+enum quota_origin {
+	QUOTA_FROM_OWN = 0,    /* the process's environment */
+	QUOTA_FROM_ANNOTATION, /* its pod's annotation */
+	QUOTA_FROM_POD_CTL,    /* nvsharectl set --pod */
+	QUOTA_FROM_CLIENT_CTL, /* nvsharectl set --client */
+};
+
+/* What was set for a pod; a field not set leaves the process's own. Pod
+ * settings come from nvsharectl and from the pod's annotations through
+ * the same path; the later of the two wins, and each field keeps its
+ * origin so that removing an annotation clears only what it had set. */
 struct quota_pod {
 	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
 	char pod_name[NVS_POD_NAME_SIZE];
@@ -26,6 +37,8 @@ struct quota_pod {
 	uint64_t memory_bytes; /* 0: no limit */
 	int has_core;          /* core_pct was set (0: set to none) */
 	uint32_t core_pct;     /* 0: no limit */
+	enum quota_origin memory_origin; /* ANNOTATION or POD_CTL when set */
+	enum quota_origin core_origin;
 };
 
 struct quota_table {
@@ -37,12 +50,18 @@ struct quota_table {
 void quota_table_free(struct quota_table *t);
 
 /* The pod's entry, or NULL. An empty namespace means "default". */
-struct quota_pod *quota_pod_find(struct quota_table *t, const char *ns,
+struct quota_pod *quota_pod_find(const struct quota_table *t, const char *ns,
                                  const char *name);
 /* The pod's entry, created (nothing set) if new. NULL when the table holds
  * QUOTA_MAX_PODS pods or memory ran out. */
 struct quota_pod *quota_pod_get(struct quota_table *t, const char *ns,
                                 const char *name);
+
+/* Drops a pod's entry (p points into t). */
+void quota_pod_remove(struct quota_table *t, struct quota_pod *p);
+
+/* "environment", "annotation", "nvsharectl-pod", "nvsharectl-client". */
+const char *quota_origin_name(enum quota_origin o);
 
 /* The limits that apply to a process that asked for `own`, given its pod's
  * settings (pod may be NULL). */

@@ -68,6 +68,7 @@ void registry_destroy(struct sched_registry *r)
 	for (size_t i = 0; i < r->ngpus; i++)
 		gpu_free(r->gpus[i]);
 	quota_table_free(&r->pods);
+	pod_table_free(&r->kube_pods);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -18,6 +18,7 @@
 
 #include "billing.h"
 #include "cgroup_pod.h"
+#include "pod_table.h"
 #include "policy.h"
 #include "proto.h"
 #include "quota.h"
@@ -61,16 +62,25 @@ struct sched_client {
 	gid_t gid;                /* SO_PEERCRED gid */
 	int64_t connected_ns;     /* monotonic time of HELLO */
 	char comm[NVS_COMM_SIZE]; /* program name (HELLO, else /proc) */
-	/* From HELLO: Kubernetes namespace and pod name ("" outside a pod),
-	 * container name ("" if unknown). */
+	/* Its pod: the namespace and name the watch cache gives for the
+	 * kernel's pod UID (pod_verified 1), else those it declared in HELLO
+	 * ("" outside a pod); container name ("" if unknown). */
 	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
 	char pod_name[NVS_POD_NAME_SIZE];
 	char container[NVS_CONTAINER_SIZE];
 	/* The kernel's word (its cgroup at connect, peer_identity.h): its
-	 * pod's UID, "" if in none or unknown; pod_verified: that confirms
-	 * the pod declared above (limits set for a pod need it). */
+	 * pod's UID, "" if in none or unknown; pod_verified: the pod above
+	 * is the one the kernel puts it in (limits set for a pod need it). */
 	char pod_uid[CGROUP_POD_UID_SIZE];
 	int pod_verified;
+	/* What it declared, when that contradicts the kernel's pod (shown in
+	 * status, never used): "" otherwise. */
+	char claimed_namespace[NVS_POD_NAMESPACE_SIZE];
+	char claimed_name[NVS_POD_NAME_SIZE];
+	enum quota_origin memory_origin; /* where limits.memory_bytes and */
+	enum quota_origin core_origin;   /* limits.core_pct came from */
+	int pod_memory_shared; /* its memory limit is its pod's, less what
+	                          the pod's other processes hold */
 	struct sched_client_gpu gpus[REGISTRY_CLIENT_MAX_GPUS]; /* registered */
 	size_t ngpus;             /* entries used in gpus */
 	struct sched_conn *conn;  /* where to send its messages */
@@ -104,6 +114,7 @@ struct sched_registry {
 	uint64_t host_swap_budget;     /* memory swapped out to the host, all
 	                                  GPUs together, at most; 0: none */
 	struct quota_table pods;       /* limits set per pod */
+	struct pod_table kube_pods;    /* the node's pods (Kubernetes) */
 };
 
 /* Mode auto and max_run REGISTRY_DEFAULT_MAX_RUN_MS until changed. */

@@ -26,6 +26,8 @@
 #include "conn.h"
 #include "conn_limit.h"
 #include "control.h"
+#include "kube_pods.h"
+#include "kube_watch.h"
 #include "lockproto.h"
 #include "log.h"
 #include "metrics_counters.h"
@@ -35,10 +37,13 @@
 #include "policy.h"
 #include "sock.h"
 #include "sock_file.h"
+#include "status.h"
 
 #define LISTEN_BACKLOG 4096       /* the kernel caps it at somaxconn */
 #define ACCEPT_BATCH 64           /* connections accepted per turn */
 #define ACCEPT_PAUSE_NS 100000000 /* back-off when out of descriptors */
+#define KUBE_BATCH 32             /* pod changes taken at a time */
+#define KUBE_BATCHES_PER_TURN 8   /* then clients get their turn */
 
 struct server {
 	struct sched_core core;        /* flags, registry: what handlers get */
@@ -55,6 +60,7 @@ struct server {
 	uint64_t next_conn_seq;        /* seq of the next connection */
 	int64_t accept_resume_ns;      /* accept paused (fd limit) until */
 	int stop;                      /* a signal asked us to stop */
+	struct kube_change kube_batch[KUBE_BATCH]; /* taken from the watcher */
 };
 
 /* --- connections ---------------------------------------------------------- */
@@ -466,6 +472,11 @@ static void server_cleanup(struct server *s, int listening)
 		close(s->signal_fd);
 	free(s->conns);
 	free(s->pfds);
+	if (s->core.kube) {
+		status_set_kube_source(NULL, NULL);
+		kube_watch_stop(s->core.kube);
+		s->core.kube = NULL;
+	}
 	peer_accounts_free(&s->accounts);
 	registry_destroy(&s->core.reg);
 }
@@ -521,7 +532,7 @@ static int timeout_ms(int64_t deadline, int64_t now)
 
 static int build_pollset(struct server *s, int64_t now)
 {
-	size_t need = s->nconns + 3; /* + signals, listener, metrics */
+	size_t need = s->nconns + 4; /* + signals, listener, metrics, kube */
 
 	if (need > s->pfds_cap) {
 		void *p = realloc(s->pfds, need * sizeof(s->pfds[0]));
@@ -547,6 +558,10 @@ static int build_pollset(struct server *s, int64_t now)
 	}
 	s->pfds[s->nconns + 2] =
 	    (struct pollfd){.fd = metrics_http_fd(), .events = POLLIN};
+	s->pfds[s->nconns + 3] = (struct pollfd){
+	    .fd = s->core.kube ? kube_watch_fd(s->core.kube) : -1,
+	    .events = POLLIN,
+	};
 	return 0;
 }
 
@@ -559,6 +574,33 @@ static void handle_signal(struct server *s)
 	NVS_INFO("event=shutdown signal=%s",
 	         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 	s->stop = 1;
+}
+
+/* Pod changes the watcher decoded: a mutex held for a copy, then
+ * kube_pods.c. A flood is taken in bounded batches per turn (the watcher
+ * wakes the descriptor again for the rest), so clients are never starved. */
+static void kube_changes(struct server *s)
+{
+	uint64_t count;
+
+	if (read(kube_watch_fd(s->core.kube), &count, sizeof(count)) < 0 &&
+	    errno != EAGAIN)
+		NVS_WARN("event=kube_fd_failed reason=\"%s\"", strerror(errno));
+	for (int i = 0; i < KUBE_BATCHES_PER_TURN; i++) {
+		size_t n =
+		    kube_watch_take(s->core.kube, s->kube_batch, KUBE_BATCH);
+
+		if (n)
+			kube_pods_apply(&s->core, s->kube_batch, n,
+			                nvs_now_ns());
+		if (n < KUBE_BATCH)
+			return;
+	}
+}
+
+static void kube_stats_source(const void *ctx, struct kube_watch_stats *out)
+{
+	kube_watch_stats(ctx, out);
 }
 
 static int turn(struct server *s)
@@ -575,7 +617,7 @@ static int turn(struct server *s)
 		NVS_ERROR("event=fatal reason=\"out of memory for poll set\"");
 		return -1;
 	}
-	rc = poll(s->pfds, n + 3, timeout_ms(deadline, now));
+	rc = poll(s->pfds, n + 4, timeout_ms(deadline, now));
 	if (rc < 0) {
 		if (errno == EINTR)
 			return 0;
@@ -591,6 +633,8 @@ static int turn(struct server *s)
 		accept_all(s);
 	if (s->pfds[n + 2].revents & POLLIN)
 		metrics_http_snapshot(&s->core.reg, nvs_now_ns());
+	if (s->pfds[n + 3].revents & POLLIN)
+		kube_changes(s);
 	return 0;
 }
 
@@ -647,6 +691,9 @@ int server_run(const struct sched_config *cfg)
 		goto out;
 	}
 	listening = 1;
+	/* After the signals are blocked: its threads inherit the mask. */
+	if (cfg->kube && (s.core.kube = kube_watch_start(cfg->kube)))
+		status_set_kube_source(kube_stats_source, s.core.kube);
 	NVS_INFO("event=connection_limits fd_limit=%llu max_conns=%zu "
 	         "per_uid=%zu reserved_for_root=%d frame_deadline_ms=%lld",
 	         fds, s.limits.max_conns, s.limits.per_uid, CONN_LIMIT_RESERVE,

@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube_watch.h"
 #include "parse.h"
+
+/* Pods with a refused annotation listed in the report's head. */
+#define STATUS_REFUSED_PODS_MAX 16
 
 void status_buf_free(struct status_buf *b)
 {
@@ -340,7 +344,34 @@ static void json_client_gpu(const struct sched_client *c,
 	buf_putc(b, '}');
 }
 
-static void json_client(const struct sched_client *c, int64_t now,
+/* The refused annotations of pod e (NULL: none), as JSON objects. */
+static void json_refusals(const struct pod_entry *e, struct status_buf *b)
+{
+	const struct pod_annotation_state *st[2];
+	const char *name[2] = {KUBE_ANNOTATION_MEMORY, KUBE_ANNOTATION_CORE};
+	int n = 0;
+
+	if (!e)
+		return;
+	st[0] = &e->memory;
+	st[1] = &e->core;
+	for (int i = 0; i < 2; i++) {
+		if (!st[i]->refused)
+			continue;
+		status_buf_printf(b, "%s{\"annotation\":\"%s\",\"value\":",
+		                  n++ ? "," : "", name[i]);
+		if (st[i]->seen.too_long)
+			status_buf_printf(b, "null");
+		else
+			status_json_string(b, st[i]->seen.value);
+		status_buf_printf(b, ",\"reason\":");
+		status_json_string(b, st[i]->reason);
+		buf_putc(b, '}');
+	}
+}
+
+static void json_client(const struct sched_registry *r,
+                        const struct sched_client *c, int64_t now,
                         struct status_buf *b)
 {
 	status_buf_printf(b, "{\"id\":%llu,\"pid\":%d,\"uid\":%u,\"comm\":",
@@ -363,16 +394,40 @@ static void json_client(const struct sched_client *c, int64_t now,
 	}
 	status_buf_printf(b, ",\"pod_verified\":%s",
 	                  c->pod_verified ? "true" : "false");
+	if (c->claimed_name[0]) {
+		/* What it declared against the kernel's word: ignored. */
+		status_buf_printf(b, ",\"pod_claimed\":{\"namespace\":");
+		status_json_string(b, c->claimed_namespace);
+		status_buf_printf(b, ",\"name\":");
+		status_json_string(b, c->claimed_name);
+		buf_putc(b, '}');
+	} else {
+		status_buf_printf(b, ",\"pod_claimed\":null");
+	}
 	if (c->limits.memory_bytes)
-		status_buf_printf(b, ",\"memory_limit_bytes\":%llu",
-		                  (unsigned long long)c->limits.memory_bytes);
+		status_buf_printf(b,
+		                  ",\"memory_limit_bytes\":%llu,"
+		                  "\"memory_limit_source\":\"%s\","
+		                  "\"memory_limit_pod_shared\":%s",
+		                  (unsigned long long)c->limits.memory_bytes,
+		                  quota_origin_name(c->memory_origin),
+		                  c->pod_memory_shared ? "true" : "false");
 	else
-		status_buf_printf(b, ",\"memory_limit_bytes\":null");
+		status_buf_printf(b, ",\"memory_limit_bytes\":null,"
+		                     "\"memory_limit_source\":null,"
+		                     "\"memory_limit_pod_shared\":false");
 	if (c->limits.core_pct)
-		status_buf_printf(b, ",\"core_limit_pct\":%u",
-		                  c->limits.core_pct);
+		status_buf_printf(b,
+		                  ",\"core_limit_pct\":%u,"
+		                  "\"core_limit_source\":\"%s\"",
+		                  c->limits.core_pct,
+		                  quota_origin_name(c->core_origin));
 	else
-		status_buf_printf(b, ",\"core_limit_pct\":null");
+		status_buf_printf(b, ",\"core_limit_pct\":null,"
+		                     "\"core_limit_source\":null");
+	status_buf_printf(b, ",\"annotations_refused\":[");
+	json_refusals(pod_table_find(&r->kube_pods, c->pod_uid), b);
+	buf_putc(b, ']');
 	status_buf_printf(b, ",\"gpus\":[");
 	for (size_t i = 0; i < c->ngpus; i++) {
 		if (i)
@@ -408,6 +463,74 @@ static void buf_truncate(struct status_buf *b, size_t len)
 	b->p[len] = '\0';
 }
 
+/* Pods of the node with a refused annotation, at most
+ * STATUS_REFUSED_PODS_MAX of them (a pod's own clients show theirs in
+ * full), whether or not a process of theirs is connected. */
+static void json_head_refusals(const struct sched_registry *r,
+                               struct status_buf *b)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < r->kube_pods.n; i++) {
+		const struct pod_entry *e = &r->kube_pods.pods[i];
+
+		if (!e->memory.refused && !e->core.refused)
+			continue;
+		if (shown++ == STATUS_REFUSED_PODS_MAX)
+			break;
+		status_buf_printf(
+		    b, "%s{\"pod_namespace\":", shown > 1 ? "," : "");
+		status_json_string(b, e->pod_namespace);
+		status_buf_printf(b, ",\"pod_name\":");
+		status_json_string(b, e->pod_name);
+		status_buf_printf(b, ",\"pod_uid\":");
+		status_json_string(b, e->uid);
+		status_buf_printf(b, ",\"refused\":[");
+		json_refusals(e, b);
+		status_buf_printf(b, "]}");
+	}
+}
+
+static status_kube_fn kube_source;
+static const void *kube_source_ctx;
+
+void status_set_kube_source(status_kube_fn fn, const void *ctx)
+{
+	kube_source = fn;
+	kube_source_ctx = ctx;
+}
+
+/* A string field, null when empty. */
+static void json_string_or_null(struct status_buf *b, const char *s)
+{
+	if (s[0])
+		status_json_string(b, s);
+	else
+		status_buf_printf(b, "null");
+}
+
+static void json_kube(struct status_buf *b)
+{
+	struct kube_watch_stats st;
+
+	kube_source(kube_source_ctx, &st);
+	status_buf_printf(
+	    b,
+	    ",\"kubernetes\":{\"synced\":%s,\"connected\":%s,\"lists\":%llu,"
+	    "\"watch_restarts\":%llu,\"gone\":%llu,\"errors\":%llu,"
+	    "\"events_posted\":%llu,\"events_dropped\":%llu,"
+	    "\"resource_version\":",
+	    st.synced ? "true" : "false", st.connected ? "true" : "false",
+	    (unsigned long long)st.lists, (unsigned long long)st.watch_restarts,
+	    (unsigned long long)st.gone, (unsigned long long)st.errors,
+	    (unsigned long long)st.events_posted,
+	    (unsigned long long)st.events_dropped);
+	json_string_or_null(b, st.resource_version);
+	status_buf_printf(b, ",\"last_error\":");
+	json_string_or_null(b, st.last_error);
+	buf_putc(b, '}');
+}
+
 static void json_head(const struct sched_registry *r, int64_t now,
                       struct status_buf *b)
 {
@@ -430,13 +553,18 @@ static void json_head(const struct sched_registry *r, int64_t now,
 		                  (unsigned long long)r->host_swap_budget);
 	else
 		status_buf_printf(b, "null");
-	status_buf_printf(b, ",\"host_swapped_bytes\":%llu,\"gpus\":[",
+	status_buf_printf(b, ",\"host_swapped_bytes\":%llu",
 	                  (unsigned long long)registry_host_bytes(r));
+	if (kube_source)
+		json_kube(b);
+	status_buf_printf(b, ",\"gpus\":[");
 	for (size_t i = 0; i < r->ngpus; i++) {
 		if (i)
 			buf_putc(b, ',');
 		json_gpu(r->gpus[i], now, b);
 	}
+	status_buf_printf(b, "],\"annotations_refused\":[");
+	json_head_refusals(r, b);
 	status_buf_printf(b, "],\"clients\":[");
 }
 
@@ -458,7 +586,7 @@ int status_render_json_page(const struct sched_registry *r, int64_t now,
 		/* A later page continues a list that has an entry already. */
 		if (shown || after)
 			buf_putc(b, ',');
-		json_client(r->clients[i], now, b);
+		json_client(r, r->clients[i], now, b);
 		if (shown && b->len - start + sizeof(JSON_TAIL) - 1 > budget) {
 			buf_truncate(b, mark);
 			*next = r->clients[i - 1]->id;
@@ -533,6 +661,22 @@ static void text_gpu(const struct sched_gpu *g, int64_t now,
 	buf_putc(b, '\n');
 }
 
+/* A limit not from the process's environment says where it came from:
+ * "a" its pod's annotation, "p" nvsharectl --pod, "c" nvsharectl
+ * --client (docs/scheduler.md, "Status"). */
+static void origin_mark(uint64_t limit, enum quota_origin o, char *buf,
+                        size_t len)
+{
+	static const char mark[] = {[QUOTA_FROM_OWN] = 0,
+	                            [QUOTA_FROM_ANNOTATION] = 'a',
+	                            [QUOTA_FROM_POD_CTL] = 'p',
+	                            [QUOTA_FROM_CLIENT_CTL] = 'c'};
+	size_t n = strlen(buf);
+
+	if (limit && mark[o] && n + 3 <= len)
+		snprintf(buf + n, len - n, " %c", mark[o]);
+}
+
 static void text_client_row(const struct sched_client *c,
                             const struct sched_client_gpu *e, int64_t now,
                             struct status_buf *b)
@@ -583,6 +727,9 @@ static void text_client_row(const struct sched_client *c,
 			snprintf(core + strlen(core),
 			         sizeof(core) - strlen(core), "~");
 	}
+	origin_mark(c->limits.memory_bytes, c->memory_origin, mlimit,
+	            sizeof(mlimit));
+	origin_mark(c->limits.core_pct, c->core_origin, core, sizeof(core));
 	status_buf_printf(b,
 	                  "%-6llu %-8d %-6u %-15s %-24s %-40s %-8s %-6s %8lld "
 	                  "%8lld %11s %11s %7lld %11s %5s\n",
@@ -598,6 +745,73 @@ static void text_client_rows(const struct sched_client *c, int64_t now,
 		text_client_row(c, NULL, now, b);
 	for (size_t k = 0; k < c->ngpus; k++)
 		text_client_row(c, &c->gpus[k], now, b);
+}
+
+/* One line per refused annotation (STATUS_REFUSED_PODS_MAX pods). */
+static void text_refusals(const struct sched_registry *r, struct status_buf *b)
+{
+	size_t shown = 0;
+
+	for (size_t i = 0; i < r->kube_pods.n; i++) {
+		const struct pod_entry *e = &r->kube_pods.pods[i];
+		const struct pod_annotation_state *st[2] = {&e->memory,
+		                                            &e->core};
+		const char *name[2] = {KUBE_ANNOTATION_MEMORY,
+		                       KUBE_ANNOTATION_CORE};
+		char ns[NVS_POD_NAMESPACE_SIZE], pod[NVS_POD_NAME_SIZE];
+		char val[KUBE_ANNOTATION_SIZE];
+
+		if (!e->memory.refused && !e->core.refused)
+			continue;
+		if (shown++ == STATUS_REFUSED_PODS_MAX) {
+			status_buf_printf(b, "  (more pods with refused "
+			                     "annotations)\n");
+			break;
+		}
+		if (shown == 1)
+			buf_putc(b, '\n');
+		registry_printable(e->pod_namespace, ns, sizeof(ns));
+		registry_printable(e->pod_name, pod, sizeof(pod));
+		for (int k = 0; k < 2; k++)
+			if (st[k]->refused)
+				status_buf_printf(
+				    b,
+				    "pod %s/%s: %s=%s refused (%s); the last "
+				    "valid value stays\n",
+				    ns, pod, name[k],
+				    st[k]->seen.too_long
+				        ? "(too long)"
+				        : registry_printable(st[k]->seen.value,
+				                             val, sizeof(val)),
+				    st[k]->reason);
+	}
+}
+
+static void text_kube(struct status_buf *b)
+{
+	struct kube_watch_stats st;
+	char rv[sizeof(st.resource_version)], err[sizeof(st.last_error)];
+
+	kube_source(kube_source_ctx, &st);
+	registry_printable(st.resource_version, rv, sizeof(rv));
+	/* The error is prose: spaces stay, other bytes are made safe. */
+	snprintf(err, sizeof(err), "%s",
+	         st.last_error[0] ? st.last_error : "-");
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	status_buf_printf(
+	    b,
+	    "kubernetes: %s, %s   lists: %llu   watch restarts: "
+	    "%llu   gone: %llu   errors: %llu   events posted: "
+	    "%llu, dropped: %llu   resource version: %s   last "
+	    "error: %s\n",
+	    st.synced ? "synced" : "not synced",
+	    st.connected ? "watching" : "not watching",
+	    (unsigned long long)st.lists, (unsigned long long)st.watch_restarts,
+	    (unsigned long long)st.gone, (unsigned long long)st.errors,
+	    (unsigned long long)st.events_posted,
+	    (unsigned long long)st.events_dropped, rv, err);
 }
 
 /* Settings, GPUs and the table's heading: the text report's first page. */
@@ -619,10 +833,13 @@ static void text_head(const struct sched_registry *r, int64_t now,
 	    policy_mode_name(r->mode), slice, r->max_run_ms,
 	    r->release_grace_ms, (unsigned long long)r->forced_releases,
 	    r->nclients);
+	if (kube_source)
+		text_kube(b);
 	if (r->ngpus == 0)
 		status_buf_printf(b, "\nno GPUs registered\n");
 	for (size_t i = 0; i < r->ngpus; i++)
 		text_gpu(r->gpus[i], now, b);
+	text_refusals(r, b);
 	if (r->nclients == 0) {
 		status_buf_printf(b, "\nno clients connected\n");
 		return;

@@ -27,6 +27,14 @@ void status_buf_printf(struct status_buf *b, const char *fmt, ...)
  * control bytes; invalid UTF-8 bytes become U+FFFD. */
 void status_json_string(struct status_buf *b, const char *s);
 
+/* Where the Kubernetes watcher's figures come from while it runs: set by
+ * the event loop when the watcher starts, NULL when it stops. With a
+ * source, both reports show them (JSON: "kubernetes"); fn copies them
+ * under the watcher's mutex and never waits on the API server. */
+struct kube_watch_stats;
+typedef void (*status_kube_fn)(const void *ctx, struct kube_watch_stats *out);
+void status_set_kube_source(status_kube_fn fn, const void *ctx);
+
 /* Renders the state at monotonic time now into b (appending). Returns 0, or
  * -1 if memory ran out. */
 int status_render_json(const struct sched_registry *r, int64_t now,

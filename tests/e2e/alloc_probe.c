@@ -20,6 +20,8 @@
  *                      CUDA 13 runtime asks for it
  *   info            -> cuMemGetInfo, cuDeviceTotalMem and, when
  *                      libnvidia-ml.so.1 loads, NVML's memory info
+ *   waittotal BYTES MS -> {"total":N,"reached":bool,"mono_ns":T}: polls
+ *                      cuMemGetInfo until its total is BYTES (or MS pass)
  *   quit
  * The driver and NVML are reached through dlopen/dlsym, as frameworks do.
  */
@@ -31,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_ALLOCS 256
 
@@ -207,6 +211,30 @@ static void info(void)
 	printf("}\n");
 }
 
+/* Polls cuMemGetInfo until its total (the memory limit in force, when one
+ * is set) is want or timeout_ms passes, and says when on CLOCK_MONOTONIC:
+ * the moment a live limit change reached this process. */
+static void wait_total(unsigned long long want, unsigned long long timeout_ms)
+{
+	struct timespec t0, t;
+	size_t free_b = 0, total = 0;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		CU(cuMemGetInfo_v2)(&free_b, &total);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ns = (t.tv_sec - t0.tv_sec) * 1000000000LL +
+		     (t.tv_nsec - t0.tv_nsec);
+		if (total == want || ns >= (long long)timeout_ms * 1000000LL)
+			break;
+		usleep(200);
+	}
+	printf("{\"total\":%llu,\"reached\":%s,\"mono_ns\":%lld}\n",
+	       (unsigned long long)total, total == want ? "true" : "false",
+	       (long long)t.tv_sec * 1000000000LL + t.tv_nsec);
+}
+
 int main(void)
 {
 	char line[256], cmd[32], api[32];
@@ -232,6 +260,8 @@ int main(void)
 			break;
 		if (n >= 1 && strcmp(cmd, "info") == 0) {
 			info();
+		} else if (n >= 3 && strcmp(cmd, "waittotal") == 0) {
+			wait_total(strtoull(api, NULL, 10), x);
 		} else if (n >= 1 && strcmp(cmd, "reset") == 0) {
 			printf("{\"rc\":%d}\n",
 			       (int)CU(cuDevicePrimaryCtxReset_v2)(0));

@@ -32,11 +32,12 @@ def parse_args():
 class AllocProbe:
     """alloc_probe under libnvshare, driven line by line."""
 
-    def __init__(self, env, extra_env=None):
+    def __init__(self, env, extra_env=None, preexec_fn=None):
         self.p = subprocess.Popen(
             [env.path("tests", "alloc_probe")],
             env=env.environ(extra=extra_env), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=preexec_fn)
         env.procs.append(self.p)
         self.pid = self.p.pid
         ready = self.p.stdout.readline()

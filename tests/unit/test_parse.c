@@ -77,6 +77,17 @@ int main(void)
 	check_bad_size("18446744073709551615Ki");
 	CHECK(nvs_parse_size(NULL, &(uint64_t){0}) == -1);
 
+	/* Whole bytes only (annotations): the remainder is not dropped. */
+	uint64_t e = 0;
+	CHECK(nvs_parse_size("0.1Ki", &e) == 0 && e == 102);
+	CHECK(nvs_parse_size_exact("0.1Ki", &e) == -1);
+	CHECK(nvs_parse_size_exact("0.5Ki", &e) == 0 && e == 512);
+	CHECK(nvs_parse_size_exact("1.5Gi", &e) == 0 && e == (3ull << 29));
+	CHECK(nvs_parse_size_exact("1.0000000001G", &e) == -1);
+	CHECK(nvs_parse_size_exact("1.5", &e) == -1);
+	CHECK(nvs_parse_size_exact("4Gi", &e) == 0 && e == (4ull << 30));
+	CHECK(nvs_parse_size_exact(NULL, &e) == -1);
+
 	uint64_t v = 0;
 	CHECK(nvs_parse_u64("42", 1, 100, &v) == 0 && v == 42);
 	CHECK(nvs_parse_u64("0", 1, 100, &v) == -1);
