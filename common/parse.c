@@ -46,6 +46,7 @@ static int parse_size(const char *s, int whole_bytes, uint64_t *out)
 {
 	uint64_t whole = 0, frac = 0, frac_scale = 1, factor = 0, result;
 	const char *p = s;
+	int dropped = 0;
 
 	if (!s)
 		return -1;
@@ -62,9 +63,13 @@ static int parse_size(const char *s, int whole_bytes, uint64_t *out)
 		if (*p < '0' || *p > '9')
 			return -1;
 		for (; *p >= '0' && *p <= '9'; p++) {
-			if (frac_scale >= 1000000000000ull)
-				continue; /* digits beyond 1e-12 cannot matter
-				           */
+			if (frac_scale >= 1000000000000ull) {
+				/* Beyond 1e-12 they cannot matter, but for
+				 * whole bytes a dropped digit is no exact
+				 * value. */
+				dropped |= *p != '0';
+				continue;
+			}
 			frac = frac * 10 + (uint64_t)(*p - '0');
 			frac_scale *= 10;
 		}
@@ -77,6 +82,8 @@ static int parse_size(const char *s, int whole_bytes, uint64_t *out)
 	}
 	if (factor == 0)
 		return -1;
+	if (whole_bytes && dropped)
+		return -1; /* a fraction finer than it can be exact about */
 	if (frac_scale > 1 && factor == 1)
 		return -1; /* "1.5" or "1.5B": no fraction of a byte */
 	if (whole > UINT64_MAX / factor)

@@ -58,8 +58,10 @@ void kube_pods_identify(struct sched_core *core, struct sched_client *cl)
 
 static void post_refusal(struct sched_core *core, const struct pod_entry *e,
                          const char *annotation,
-                         const struct kube_annotation *a, const char *why)
+                         const struct kube_annotation *a, const char *why,
+                         int in_force)
 {
+	char shown[KUBE_ANNOTATION_SIZE];
 	struct kube_event ev;
 
 	if (!core->kube)
@@ -71,9 +73,27 @@ static void post_refusal(struct sched_core *core, const struct pod_entry *e,
 	snprintf(ev.pod_uid, sizeof(ev.pod_uid), "%s", e->uid);
 	snprintf(ev.reason, sizeof(ev.reason), "InvalidAnnotation");
 	snprintf(ev.note, sizeof(ev.note),
-	         "%s=\"%.*s\" refused: %s; the last valid value stays in force",
-	         annotation, 64, a->too_long ? "(too long)" : a->value, why);
+	         "%s=\"%s\" refused: %s; %s", annotation,
+	         a->too_long ? "(too long)"
+	                     : registry_printable(a->value, shown, sizeof(shown)),
+	         why,
+	         in_force ? "the last valid value stays in force"
+	                  : "no limit from this annotation is in force");
 	kube_watch_post_event(core->kube, &ev);
+}
+
+/* 1 if a value this pod's annotation set for key is in force. */
+static int annotation_in_force(const struct sched_core *core,
+                               const struct pod_entry *e, uint32_t key)
+{
+	const struct quota_pod *q =
+	    quota_pod_find(&core->reg.pods, e->pod_namespace, e->pod_name);
+
+	if (!q || strcmp(q->annotation_uid, e->uid) != 0)
+		return 0;
+	return key == NVS_CTL_KEY_MEMORY_LIMIT
+	           ? q->has_memory && q->memory_origin == QUOTA_FROM_ANNOTATION
+	           : q->has_core && q->core_origin == QUOTA_FROM_ANNOTATION;
 }
 
 /* One annotation of a pod, seen anew: validated, then set or cleared for
@@ -90,6 +110,9 @@ static void annotation_seen(struct sched_core *core, struct pod_entry *e,
 	                       : KUBE_ANNOTATION_CORE;
 	char ns[NVS_POD_NAMESPACE_SIZE], pod[NVS_POD_NAME_SIZE], val[96];
 	char why[POD_REFUSAL_SIZE], shown[KUBE_ANNOTATION_SIZE];
+	struct limit_source src = {.origin = QUOTA_FROM_ANNOTATION,
+	                           .pod_uid = e->uid};
+	struct kube_annotation before = st->seen;
 	size_t applied = 0, unconfirmed = 0;
 	uint64_t v = 0;
 	uint32_t pct = 0;
@@ -104,8 +127,7 @@ static void annotation_seen(struct sched_core *core, struct pod_entry *e,
 		st->refused = 0;
 		st->reason[0] = 0;
 		limit_change_pod(core, e->pod_namespace, e->pod_name, key, NULL,
-		                 QUOTA_FROM_ANNOTATION, now, &applied,
-		                 &unconfirmed);
+		                 &src, now, &applied, &unconfirmed);
 		NVS_INFO(
 		    "event=pod_limit pod=%s/%s annotation=%s value=removed "
 		    "clients=%zu",
@@ -125,7 +147,8 @@ static void annotation_seen(struct sched_core *core, struct pod_entry *e,
 		                     : registry_printable(a->value, shown,
 		                                          sizeof(shown)),
 		         why);
-		post_refusal(core, e, name, a, why);
+		post_refusal(core, e, name, a, why,
+		             annotation_in_force(core, e, key));
 		return;
 	}
 	if (key == NVS_CTL_KEY_CORE_LIMIT)
@@ -133,9 +156,9 @@ static void annotation_seen(struct sched_core *core, struct pod_entry *e,
 	st->refused = 0;
 	st->reason[0] = 0;
 	rc = limit_change_pod(core, e->pod_namespace, e->pod_name, key, &v,
-	                      QUOTA_FROM_ANNOTATION, now, &applied,
-	                      &unconfirmed);
+	                      &src, now, &applied, &unconfirmed);
 	if (rc == ENOSPC) {
+		st->seen = before; /* not in force: tried again next time */
 		NVS_WARN("event=annotation_dropped pod=%s/%s annotation=%s "
 		         "reason=\"settings of %d pods kept already\"",
 		         ns, pod, name, QUOTA_MAX_PODS);
@@ -148,20 +171,42 @@ static void annotation_seen(struct sched_core *core, struct pod_entry *e,
 	         (long long)(now - seen_ns) / 1000);
 }
 
+/* A pod is gone: what its annotations set goes with it (only what this
+ * pod UID set: a new pod of the same name may have set it since), and its
+ * processes, if any still run, are no longer bound to its name, so that a
+ * new pod of that name neither counts them nor limits them. nvsharectl's
+ * settings for the name stay. */
 static void pod_gone(struct sched_core *core, const char *uid, int64_t now)
 {
 	struct pod_entry *e = pod_table_find(&core->reg.kube_pods, uid);
+	struct limit_source src = {.origin = QUOTA_FROM_ANNOTATION,
+	                           .pod_uid = uid};
 	size_t applied, unconfirmed;
 
 	if (!e)
 		return;
-	/* What its annotations set goes with it; nvsharectl's stays. */
 	limit_change_pod(core, e->pod_namespace, e->pod_name,
-	                 NVS_CTL_KEY_MEMORY_LIMIT, NULL, QUOTA_FROM_ANNOTATION,
-	                 now, &applied, &unconfirmed);
+	                 NVS_CTL_KEY_MEMORY_LIMIT, NULL, &src, now, &applied,
+	                 &unconfirmed);
 	limit_change_pod(core, e->pod_namespace, e->pod_name,
-	                 NVS_CTL_KEY_CORE_LIMIT, NULL, QUOTA_FROM_ANNOTATION,
-	                 now, &applied, &unconfirmed);
+	                 NVS_CTL_KEY_CORE_LIMIT, NULL, &src, now, &applied,
+	                 &unconfirmed);
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		struct sched_client *cl = core->reg.clients[i];
+		if (!cl->pod_verified || strcmp(cl->pod_uid, uid) != 0)
+			continue;
+		cl->pod_verified = 0;
+		limit_change_apply(core, cl, now);
+	}
+	/* A new pod of that name, if any: its processes' shares without
+	 * the old pod's. */
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		struct sched_client *cl = core->reg.clients[i];
+		if (cl->pod_verified &&
+		    strcmp(cl->pod_name, e->pod_name) == 0 &&
+		    strcmp(cl->pod_namespace, e->pod_namespace) == 0)
+			limit_change_apply(core, cl, now);
+	}
 	NVS_DEBUG("event=kube_pod op=deleted pod_uid=%s", e->uid);
 	pod_table_remove(&core->reg.kube_pods, e);
 }

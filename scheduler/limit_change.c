@@ -38,34 +38,54 @@ static struct quota_pod *pod_settings(const struct sched_core *core,
 	return quota_pod_find(&core->reg.pods, cl->pod_namespace, cl->pod_name);
 }
 
+/* 1 if o counts in cl's pod: the same pod, on the same terms as
+ * pod_settings (cheaper than looking the pod up for every client). */
+static int same_pod(const struct sched_core *core, const struct sched_client *cl,
+                    const struct sched_client *o)
+{
+	return o != cl && o->pod_name[0] &&
+	       (o->pod_verified || core->cfg->trust_pod_names) &&
+	       strcmp(o->pod_name, cl->pod_name) == 0 &&
+	       strcmp(o->pod_namespace[0] ? o->pod_namespace : "default",
+	              cl->pod_namespace[0] ? cl->pod_namespace : "default") == 0;
+}
+
+/* What the other processes of cl's pod have on gpu. */
+static uint64_t pod_others_on(const struct sched_core *core,
+                              const struct sched_client *cl,
+                              const struct sched_gpu *gpu)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < core->reg.nclients; i++) {
+		const struct sched_client *o = core->reg.clients[i];
+		const struct policy_member *m;
+
+		if (!same_pod(core, cl, o))
+			continue;
+		m = policy_member_of(&gpu->policy, o->id);
+		if (m)
+			sum += m->footprint_bytes;
+	}
+	return sum;
+}
+
 /* Memory the other processes of cl's pod have on the GPU where they have
  * the most among those cl uses (all GPUs if it uses none yet): what they
  * take of a limit set for the pod. */
 static uint64_t pod_others_bytes(const struct sched_core *core,
-                                 const struct sched_client *cl,
-                                 const struct quota_pod *pod)
+                                 const struct sched_client *cl)
 {
-	uint64_t most = 0;
+	uint64_t most = 0, sum;
 
-	for (size_t g = 0; g < core->reg.ngpus; g++) {
-		const struct sched_gpu *gpu = core->reg.gpus[g];
-		uint64_t sum = 0;
-
-		if (cl->ngpus &&
-		    !registry_client_gpu((struct sched_client *)cl, gpu))
-			continue;
-		for (size_t i = 0; i < core->reg.nclients; i++) {
-			const struct sched_client *o = core->reg.clients[i];
-			const struct policy_member *m;
-
-			if (o == cl || pod_settings(core, o) != pod)
-				continue;
-			m = policy_member_of(&gpu->policy, o->id);
-			if (m)
-				sum += m->footprint_bytes;
+	if (cl->ngpus == 0)
+		for (size_t g = 0; g < core->reg.ngpus; g++) {
+			sum = pod_others_on(core, cl, core->reg.gpus[g]);
+			most = sum > most ? sum : most;
 		}
-		if (sum > most)
-			most = sum;
+	for (size_t k = 0; k < cl->ngpus; k++) {
+		sum = pod_others_on(core, cl, cl->gpus[k].gpu);
+		most = sum > most ? sum : most;
 	}
 	return most;
 }
@@ -90,14 +110,20 @@ void limit_change_apply(struct sched_core *core, struct sched_client *cl,
 	cl->pod_memory_shared =
 	    !cl->set.has_memory && pod && pod->has_memory && pod->memory_bytes;
 	if (cl->pod_memory_shared) {
-		uint64_t others = pod_others_bytes(core, cl, pod);
+		uint64_t others = pod_others_bytes(core, cl);
 		want.memory_bytes =
 		    others < pod->memory_bytes ? pod->memory_bytes - others : 1;
 	}
 	if (quota_differ(&want, &cl->limits)) {
 		format_limits(&want, text, sizeof(text));
-		NVS_INFO("event=set_limits client=%llu %s",
-		         (unsigned long long)cl->id, text);
+		/* A share that follows the pod's others is routine. */
+		if (cl->pod_memory_shared &&
+		    want.core_pct == cl->limits.core_pct && cl->limits.memory_bytes)
+			NVS_DEBUG("event=set_limits client=%llu %s share=pod",
+			          (unsigned long long)cl->id, text);
+		else
+			NVS_INFO("event=set_limits client=%llu %s",
+			         (unsigned long long)cl->id, text);
 		cl->limits = want;
 		conn_send(cl->conn, NVS_MSG_SET_LIMITS, &want, sizeof(want));
 	}
@@ -111,8 +137,15 @@ void limit_change_reported(struct sched_core *core, struct sched_client *cl,
 	char text[96];
 
 	format_limits(l, text, sizeof(text));
-	NVS_INFO("event=limits client=%llu %s%s", (unsigned long long)cl->id,
-	         text, cl->has_own ? "" : " source=client");
+	/* A confirmation of what was sent is routine (a pod's memory share
+	 * moves with every allocation of its others). */
+	if (cl->has_own && !quota_differ(l, &cl->limits))
+		NVS_DEBUG("event=limits client=%llu %s confirmed",
+		          (unsigned long long)cl->id, text);
+	else
+		NVS_INFO("event=limits client=%llu %s%s",
+		         (unsigned long long)cl->id, text,
+		         cl->has_own ? "" : " source=client");
 	if (!cl->has_own) {
 		cl->own = *l;
 		cl->has_own = 1;
@@ -130,7 +163,7 @@ void limit_change_pod_moved(struct sched_core *core,
 		return;
 	for (size_t i = 0; i < core->reg.nclients; i++) {
 		struct sched_client *o = core->reg.clients[i];
-		if (o != cl && pod_settings(core, o) == pod)
+		if (same_pod(core, cl, o))
 			limit_change_apply(core, o, now);
 	}
 }
@@ -149,10 +182,15 @@ static void set_field(struct quota_pod *p, uint32_t key, uint64_t v,
 	}
 }
 
-/* 1 if the field of key was set by origin (and is then cleared). */
+/* 1 if the field of key was set by src (and is then cleared). */
 static int clear_field(struct quota_pod *p, uint32_t key,
-                       enum quota_origin origin)
+                       const struct limit_source *src)
 {
+	enum quota_origin origin = src->origin;
+
+	if (origin == QUOTA_FROM_ANNOTATION &&
+	    strcmp(p->annotation_uid, src->pod_uid ? src->pod_uid : "") != 0)
+		return 0; /* another pod of that name set it */
 	if (key == NVS_CTL_KEY_MEMORY_LIMIT && p->has_memory &&
 	    p->memory_origin == origin) {
 		p->has_memory = 0;
@@ -169,9 +207,9 @@ static int clear_field(struct quota_pod *p, uint32_t key,
 }
 
 int limit_change_pod(struct sched_core *core, const char *pod_namespace,
-                     const char *pod_name, uint32_t key, const uint64_t *value,
-                     enum quota_origin origin, int64_t now, size_t *applied,
-                     size_t *unconfirmed)
+                     const char *pod_name, uint32_t key,
+                     const uint64_t *value, const struct limit_source *src,
+                     int64_t now, size_t *applied, size_t *unconfirmed)
 {
 	struct quota_pod *p;
 
@@ -180,10 +218,13 @@ int limit_change_pod(struct sched_core *core, const char *pod_namespace,
 		p = quota_pod_get(&core->reg.pods, pod_namespace, pod_name);
 		if (!p)
 			return ENOSPC;
-		set_field(p, key, *value, origin);
+		set_field(p, key, *value, src->origin);
+		if (src->origin == QUOTA_FROM_ANNOTATION)
+			snprintf(p->annotation_uid, sizeof(p->annotation_uid),
+			         "%s", src->pod_uid ? src->pod_uid : "");
 	} else {
 		p = quota_pod_find(&core->reg.pods, pod_namespace, pod_name);
-		if (!p || !clear_field(p, key, origin))
+		if (!p || !clear_field(p, key, src))
 			return 0;
 	}
 	for (size_t i = 0; i < core->reg.nclients; i++) {
@@ -211,6 +252,7 @@ int limit_change_set(struct sched_core *core,
 	    m->key == NVS_CTL_KEY_MEMORY_LIMIT ? "memory_limit" : "core_limit";
 	char err[128], val[32], ns[NVS_POD_NAMESPACE_SIZE];
 	char pod[NVS_POD_NAME_SIZE];
+	struct limit_source ctl = {.origin = QUOTA_FROM_POD_CTL};
 	uint64_t v;
 	size_t n = 0, unconfirmed = 0;
 
@@ -239,7 +281,7 @@ int limit_change_set(struct sched_core *core,
 		return 0;
 	}
 	if (limit_change_pod(core, m->pod_namespace, m->pod_name, m->key, &v,
-	                     QUOTA_FROM_POD_CTL, now, &n, &unconfirmed)) {
+	                     &ctl, now, &n, &unconfirmed)) {
 		snprintf(reply, len,
 		         "cannot keep settings for another pod (%d kept)",
 		         QUOTA_MAX_PODS);

@@ -40,15 +40,23 @@ int limit_change_set(struct sched_core *core,
                      const struct nvs_ctl_set_client *m, pid_t pid, uid_t uid,
                      int64_t now, char *reply, size_t len);
 
-/* Sets (value non-NULL) or clears a pod's limit of key, from origin: the
- * one path of nvsharectl set --pod and of the pod's annotations. A clear
- * removes the field only if origin had set it. Applies it to the pod's
- * confirmed processes (counted in applied; those that only claim the pod
- * in unconfirmed). Returns 0, or ENOSPC when no more pods can be kept. */
+/* Who changes a pod's limit: nvsharectl (pod_uid NULL) or the annotations
+ * of the pod with that UID. */
+struct limit_source {
+	enum quota_origin origin; /* QUOTA_FROM_POD_CTL or _ANNOTATION */
+	const char *pod_uid;      /* for QUOTA_FROM_ANNOTATION */
+};
+
+/* Sets (value non-NULL) or clears a pod's limit of key: the one path of
+ * nvsharectl set --pod and of the pod's annotations. A clear removes the
+ * field only if the same source had set it (for annotations: the same pod
+ * UID). Applies it to the pod's confirmed processes (counted in applied;
+ * those that only claim the pod in unconfirmed). Returns 0, or ENOSPC
+ * when no more pods can be kept. */
 int limit_change_pod(struct sched_core *core, const char *pod_namespace,
-                     const char *pod_name, uint32_t key, const uint64_t *value,
-                     enum quota_origin origin, int64_t now, size_t *applied,
-                     size_t *unconfirmed);
+                     const char *pod_name, uint32_t key,
+                     const uint64_t *value, const struct limit_source *src,
+                     int64_t now, size_t *applied, size_t *unconfirmed);
 
 /* cl's memory changed, came or went: the other processes of its pod get
  * their share of the pod's memory limit again, if it has one. */

@@ -376,6 +376,8 @@ static void on_register(struct sched_core *core, struct sched_conn *c,
 	acc.capacity_bytes = g->capacity_bytes;
 	conn_send(c, NVS_MSG_GPU_ACCEPTED, &acc, sizeof(acc));
 	compute_attach(core, c->client, g, now);
+	/* A pod's memory share is per GPU: this one's counts now. */
+	limit_change_apply(core, c->client, now);
 }
 
 /* The registered GPU a message names, or NULL after a protocol error

@@ -12,12 +12,14 @@
 #define BURST RATELIMIT_BURST
 #define PERIOD RATELIMIT_PERIOD_NS
 
-struct peer_account *peer_account_get(struct peer_accounts *t, uid_t uid)
+struct peer_account *peer_account_get(struct peer_accounts *t, uid_t uid,
+                                      int in_pod)
 {
 	struct peer_account *a;
 
+	in_pod = in_pod ? 1 : 0;
 	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i]->uid == uid)
+		if (t->v[i]->uid == uid && t->v[i]->in_pod == in_pod)
 			return t->v[i];
 	if (t->n == t->cap) {
 		size_t ncap = t->cap ? t->cap * 2 : 16;
@@ -31,6 +33,7 @@ struct peer_account *peer_account_get(struct peer_accounts *t, uid_t uid)
 	if (!a)
 		return NULL;
 	a->uid = uid;
+	a->in_pod = in_pod;
 	t->v[t->n++] = a;
 	return a;
 }

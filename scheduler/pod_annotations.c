@@ -6,6 +6,8 @@
 #include <stdio.h>
 
 #include "parse.h"
+#include "proto.h"
+#include "settings.h"
 
 static int too_long(const struct kube_annotation *a, char *why, size_t n)
 {
@@ -34,9 +36,14 @@ int pod_annotation_memory(const struct kube_annotation *a, uint64_t *bytes,
 		return -1;
 	}
 	if (v == 0) {
-		snprintf(why, n,
-		         "a memory limit must be above zero (remove "
-		         "the annotation for no limit)");
+		snprintf(why, n, "a memory limit must be above zero (remove "
+		                 "the annotation for no limit)");
+		return -1;
+	}
+	/* The range of nvsharectl set --pod: one path, one rule. */
+	if (!nvs_ctl_limit_valid(NVS_CTL_KEY_MEMORY_LIMIT, v)) {
+		snprintf(why, n, "larger than any memory limit (%llu bytes)",
+		         (unsigned long long)NVS_MEMORY_LIMIT_SET_MAX);
 		return -1;
 	}
 	*bytes = v;
@@ -50,10 +57,11 @@ int pod_annotation_core(const struct kube_annotation *a, uint32_t *pct,
 
 	if (too_long(a, why, n))
 		return -1;
-	if (nvs_parse_u64(a->value, 1, 100, &v)) {
+	if (nvs_parse_u64(a->value, 1, NVS_CORE_LIMIT_MAX, &v) ||
+	    !nvs_ctl_limit_valid(NVS_CTL_KEY_CORE_LIMIT, v)) {
 		snprintf(why, n, "not a whole percentage from 1 to 100");
 		return -1;
 	}
-	*pct = v == 100 ? 0 : (uint32_t)v;
+	*pct = nvs_core_limit_in_force(v);
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kube_watch.h"
+#include "kube_types.h"
 
 /* The memory annotation's value in bytes (> 0). Returns 0, or -1 with the
  * reason (for a log line, status and the pod's Event) in why. */

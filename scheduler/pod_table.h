@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kube_watch.h"
+#include "kube_types.h"
 
 #define POD_TABLE_MAX 4096   /* pods kept at once (a node runs ~110) */
 #define POD_REFUSAL_SIZE 160 /* why a value was refused */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cgroup_pod.h"
 #include "proto.h"
 
 #define QUOTA_MAX_PODS 4096 /* pods with settings kept at once */
@@ -39,6 +40,10 @@ struct quota_pod {
 	uint32_t core_pct;     /* 0: no limit */
 	enum quota_origin memory_origin; /* ANNOTATION or POD_CTL when set */
 	enum quota_origin core_origin;
+	/* The UID of the pod whose annotations set the fields of origin
+	 * ANNOTATION: a pod deleted after another of the same name appeared
+	 * (a StatefulSet's, seen in one relist) clears nothing of the new. */
+	char annotation_uid[CGROUP_POD_UID_SIZE];
 };
 
 struct quota_table {

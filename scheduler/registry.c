@@ -212,7 +212,11 @@ char *registry_printable(const char *s, char *out, size_t n)
 	}
 	for (; s[i] && i + 1 < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		out[i] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
+		/* Quotes and backslashes too: values are printed inside
+		 * reason="..." and by key=value parsers. */
+		out[i] = (ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+		             ? (char)ch
+		             : '?';
 	}
 	out[i] = '\0';
 	return out;

@@ -155,8 +155,9 @@ struct sched_client_gpu *registry_client_attach(struct sched_client *c,
                                                 struct sched_gpu *gpu);
 
 /* Copies s into out (size n) with bytes other than printable, non-space
- * ASCII replaced by '?', and "" shown as "-": safe inside a log line or a
- * table cell. Returns out. */
+ * ASCII, and quotes and backslashes, replaced by '?', and "" shown as "-":
+ * safe inside a log line (even within reason="...") or a table cell.
+ * Returns out. */
 char *registry_printable(const char *s, char *out, size_t n);
 
 #endif /* NVSHARE_REGISTRY_H */

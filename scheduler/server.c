@@ -139,23 +139,26 @@ static void conn_add(struct server *s, int fd)
 	struct peer_account *acct;
 	struct sched_conn *c = NULL;
 	enum conn_verdict v;
-	int captured = 0;
+	int captured = 0, in_pod = 0;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
 		goto no_cred;
-	acct = peer_account_get(&s->accounts, cred.uid);
-	if (!acct)
-		goto oom;
-	acct->exempt = conn_limits_exempt(&s->limits, cred.uid);
 	/* Root and our uid are exempt only outside pods: for them (only) the
 	 * identity is read first. */
-	if (acct->exempt) {
+	if (conn_limits_exempt(&s->limits, cred.uid)) {
 		if (peer_identity_capture(&id, fd, s->proc_root) < 0)
 			goto no_cred;
 		captured = 1;
+		in_pod = id.pod != PEER_POD_NONE;
 	}
-	v = conn_limits_admit(&s->limits, cred.uid,
-	                      captured && id.pod != PEER_POD_NONE, s->nconns,
+	acct = peer_account_get(&s->accounts, cred.uid, in_pod);
+	if (!acct) {
+		if (captured)
+			peer_identity_free(&id);
+		goto oom;
+	}
+	acct->exempt = captured && !in_pod;
+	v = conn_limits_admit(&s->limits, cred.uid, in_pod, s->nconns,
 	                      acct->nconns);
 	if (v != CONN_ADMIT) {
 		if (peer_account_log_ok(acct, nvs_now_ns()))

@@ -85,6 +85,9 @@ int main(void)
 	CHECK(nvs_parse_size_exact("1.5Gi", &e) == 0 && e == (3ull << 29));
 	CHECK(nvs_parse_size_exact("1.0000000001G", &e) == -1);
 	CHECK(nvs_parse_size_exact("1.5", &e) == -1);
+	CHECK(nvs_parse_size_exact("1.0000000000001Ki", &e) == -1);
+	CHECK(nvs_parse_size_exact("1.50000000000000Gi", &e) == 0 &&
+	      e == (3ull << 29));
 	CHECK(nvs_parse_size_exact("4Gi", &e) == 0 && e == (4ull << 30));
 	CHECK(nvs_parse_size_exact(NULL, &e) == -1);
 

@@ -301,18 +301,39 @@ static void test_conn_limit(void)
 	CHECK_EQ(conn_limits_exempt(&l, 1000), 0);
 }
 
+/* Root inside a pod is a tenant: an account of its own, rate-limited. */
+static void test_root_in_pod_account(void)
+{
+	struct peer_accounts t = {0};
+	struct peer_account *host = peer_account_get(&t, 0, 0);
+	struct peer_account *pod = peer_account_get(&t, 0, 1);
+	int logged = 0;
+
+	CHECK(host && pod && host != pod && pod->in_pod == 1);
+	CHECK(peer_account_get(&t, 0, 7) == pod); /* any non-zero: in a pod */
+	host->exempt = 1; /* as server.c sets it, outside pods only */
+	for (int i = 0; i < 1000; i++) {
+		logged += peer_account_log_ok(pod, 5 * S);
+		CHECK_EQ(peer_account_log_ok(host, 5 * S), 1);
+	}
+	CHECK_EQ(logged, RATELIMIT_BURST);
+	CHECK_EQ(t.n, 2);
+	peer_accounts_free(&t);
+}
+
 static void test_accounts(void)
 {
 	struct peer_accounts t = {0};
-	struct peer_account *a = peer_account_get(&t, 1000), *r;
+	struct peer_account *a = peer_account_get(&t, 1000, 0), *r;
 	int64_t now = 5 * S;
 	int logged = 0;
 
 	CHECK(a != NULL);
-	CHECK(peer_account_get(&t, 1000) == a);
-	r = peer_account_get(&t, 0);
+	CHECK(peer_account_get(&t, 1000, 0) == a);
+	r = peer_account_get(&t, 0, 0);
 	r->exempt = 1;
 	CHECK_EQ(t.n, 2);
+
 	for (int i = 0; i < 1000; i++) {
 		logged += peer_account_log_ok(a, now);
 		CHECK_EQ(peer_account_log_ok(r, now), 1); /* root: never held */
@@ -336,7 +357,7 @@ static void test_accounts(void)
 	CHECK_EQ(peer_account_log_ok(a, now + 100 * S), 1);
 	peer_accounts_tick(&t, now + 100 * S);
 	CHECK_EQ(t.n, 1);
-	CHECK(peer_account_get(&t, 1000) == a);
+	CHECK(peer_account_get(&t, 1000, 0) == a);
 	peer_accounts_tick(&t, now + 200 * S);
 	CHECK_EQ(t.n, 0); /* idle and full again: nothing left to remember */
 	peer_accounts_free(&t);
@@ -353,5 +374,6 @@ int main(void)
 	test_ratelimit();
 	test_conn_limit();
 	test_accounts();
+	test_root_in_pod_account();
 	return check_summary("test_peers");
 }

@@ -87,6 +87,8 @@ static void syntax(void)
 	memory_bad("");
 	memory_bad("+4Gi");
 	memory_bad("18446744073709551615Ki");
+	memory_ok("9223372036854775807", 9223372036854775807ull);
+	memory_bad("9223372036854775808"); /* above what nvsharectl sets */
 
 	core_ok("1", 1);
 	core_ok("40", 40);

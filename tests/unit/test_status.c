@@ -351,7 +351,7 @@ static void test_text(void)
 	                  "empty\n") != NULL);
 	CHECK(strstr(b.p, "CLIENT") != NULL && strstr(b.p, "STATE") != NULL);
 	/* Client strings are made printable: no raw quote or newline. */
-	CHECK(strstr(b.p, "bad\"name? ") != NULL);
+	CHECK(strstr(b.p, "bad?name? ") != NULL);
 	CHECK(strstr(b.p, "ml/trainer-0") != NULL);
 	CHECK(strstr(b.p, "holding") != NULL && strstr(b.p, "waiting") &&
 	      strstr(b.p, "idle"));
@@ -421,7 +421,8 @@ static void test_registry(void)
 	registry_destroy(&r);
 
 	CHECK_STR(registry_printable("", buf, sizeof(buf)), "-");
-	CHECK_STR(registry_printable("a b\"c\n", buf, sizeof(buf)), "a?b\"c?");
+	CHECK_STR(registry_printable("a b\"c\n", buf, sizeof(buf)), "a?b?c?");
+	CHECK_STR(registry_printable("x\\y", buf, sizeof(buf)), "x?y");
 	CHECK_STR(registry_printable("0123456789abcdefXYZ", buf, sizeof(buf)),
 	          "0123456789abcde");
 }
