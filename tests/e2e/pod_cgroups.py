@@ -7,10 +7,15 @@ Both cgroup drivers' shapes:
   systemd:  /kubepods.slice/kubepods-<qos>.slice/
             kubepods-<qos>-pod<uid with _>.slice/cri-containerd-<id>.scope
 made in a hierarchy root may write: a cgroup v1 controller (pids, which
-limits nothing here) or the cgroup v2 root. Layouts the machine cannot
-make are tested through the scheduler's NVSHARE_PROC_ROOT seam instead.
+limits nothing here) or the cgroup v2 root. Where there is none (a chroot,
+a container without cgroupfs), ProcSeam gives the same paths through the
+scheduler's NVSHARE_PROC_ROOT seam: each child writes its own
+<root>/<pid>/cgroup (as a cgroup v2 line) and a copy of its stat before it
+runs the program, so the scheduler reads what a kubelet-made cgroup would
+show; the pidfd and start-time checks still see the real process.
 """
 import os
+import shutil
 
 V1_PIDS = "/sys/fs/cgroup/pids"
 V2_ROOT = "/sys/fs/cgroup"
@@ -27,6 +32,16 @@ def hierarchy():
     return None
 
 
+def kubelet_path(uid, driver="cgroupfs", qos="besteffort", container="ctr"):
+    """The cgroup path components the kubelet gives a container."""
+    if driver == "cgroupfs":
+        return ["kubepods", qos, "pod" + uid, container]
+    u = uid.replace("-", "_")
+    return ["kubepods.slice", "kubepods-%s.slice" % qos,
+            "kubepods-%s-pod%s.slice" % (qos, u),
+            "cri-containerd-%s.scope" % container]
+
+
 class PodCgroups:
     """Creates pod cgroups under one hierarchy; remove() takes them away
     (after their processes ended)."""
@@ -35,15 +50,11 @@ class PodCgroups:
         self.root = root
         self.made = []  # directories created, in creation order
 
+    proc_root = None  # the scheduler reads the real /proc
+
     def path(self, uid, driver="cgroupfs", qos="besteffort",
              container="ctr"):
-        if driver == "cgroupfs":
-            rel = ["kubepods", qos, "pod" + uid, container]
-        else:
-            u = uid.replace("-", "_")
-            rel = ["kubepods.slice", "kubepods-%s.slice" % qos,
-                   "kubepods-%s-pod%s.slice" % (qos, u),
-                   "cri-containerd-%s.scope" % container]
+        rel = kubelet_path(uid, driver, qos, container)
         d = self.root
         for part in rel:
             d = os.path.join(d, part)
@@ -68,3 +79,30 @@ class PodCgroups:
             except OSError:
                 pass
         self.made = []
+
+
+class ProcSeam:
+    """The same interface as PodCgroups, through NVSHARE_PROC_ROOT (give
+    the scheduler proc_root)."""
+
+    def __init__(self, directory):
+        self.proc_root = directory
+        os.makedirs(directory, exist_ok=True)
+
+    def path(self, uid, driver="cgroupfs", qos="besteffort",
+             container="ctr"):
+        return "/" + "/".join(kubelet_path(uid, driver, qos, container))
+
+    def enter(self, cgroup_path):
+        root = self.proc_root
+
+        def write():
+            d = os.path.join(root, str(os.getpid()))
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "cgroup"), "w") as f:
+                f.write("0::%s\n" % cgroup_path)
+            shutil.copy("/proc/self/stat", os.path.join(d, "stat"))
+        return write
+
+    def remove(self):
+        shutil.rmtree(self.proc_root, ignore_errors=True)
