@@ -85,19 +85,13 @@ static void enqueue(struct kube_cache *c, struct kube_cache_entry *e)
 	c->qlen++;
 }
 
-static int same_annotation(const struct kube_annotation *a,
-                           const struct kube_annotation *b)
-{
-	return a->present == b->present && a->too_long == b->too_long &&
-	       strcmp(a->value, b->value) == 0;
-}
-
 static int same_facts(const struct kube_pod *a, const struct kube_pod *b)
 {
-	return strcmp(a->pod_namespace, b->pod_namespace) == 0 &&
+	return strcmp(a->api_uid, b->api_uid) == 0 &&
+	       strcmp(a->pod_namespace, b->pod_namespace) == 0 &&
 	       strcmp(a->pod_name, b->pod_name) == 0 &&
-	       same_annotation(&a->memory, &b->memory) &&
-	       same_annotation(&a->core, &b->core);
+	       kube_annotation_same(&a->memory, &b->memory) &&
+	       kube_annotation_same(&a->core, &b->core);
 }
 
 enum kube_cache_result kube_cache_put(struct kube_cache *c,

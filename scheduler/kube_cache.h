@@ -5,9 +5,10 @@
  *
  * Bounded: at most KUBE_CACHE_MAX pods, counting those deleted and not yet
  * taken (a kubelet runs 110 pods by default and rarely more than 250). A
- * pod beyond that is refused and counted; it is offered again by the next
- * relist. Each pod is in the change queue at most once, in its latest
- * state, so a flood of changes costs nothing beyond the table.
+ * pod beyond that is refused and counted; the watcher lists again about a
+ * minute later, which offers it again. Each pod is in the change queue at most
+ * once, in its latest state, so a flood of changes costs nothing beyond the
+ * table.
  */
 #ifndef NVSHARE_KUBE_CACHE_H
 #define NVSHARE_KUBE_CACHE_H
@@ -46,7 +47,8 @@ struct kube_cache {
 enum kube_cache_result {
 	KUBE_CACHE_SAME,     /* nothing the scheduler uses changed */
 	KUBE_CACHE_ADDED,    /* a new pod */
-	KUBE_CACHE_MODIFIED, /* its namespace, name or annotations changed */
+	KUBE_CACHE_MODIFIED, /* its namespace, name, annotations or API UID
+	                        (a mirror pod made again) changed */
 	KUBE_CACHE_FULL,     /* refused: KUBE_CACHE_MAX pods already */
 };
 

@@ -10,10 +10,29 @@
 #define KUBE_LABEL_MAX 63
 #define KUBE_SUBDOMAIN_MAX 253
 
-static void say(char *why, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* --- text ------------------------------------------------------------------
+ */
 
-static void say(char *why, size_t n, const char *fmt, ...)
+char *kube_printable(const char *s, size_t len, char *out, size_t n,
+                     enum kube_text kind)
+{
+	size_t i;
+
+	if (!n)
+		return out;
+	for (i = 0; i < len && i + 1 < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		int ok = ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+
+		if (ch == ' ' && kind == KUBE_TEXT_PHRASE)
+			ok = 1;
+		out[i] = ok ? (char)ch : '?';
+	}
+	out[i] = '\0';
+	return out;
+}
+
+void kube_say(char *why, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -125,13 +144,14 @@ int kube_url_check(const char *url, char out[KUBE_URL_MAX], char *why,
 	size_t len = strlen(url), hlen;
 
 	if (len >= KUBE_URL_MAX) {
-		say(why, why_len, "longer than %d bytes", KUBE_URL_MAX - 1);
+		kube_say(why, why_len, "longer than %d bytes",
+		         KUBE_URL_MAX - 1);
 		return -1;
 	}
 	if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
-		say(why, why_len,
-		    "want https://HOST[:PORT]: only HTTPS is "
-		    "spoken to the API server");
+		kube_say(why, why_len,
+		         "want https://HOST[:PORT]: only HTTPS is "
+		         "spoken to the API server");
 		return -1;
 	}
 	host = url + sizeof(scheme) - 1;
@@ -140,15 +160,15 @@ int kube_url_check(const char *url, char out[KUBE_URL_MAX], char *why,
 		end--;
 	for (const char *p = host; p < end; p++) {
 		if (*p == '@') {
-			say(why, why_len,
-			    "credentials in the URL are refused: "
-			    "use --kube-token-file");
+			kube_say(why, why_len,
+			         "credentials in the URL are refused: "
+			         "use --kube-token-file");
 			return -1;
 		}
 		if (*p == '/' || *p == '?' || *p == '#') {
-			say(why, why_len,
-			    "want no path or query after the "
-			    "host and port");
+			kube_say(why, why_len,
+			         "want no path or query after the "
+			         "host and port");
 			return -1;
 		}
 	}
@@ -156,23 +176,23 @@ int kube_url_check(const char *url, char out[KUBE_URL_MAX], char *why,
 		const char *close = memchr(host, ']', (size_t)(end - host));
 
 		if (!close || close == host + 1) {
-			say(why, why_len,
-			    "an IPv6 address needs its closing "
-			    "bracket");
+			kube_say(why, why_len,
+			         "an IPv6 address needs its closing "
+			         "bracket");
 			return -1;
 		}
 		for (const char *p = host + 1; p < close; p++)
 			if (!ipv6_char(*p)) {
-				say(why, why_len,
-				    "bad character in the IPv6 "
-				    "address");
+				kube_say(why, why_len,
+				         "bad character in the IPv6 "
+				         "address");
 				return -1;
 			}
 		if (close + 1 < end) {
 			if (close[1] != ':') {
-				say(why, why_len,
-				    "want :PORT after the IPv6 "
-				    "address");
+				kube_say(why, why_len,
+				         "want :PORT after the IPv6 "
+				         "address");
 				return -1;
 			}
 			port = close + 2;
@@ -183,18 +203,19 @@ int kube_url_check(const char *url, char out[KUBE_URL_MAX], char *why,
 		const char *hend = colon ? colon : end;
 
 		if (hend == host) {
-			say(why, why_len, "no host");
+			kube_say(why, why_len, "no host");
 			return -1;
 		}
 		for (const char *p = host; p < hend; p++)
 			if (!host_char(*p)) {
-				say(why, why_len,
+				kube_say(
+				    why, why_len,
 				    "bad character in the host name (an IPv6 "
 				    "address goes in brackets)");
 				return -1;
 			}
 		if (host[0] == '.' || host[0] == '-') {
-			say(why, why_len, "bad host name");
+			kube_say(why, why_len, "bad host name");
 			return -1;
 		}
 		if (colon)
@@ -202,7 +223,7 @@ int kube_url_check(const char *url, char out[KUBE_URL_MAX], char *why,
 		hlen = (size_t)(hend - host);
 	}
 	if (port && !port_valid(port, (size_t)(end - port))) {
-		say(why, why_len, "the port must be a number in 1..65535");
+		kube_say(why, why_len, "the port must be a number in 1..65535");
 		return -1;
 	}
 	snprintf(out, KUBE_URL_MAX, "%s%.*s%s%.*s", scheme, (int)hlen, host,
@@ -219,22 +240,23 @@ int kube_url_from_service(const char *host, const char *port,
 	int n;
 
 	if (!*host || !*port) {
-		say(why, why_len, "KUBERNETES_SERVICE_HOST or _PORT is empty");
+		kube_say(why, why_len,
+		         "KUBERNETES_SERVICE_HOST or _PORT is empty");
 		return -1;
 	}
 	if (strchr(host, '[') || strchr(host, ']') || strchr(host, '/') ||
 	    strchr(host, '@')) {
-		say(why, why_len, "KUBERNETES_SERVICE_HOST is not a host");
+		kube_say(why, why_len, "KUBERNETES_SERVICE_HOST is not a host");
 		return -1;
 	}
 	n = snprintf(url, sizeof(url), "https://%s%s%s:%s", ipv6 ? "[" : "",
 	             host, ipv6 ? "]" : "", port);
 	if (n < 0 || (size_t)n >= KUBE_URL_MAX) {
-		say(why, why_len, "KUBERNETES_SERVICE_HOST is too long");
+		kube_say(why, why_len, "KUBERNETES_SERVICE_HOST is too long");
 		return -1;
 	}
 	if (!port_valid(port, strlen(port))) {
-		say(why, why_len, "KUBERNETES_SERVICE_PORT is not a port");
+		kube_say(why, why_len, "KUBERNETES_SERVICE_PORT is not a port");
 		return -1;
 	}
 	return kube_url_check(url, out, why, why_len);

@@ -7,39 +7,9 @@
 #include "kube_decode.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void say(char *why, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
-	va_end(ap);
-}
-
-/* Copies len bytes of s into out (size n), bytes other than printable
- * ASCII as '?', cut to fit: safe in a log line. */
-static void printable_copy(const char *s, size_t len, char *out, size_t n)
-{
-	size_t i;
-
-	if (!n)
-		return;
-	for (i = 0; i < len && i + 1 < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-	}
-	out[i] = '\0';
-}
 
 static json_t *load(const char *text, size_t len, char *why, size_t n)
 {
@@ -52,12 +22,13 @@ static json_t *load(const char *text, size_t len, char *why, size_t n)
 	if (!root) {
 		char msg[80];
 
-		printable_copy(err.text, strlen(err.text), msg, sizeof(msg));
-		say(why, n, "not JSON at byte %d: %s", err.position, msg);
+		kube_printable(err.text, strlen(err.text), msg, sizeof(msg),
+		               KUBE_TEXT_PHRASE);
+		kube_say(why, n, "not JSON at byte %d: %s", err.position, msg);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		say(why, n, "not a JSON object");
+		kube_say(why, n, "not a JSON object");
 		json_decref(root);
 		return NULL;
 	}
@@ -156,7 +127,7 @@ static int annotation(const json_t *annotations, const char *key,
 		return 0;
 	rc = member_string(annotations, key, &s, &len);
 	if (rc < 0) {
-		say(why, n, "annotation %s is not a string", key);
+		kube_say(why, n, "annotation %s is not a string", key);
 		return -1;
 	}
 	if (rc == 0)
@@ -172,6 +143,24 @@ static int annotation(const json_t *annotations, const char *key,
 	return 0;
 }
 
+/* A static pod's mirror: the kubelet names the static pod's cgroup after
+ * its config hash, which the API server's mirror pod carries in an
+ * annotation (its own UID is fresh). Keyed by the hash, the pod matches
+ * what the kernel says of its processes. Anything but 32 hex digits is
+ * not a hash and leaves uid alone. */
+static void mirror_hash(const json_t *meta, char uid[CGROUP_POD_UID_SIZE])
+{
+	int bad;
+	const json_t *ann = member_object(meta, "annotations", &bad);
+	char hash[CGROUP_POD_UID_SIZE];
+	const char *s;
+	size_t len;
+
+	if (ann && member_string(ann, KUBE_ANNOTATION_MIRROR, &s, &len) > 0 &&
+	    len == 32 && kube_uid_take(s, len, hash))
+		memcpy(uid, hash, len + 1);
+}
+
 static int pod_from_json(const json_t *obj, struct kube_decoded_pod *out)
 {
 	char *why = out->why;
@@ -183,50 +172,57 @@ static int pod_from_json(const json_t *obj, struct kube_decoded_pod *out)
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(obj)) {
-		say(why, wn, "object is not a JSON object");
+		kube_say(why, wn, "object is not a JSON object");
 		return -1;
 	}
 	meta = member_object(obj, "metadata", &bad);
 	if (!meta) {
-		say(why, wn, "metadata is %s",
-		    bad ? "not an object" : "missing");
+		kube_say(why, wn, "metadata is %s",
+		         bad ? "not an object" : "missing");
 		return -1;
 	}
-	/* The resourceVersion and the UID first: an event whose pod is
-	 * refused still moves the watch on, and a deletion by UID counts. */
+	/* The UID first, then the resourceVersion: whatever else is wrong
+	 * with the object, a deletion by its UID still counts, and a valid
+	 * version still moves the watch on. A bad version refuses the
+	 * object and is not kept (resource_version stays ""). */
+	rc = member_string(meta, "uid", &s, &len);
+	if (rc <= 0) {
+		kube_say(why, wn, "metadata.uid is %s",
+		         rc < 0 ? "not a string" : "missing");
+	} else if (!kube_uid_take(s, len, out->pod.uid)) {
+		char shown[48];
+
+		memset(out->pod.uid, 0, sizeof(out->pod.uid)); /* half taken */
+		kube_printable(s, len, shown, sizeof(shown), KUBE_TEXT_WORD);
+		kube_say(why, wn,
+		         "metadata.uid '%s' is not a UUID or a 32-digit hash",
+		         shown);
+	} else {
+		snprintf(out->pod.api_uid, sizeof(out->pod.api_uid), "%s",
+		         out->pod.uid);
+		mirror_hash(meta, out->pod.uid);
+		out->uid_ok = 1;
+	}
 	rc = member_string(meta, "resourceVersion", &s, &len);
 	if (rc < 0 || (rc > 0 && !rv_valid(s, len))) {
-		say(why, wn,
-		    "metadata.resourceVersion is not a short URL-safe "
-		    "string");
+		if (out->uid_ok)
+			kube_say(why, wn,
+			         "metadata.resourceVersion is not a short "
+			         "URL-safe string");
 		return -1;
 	}
 	if (rc > 0)
 		copy_bounded(out->resource_version,
 		             sizeof(out->resource_version), s, len);
-	rc = member_string(meta, "uid", &s, &len);
-	if (rc <= 0) {
-		say(why, wn, "metadata.uid is %s",
-		    rc < 0 ? "not a string" : "missing");
+	if (!out->uid_ok)
 		return -1;
-	}
-	if (!kube_uid_take(s, len, out->pod.uid)) {
-		char shown[48];
-
-		printable_copy(s, len, shown, sizeof(shown));
-		say(why, wn,
-		    "metadata.uid \"%s\" is not a UUID or a 32-digit hash",
-		    shown);
-		return -1;
-	}
-	out->uid_ok = 1;
 	rc = member_string(meta, "namespace", &s, &len);
 	if (rc <= 0 || !kube_dns_label_valid(s, len) ||
 	    len >= sizeof(out->pod.pod_namespace)) {
-		say(why, wn, "metadata.namespace is %s",
-		    rc < 0    ? "not a string"
-		    : rc == 0 ? "missing"
-		              : "not a DNS label");
+		kube_say(why, wn, "metadata.namespace is %s",
+		         rc < 0    ? "not a string"
+		         : rc == 0 ? "missing"
+		                   : "not a DNS label");
 		return -1;
 	}
 	copy_bounded(out->pod.pod_namespace, sizeof(out->pod.pod_namespace), s,
@@ -234,16 +230,16 @@ static int pod_from_json(const json_t *obj, struct kube_decoded_pod *out)
 	rc = member_string(meta, "name", &s, &len);
 	if (rc <= 0 || !kube_dns_subdomain_valid(s, len) ||
 	    len >= sizeof(out->pod.pod_name)) {
-		say(why, wn, "metadata.name is %s",
-		    rc < 0    ? "not a string"
-		    : rc == 0 ? "missing"
-		              : "not a DNS subdomain");
+		kube_say(why, wn, "metadata.name is %s",
+		         rc < 0    ? "not a string"
+		         : rc == 0 ? "missing"
+		                   : "not a DNS subdomain");
 		return -1;
 	}
 	copy_bounded(out->pod.pod_name, sizeof(out->pod.pod_name), s, len);
 	ann = member_object(meta, "annotations", &bad);
 	if (bad) {
-		say(why, wn, "metadata.annotations is not an object");
+		kube_say(why, wn, "metadata.annotations is not an object");
 		return -1;
 	}
 	if (annotation(ann, KUBE_ANNOTATION_MEMORY, &out->pod.memory, why, wn) <
@@ -252,14 +248,15 @@ static int pod_from_json(const json_t *obj, struct kube_decoded_pod *out)
 		return -1;
 	spec = member_object(obj, "spec", &bad);
 	if (bad) {
-		say(why, wn, "spec is not an object");
+		kube_say(why, wn, "spec is not an object");
 		return -1;
 	}
 	if (spec) {
 		rc = member_string(spec, "nodeName", &s, &len);
 		if (rc < 0 ||
 		    (rc > 0 && len > 0 && !kube_dns_subdomain_valid(s, len))) {
-			say(why, wn, "spec.nodeName is not a DNS subdomain");
+			kube_say(why, wn,
+			         "spec.nodeName is not a DNS subdomain");
 			return -1;
 		}
 		if (rc > 0)
@@ -300,13 +297,15 @@ static void status_from_json(const json_t *obj, struct kube_status *out)
 	    json_integer_value(code) < 1000)
 		out->code = (int)json_integer_value(code);
 	if (member_string(obj, "reason", &s, &len) > 0)
-		printable_copy(s, len, out->reason, sizeof(out->reason));
+		kube_printable(s, len, out->reason, sizeof(out->reason),
+		               KUBE_TEXT_WORD);
 	if (member_string(obj, "message", &s, &len) > 0)
-		printable_copy(s, len, out->message, sizeof(out->message));
+		kube_printable(s, len, out->message, sizeof(out->message),
+		               KUBE_TEXT_PHRASE);
 	details = member_object(obj, "details", &bad);
 	if (details && member_string(details, "kind", &s, &len) > 0)
-		printable_copy(s, len, out->details_kind,
-		               sizeof(out->details_kind));
+		kube_printable(s, len, out->details_kind,
+		               sizeof(out->details_kind), KUBE_TEXT_WORD);
 	/* The server's words for an expired resourceVersion: code 410, reason
 	 * Expired (watch cache) or Gone (etcd compaction). */
 	out->gone = out->code == 410 || strcmp(out->reason, "Expired") == 0 ||
@@ -358,7 +357,7 @@ int kube_decode_watch_line(const char *line, size_t len,
 	if (!root)
 		return -1;
 	if (member_string(root, "type", &type, &tlen) <= 0) {
-		say(why, why_len, "event has no type");
+		kube_say(why, why_len, "event has no type");
 		goto bad;
 	}
 	for (i = 0; i < sizeof(watch_types) / sizeof(watch_types[0]); i++)
@@ -367,15 +366,16 @@ int kube_decode_watch_line(const char *line, size_t len,
 	if (i == sizeof(watch_types) / sizeof(watch_types[0])) {
 		char shown[24];
 
-		printable_copy(type, tlen, shown, sizeof(shown));
-		say(why, why_len, "unknown event type \"%s\"", shown);
+		kube_printable(type, tlen, shown, sizeof(shown),
+		               KUBE_TEXT_WORD);
+		kube_say(why, why_len, "unknown event type '%s'", shown);
 		goto bad;
 	}
 	out->type = watch_types[i].type;
 	obj = member_object(root, "object", &bad);
 	if (!obj) {
-		say(why, why_len, "event object is %s",
-		    bad ? "not an object" : "missing");
+		kube_say(why, why_len, "event object is %s",
+		         bad ? "not an object" : "missing");
 		goto bad;
 	}
 	if (out->type == KUBE_WATCH_ERROR) {
@@ -388,9 +388,9 @@ int kube_decode_watch_line(const char *line, size_t len,
 		if (!meta ||
 		    member_string(meta, "resourceVersion", &rv, &rvlen) <= 0 ||
 		    !rv_valid(rv, rvlen)) {
-			say(why, why_len,
-			    "bookmark without a valid "
-			    "resourceVersion");
+			kube_say(why, why_len,
+			         "bookmark without a valid "
+			         "resourceVersion");
 			goto bad;
 		}
 		copy_bounded(out->obj.resource_version,
@@ -424,32 +424,32 @@ int kube_decode_list(const char *body, size_t len, struct kube_list_page *out,
 	    !str_is(s, slen, "PodList")) {
 		char shown[32];
 
-		printable_copy(s, slen, shown, sizeof(shown));
-		say(why, why_len, "kind is \"%s\", not PodList", shown);
+		kube_printable(s, slen, shown, sizeof(shown), KUBE_TEXT_WORD);
+		kube_say(why, why_len, "kind is '%s', not PodList", shown);
 		goto bad;
 	}
 	meta = member_object(root, "metadata", &bad);
 	if (!meta || member_string(meta, "resourceVersion", &s, &slen) <= 0 ||
 	    !rv_valid(s, slen)) {
-		say(why, why_len,
-		    "list without a valid "
-		    "metadata.resourceVersion");
+		kube_say(why, why_len,
+		         "list without a valid "
+		         "metadata.resourceVersion");
 		goto bad;
 	}
 	copy_bounded(out->resource_version, sizeof(out->resource_version), s,
 	             slen);
 	rc = member_string(meta, "continue", &s, &slen);
 	if (rc < 0 || (rc > 0 && !token_valid(s, slen))) {
-		say(why, why_len,
-		    "metadata.continue is not a printable token "
-		    "under 1 KiB");
+		kube_say(why, why_len,
+		         "metadata.continue is not a printable token "
+		         "under 1 KiB");
 		goto bad;
 	}
 	if (rc > 0)
 		copy_bounded(out->cont, sizeof(out->cont), s, slen);
 	items = json_object_get(root, "items");
 	if (items && !json_is_null(items) && !json_is_array(items)) {
-		say(why, why_len, "items is not an array");
+		kube_say(why, why_len, "items is not an array");
 		goto bad;
 	}
 	for (size_t i = 0; items && i < json_array_size(items); i++) {

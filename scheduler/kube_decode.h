@@ -2,16 +2,19 @@
  * kube_decode.h - what the API server says, checked field by field: a Pod
  * object into struct kube_pod, one line of a watch stream into its type and
  * object, a PodList page into its items, resourceVersion and continue token,
- * a Status (410 Gone). Also the checks of the watcher's own settings (the
- * API server's URL, the node name). Pure: text in, structs out, no I/O, no
- * global state; JSON through jansson, which stays inside kube_decode.c.
- * The names are checked by kube_config.h.
+ * a Status (410 Gone). Pure: text in, structs out, no I/O, no global state;
+ * JSON through jansson, which stays inside kube_decode.c. The names (and
+ * the watcher's own settings, its URL and node name) are checked by
+ * kube_config.h.
  *
  * Nothing here trusts the server: every field's type and length is checked,
  * names must be DNS labels or subdomains, a UID must have the shape the
- * kubelet gives cgroups (a UUID, or a static pod's 32-digit hash). A pod that
- * fails a check is refused whole, with one reason; its UID is kept apart so
- * that a DELETED event for it still counts.
+ * kubelet gives cgroups (a UUID, or a static pod's 32-digit hash). A static
+ * pod's mirror is keyed by the hash its kubernetes.io/config.mirror
+ * annotation holds, as its cgroup is. A pod that fails a check is refused
+ * whole, with one reason; its UID is decoded first and kept apart, so that
+ * a DELETED event for it still counts. Text taken from the server into a
+ * reason or a Status is made safe for a log line (kube_printable).
  */
 #ifndef NVSHARE_KUBE_DECODE_H
 #define NVSHARE_KUBE_DECODE_H

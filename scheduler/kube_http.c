@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,10 @@ struct transfer {
 	size_t line_len, line_cap;
 	int skipping;        /* the line is over the bound: up to '\n' */
 	size_t skipped_len;  /* bytes of the line skipped so far */
-	int ended_by_caller; /* a line callback ended the stream */
-	int too_big;         /* the body went over max_body */
+	int ended_by_caller; /* a line or poll callback ended the stream */
+	int too_big;         /* the body went over its bound */
+	int no_memory;       /* the body could not grow */
+	long code;           /* the answer's status, once data comes */
 	size_t body_cap;     /* bytes allocated for r->body */
 };
 
@@ -96,19 +99,27 @@ static int progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
 		t->r->stopped = 1;
 		return 1;
 	}
+	if (t->s && t->mode == 1 && t->s->poll && t->s->poll(t->s->ctx)) {
+		t->ended_by_caller = 1;
+		return 1;
+	}
 	return 0;
 }
 
-/* Appends to the reply's body, up to max. 0 when over. */
+/* Appends to the reply's body up to max bytes in all; what goes beyond
+ * is cut off. 0 (the transfer ends) when over or out of memory. */
 static int keep_body(struct transfer *t, const char *p, size_t n, size_t max)
 {
 	struct kube_http_reply *r = t->r;
+	size_t room = max > r->len ? max - r->len : 0;
+	int over = n > room;
 
-	if (r->len + n > max) {
+	if (over) {
 		t->too_big = 1;
-		return 0;
+		r->truncated = 1;
+		n = room;
 	}
-	if (r->len + n + 1 > t->body_cap) {
+	if (n && r->len + n + 1 > t->body_cap) {
 		size_t cap = t->body_cap ? t->body_cap : 16384;
 		char *nb;
 
@@ -116,16 +127,23 @@ static int keep_body(struct transfer *t, const char *p, size_t n, size_t max)
 			cap *= 2;
 		nb = realloc(r->body, cap);
 		if (!nb) {
-			t->too_big = 1;
+			t->no_memory = 1;
 			return 0;
 		}
 		r->body = nb;
 		t->body_cap = cap;
 	}
-	memcpy(r->body + r->len, p, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return 1;
+	if (n) {
+		memcpy(r->body + r->len, p, n);
+		r->len += n;
+		r->body[r->len] = '\0';
+	}
+	return !over;
+}
+
+static int success(long code)
+{
+	return code >= 200 && code < 300;
 }
 
 /* One complete line (without '\n'): to the caller, '\r' and blank lines
@@ -208,14 +226,18 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ctx)
 	struct transfer *t = ctx;
 	size_t n = size * nmemb;
 
-	if (!t->s)
-		return keep_body(t, p, n, t->max_body) ? n : 0;
-	if (!t->mode) {
-		long code = 0;
+	if (!t->code)
+		curl_easy_getinfo(t->h->curl, CURLINFO_RESPONSE_CODE, &t->code);
+	if (!t->s) {
+		size_t max = t->max_body;
 
-		curl_easy_getinfo(t->h->curl, CURLINFO_RESPONSE_CODE, &code);
-		t->mode = code == 200 ? 1 : 2;
+		/* An error answer is kept for its Status only. */
+		if (!success(t->code) && max > KUBE_HTTP_ERROR_BODY_MAX)
+			max = KUBE_HTTP_ERROR_BODY_MAX;
+		return keep_body(t, p, n, max) ? n : 0;
 	}
+	if (!t->mode)
+		t->mode = t->code == 200 ? 1 : 2;
 	if (t->mode == 2)
 		return keep_body(t, p, n, KUBE_HTTP_ERROR_BODY_MAX) ? n : 0;
 	return split_lines(t, p, n) ? n : 0;
@@ -240,6 +262,15 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ctx)
 /* --- requests ---------------------------------------------------------------
  */
 
+/* Frees a header list, the copies of the bearer token in it zeroed. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *n = l; n; n = n->next)
+		if (n->data)
+			explicit_bzero(n->data, strlen(n->data));
+	curl_slist_free_all(l);
+}
+
 static struct curl_slist *headers(struct kube_http *h, const char *token,
                                   int json_body)
 {
@@ -247,8 +278,10 @@ static struct curl_slist *headers(struct kube_http *h, const char *token,
 
 	snprintf(h->auth, sizeof(h->auth), "Authorization: Bearer %s", token);
 	n = curl_slist_append(l, h->auth);
-	if (!n)
+	if (!n) {
+		explicit_bzero(h->auth, sizeof(h->auth));
 		return NULL;
+	}
 	l = n;
 	n = curl_slist_append(l, "Accept: application/json");
 	if (n)
@@ -311,20 +344,30 @@ static int perform(struct kube_http *h, struct transfer *t,
 	if (rc == CURLE_OK && t->s && t->mode == 1 && !t->skipping &&
 	    t->line_len)
 		deliver(t);
-	curl_slist_free_all(hdrs);
+	free_headers(hdrs);
 	explicit_bzero(h->auth, sizeof(h->auth));
 	free(t->line);
 	r->status = (int)code;
 	if (rc == CURLE_OK)
 		return 0;
-	if (rc == CURLE_WRITE_ERROR && t->ended_by_caller)
+	if ((rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK) &&
+	    t->ended_by_caller && !r->stopped)
+		return 0;
+	/* An error answer cut at its bound is still an answer: its status
+	 * (a 410 that must list again) counts, its Status may be cut. */
+	if (rc == CURLE_WRITE_ERROR && t->too_big && !success(code) &&
+	    !r->stopped)
 		return 0;
 	if (r->stopped)
 		snprintf(r->error, sizeof(r->error), "stopped");
-	else if (t->too_big)
+	else if (t->too_big) {
 		snprintf(r->error, sizeof(r->error),
 		         "the answer is larger than the bound (%zu bytes)",
 		         t->s ? (size_t)KUBE_HTTP_ERROR_BODY_MAX : t->max_body);
+		return -1; /* a success cut short: the caller may ask less */
+	} else if (t->no_memory)
+		snprintf(r->error, sizeof(r->error),
+		         "out of memory for the answer");
 	else
 		snprintf(r->error, sizeof(r->error), "%s",
 		         h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
@@ -401,7 +444,10 @@ int kube_http_read_token(const char *path, char *out, size_t n, char *why,
 	struct stat st;
 	ssize_t got;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Never waits: a FIFO would block open() (and the watcher's stop)
+	 * until a writer came. Links are followed: the kubelet's projected
+	 * token is a link into its ..data directory. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	out[0] = '\0';
 	if (fd < 0) {
@@ -412,6 +458,12 @@ int kube_http_read_token(const char *path, char *out, size_t n, char *why,
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(why, why_len, "token file %s is not a regular file",
 		         path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size + 2 > n) {
+		snprintf(why, why_len, "token file %s is larger than %zu bytes",
+		         path, n - 2);
 		close(fd);
 		return -1;
 	}

@@ -30,6 +30,7 @@ void kube_http_free(struct kube_http *h);
 struct kube_http_reply {
 	int status;      /* the HTTP status, 0 if none came */
 	int stopped;     /* cut short by the stop flag */
+	int truncated;   /* the body went over its bound: what fit is kept */
 	char error[256]; /* why no (complete) answer came, else "" */
 	char *body;      /* the body (NUL-terminated), or of an error answer
 	                    in a stream; NULL if none */
@@ -38,9 +39,11 @@ struct kube_http_reply {
 
 void kube_http_reply_free(struct kube_http_reply *r);
 
-/* GET url; the body is kept up to max_body bytes (beyond: error, no
- * body). Returns 0 when an HTTP answer came whole (see r->status), -1
- * otherwise (r->error). */
+/* GET url; the body is kept up to max_body bytes, an error answer's up
+ * to KUBE_HTTP_ERROR_BODY_MAX. Returns 0 when an HTTP answer came (see
+ * r->status), -1 otherwise (r->error). An error answer over its bound is
+ * still an answer (0, its status, the body cut: r->truncated); a success
+ * over max_body is not (-1, r->truncated, r->status kept). */
 int kube_http_get(struct kube_http *h, const char *url, const char *token,
                   size_t max_body, long timeout_s, struct kube_http_reply *r);
 
@@ -51,19 +54,24 @@ typedef void (*kube_http_open_fn)(void *ctx);
  * stream. */
 typedef int (*kube_http_line_fn)(void *ctx, const char *line, size_t len);
 typedef void (*kube_http_skip_fn)(void *ctx, size_t len);
+/* Called about once a second while the stream is open, lines or not;
+ * nonzero ends the stream as a line callback does. */
+typedef int (*kube_http_poll_fn)(void *ctx);
 
 struct kube_http_stream {
 	size_t max_line;
 	kube_http_open_fn opened;
 	kube_http_line_fn line;
 	kube_http_skip_fn skipped;
+	kube_http_poll_fn poll; /* may be NULL */
 	void *ctx;
 };
 
 /* GET url as a stream of lines (a watch). An answer other than 200 is
- * kept in r->body (bounded). Returns 0 when the server ended the stream
- * or a line callback did, -1 on a failed transfer (r->error), with
- * r->stopped when the stop flag ended it. */
+ * kept in r->body (bounded, cut beyond: r->truncated, the status kept).
+ * Returns 0 when the server ended the stream or a callback did, or an
+ * error answer came; -1 on a failed transfer (r->error), with r->stopped
+ * when the stop flag ended it. */
 int kube_http_stream(struct kube_http *h, const char *url, const char *token,
                      long timeout_s, const struct kube_http_stream *s,
                      struct kube_http_reply *r);
@@ -73,9 +81,11 @@ int kube_http_post(struct kube_http *h, const char *url, const char *token,
                    const char *body, long timeout_s, struct kube_http_reply *r);
 
 /* Reads a bearer token file (re-read before each request, so a rotated
- * token is used at once): trailing whitespace dropped, printable ASCII
- * without spaces only (a token goes into a header line). Returns 0, or -1
- * with why. */
+ * token is used at once): a regular file (a symbolic link to one is fine:
+ * the kubelet's projected token is one) smaller than n, never waited on
+ * (a FIFO or a device is refused, not opened for good); trailing
+ * whitespace dropped, printable ASCII without spaces only (a token goes
+ * into a header line). Returns 0, or -1 with why. */
 int kube_http_read_token(const char *path, char *out, size_t n, char *why,
                          size_t why_len);
 

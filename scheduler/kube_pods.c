@@ -70,15 +70,16 @@ static void post_refusal(struct sched_core *core, const struct pod_entry *e,
 	snprintf(ev.pod_namespace, sizeof(ev.pod_namespace), "%s",
 	         e->pod_namespace);
 	snprintf(ev.pod_name, sizeof(ev.pod_name), "%s", e->pod_name);
-	snprintf(ev.pod_uid, sizeof(ev.pod_uid), "%s", e->uid);
+	snprintf(ev.pod_uid, sizeof(ev.pod_uid), "%s",
+	         e->api_uid[0] ? e->api_uid : e->uid);
 	snprintf(ev.reason, sizeof(ev.reason), "InvalidAnnotation");
-	snprintf(ev.note, sizeof(ev.note),
-	         "%s=\"%s\" refused: %s; %s", annotation,
-	         a->too_long ? "(too long)"
-	                     : registry_printable(a->value, shown, sizeof(shown)),
-	         why,
-	         in_force ? "the last valid value stays in force"
-	                  : "no limit from this annotation is in force");
+	snprintf(
+	    ev.note, sizeof(ev.note), "%s=\"%s\" refused: %s; %s", annotation,
+	    a->too_long ? "(too long)"
+	                : registry_printable(a->value, shown, sizeof(shown)),
+	    why,
+	    in_force ? "the last valid value stays in force"
+	             : "no limit from this annotation is in force");
 	kube_watch_post_event(core->kube, &ev);
 }
 
@@ -118,7 +119,7 @@ static void annotation_seen(struct sched_core *core, struct pod_entry *e,
 	uint32_t pct = 0;
 	int rc, bad;
 
-	if (is_new ? !a->present : !pod_annotation_changed(&st->seen, a))
+	if (is_new ? !a->present : kube_annotation_same(&st->seen, a))
 		return;
 	st->seen = *a;
 	registry_printable(e->pod_namespace, ns, sizeof(ns));
@@ -231,6 +232,7 @@ static void pod_seen(struct sched_core *core, const struct kube_pod *p,
 		memcpy(e->pod_name, p->pod_name, sizeof(e->pod_name));
 		NVS_DEBUG("event=kube_pod op=added pod_uid=%s", e->uid);
 	}
+	memcpy(e->api_uid, p->api_uid, sizeof(e->api_uid));
 	/* The annotations first, so that a process bound below gets its
 	 * pod's limits in one SET_LIMITS. */
 	annotation_seen(core, e, NVS_CTL_KEY_MEMORY_LIMIT, &e->memory,

@@ -9,6 +9,7 @@
 #define NVSHARE_KUBE_TYPES_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "cgroup_pod.h"
 #include "proto.h"
@@ -22,6 +23,8 @@
 
 #define KUBE_ANNOTATION_MEMORY "nvshare.com/gpu-memory-limit"
 #define KUBE_ANNOTATION_CORE "nvshare.com/gpu-core-limit"
+/* On a static pod's mirror: the static pod's config hash (its cgroup's). */
+#define KUBE_ANNOTATION_MIRROR "kubernetes.io/config.mirror"
 
 struct kube_watch_config {
 	char api_url[KUBE_URL_MAX];     /* https://host:port, no path */
@@ -38,8 +41,20 @@ struct kube_annotation {
 	char value[KUBE_ANNOTATION_SIZE]; /* "" when too_long */
 };
 
+/* 1 if two values are the same (presence and text). */
+static inline int kube_annotation_same(const struct kube_annotation *a,
+                                       const struct kube_annotation *b)
+{
+	return a->present == b->present && a->too_long == b->too_long &&
+	       strcmp(a->value, b->value) == 0;
+}
+
 struct kube_pod {
-	char uid[CGROUP_POD_UID_SIZE]; /* lower case, with dashes */
+	char uid[CGROUP_POD_UID_SIZE];     /* lower case: the UID the kernel's
+	                                      cgroup paths carry (a static pod's
+	                                      config hash for its mirror pod) */
+	char api_uid[CGROUP_POD_UID_SIZE]; /* metadata.uid: what an Event
+	                                      about the pod must name */
 	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
 	char pod_name[NVS_POD_NAME_SIZE];
 	struct kube_annotation memory; /* KUBE_ANNOTATION_MEMORY */

@@ -6,9 +6,14 @@
  *   version it saw. A 410 Gone, as the answer to a watch or as an ERROR
  *   event inside one, means that version is too old: it lists again, and
  *   the pods the new list lacks are handed over as deleted. Failures (the
- *   server down, TLS refused, an error answer) back off exponentially with
- *   full jitter, 0.2 s doubling up to 30 s; a 401 retries soon once the
- *   token file has been read again (a rotated token).
+ *   server down, TLS refused, an error answer, an ERROR event, a watch
+ *   that ends before it worked) back off exponentially with full jitter,
+ *   0.2 s doubling up to 30 s, and only a watch that worked (open 1 s
+ *   with a pod or bookmark event in it, or open 10 s) counts the run of
+ *   failures as over: no answer the server gives, a list that succeeds
+ *   included, makes the watcher ask faster. A 401 retries soon once the
+ *   token file has been read again (a rotated token). Pods the full cache
+ *   refused are offered again by a list about a minute later.
  * - the poster takes Warning Events from a bounded queue and posts them,
  *   events.k8s.io/v1 first and core/v1 from the first 404 on, so that a
  *   slow Event never delays the watch.
@@ -36,6 +41,7 @@
 #include <unistd.h>
 
 #include "kube_cache.h"
+#include "kube_config.h"
 #include "kube_decode.h"
 #include "kube_events.h"
 #include "kube_http.h"
@@ -47,18 +53,21 @@
 #define UNAUTHORIZED_RETRY_MS 200 /* after a 401: the token may be new */
 #define UNAUTHORIZED_QUICK 2      /* 401s in a row retried that soon */
 #define GONE_QUICK 3              /* 410s in a row relisted at once */
-#define LIST_PAGE 250             /* pods per list page */
-#define LIST_BODY_MAX (64u << 20) /* one page's body */
+#define LIST_PAGE 50              /* pods per list page, at first */
+#define LIST_BODY_MAX (16u << 20) /* one page's body (pods of ~300 KiB) */
 #define LIST_TIMEOUT_S 120
-#define WATCH_LINE_MAX (4u << 20) /* a pod is at most ~1.5 MiB (etcd) */
-#define WATCH_TIMEOUT_MIN_S 240   /* the server ends a watch after 4..8 */
-#define WATCH_TIMEOUT_SPAN_S 240  /* minutes, spread so nodes do not align */
-#define WATCH_QUIET_NS                                                         \
-	1000000000LL /* a stream shorter, and empty: a                         \
-	                failure (no tight loop) */
+#define WATCH_LINE_MAX (4u << 20)   /* a pod is at most ~1.5 MiB (etcd) */
+#define WATCH_TIMEOUT_MIN_S 240     /* the server ends a watch after 4..8 */
+#define WATCH_TIMEOUT_SPAN_S 240    /* minutes, spread so nodes do not align */
+#define WATCH_QUICK_NS 1000000000LL /* a watch shorter: a failure */
+/* A watch open this long worked, even without an event. */
+#define WATCH_HEALTHY_NS 10000000000LL
+#define RELIST_FULL_MIN_MS 45000  /* after the cache refused pods: list */
+#define RELIST_FULL_SPAN_MS 30000 /* again in 45..75 s */
 #define EVENT_TIMEOUT_S 10
 #define EVENT_TRIES 3
 #define URL_SIZE (KUBE_URL_MAX + 3 * KUBE_CONTINUE_SIZE + 1024)
+#define KUBE_ERROR_SIZE sizeof(((struct kube_watch_stats *)0)->last_error)
 
 enum outcome {
 	OUT_OK,
@@ -86,15 +95,20 @@ struct kube_watch {
 	char rv[KUBE_RV_SIZE];                       /* resume from here */
 	char selector[3 * KUBE_NODE_NAME_SIZE + 64]; /* escaped */
 	unsigned attempt;                            /* failures in a row */
+	int warned;             /* the run of failures has had its warning */
+	size_t list_page;       /* pods asked per page (halved when too big) */
+	uint64_t full_refusals; /* pods the full cache refused */
+	int64_t relist_at_ns;   /* list again then (0: no need) */
 	uint64_t rng;
 	struct kube_pod *gone; /* relist scratch */
 	char token[KUBE_TOKEN_MAX];
 	const char *source; /* "list", "relist", "watch" */
 	int listed_once;
 	/* The watch stream under way. */
-	uint64_t stream_lines;
-	int stream_gone, stream_error;
+	uint64_t stream_events; /* pod and bookmark events taken */
+	int stream_gone, stream_error, stream_relist;
 	int64_t stream_open_ns;
+	int watch_worked; /* the last watch counts as working (see top) */
 
 	/* The poster thread's own. */
 	struct kube_http *ehttp;
@@ -114,28 +128,36 @@ static int stopping(struct kube_watch *w)
 static void set_error(struct kube_watch *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Counts a failed request and keeps its reason for status. */
+/* Counts a failed request (either thread) and keeps its reason for
+ * status, made safe for a log line; safe (KUBE_ERROR_SIZE) gets it too. */
+static void note_error(struct kube_watch *w, const char *msg, char *safe)
+{
+	kube_printable(msg, strlen(msg), safe, KUBE_ERROR_SIZE,
+	               KUBE_TEXT_PHRASE);
+	pthread_mutex_lock(&w->mu);
+	w->st.errors++;
+	snprintf(w->st.last_error, sizeof(w->st.last_error), "%s", safe);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The watcher thread's failures: one warning per run of them (a run ends
+ * when a watch works), the rest at debug. */
 static void set_error(struct kube_watch *w, const char *fmt, ...)
 {
-	char msg[sizeof(w->st.last_error)];
+	char msg[KUBE_ERROR_SIZE], safe[KUBE_ERROR_SIZE];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
-		    *p == '"')
-			*p = '\'';
-	pthread_mutex_lock(&w->mu);
-	w->st.errors++;
-	memcpy(w->st.last_error, msg, sizeof(msg));
-	pthread_mutex_unlock(&w->mu);
-	if (w->attempt == 0)
-		NVS_WARN("event=kube_error reason=\"%s\"", msg);
-	else
-		NVS_DEBUG("event=kube_error reason=\"%s\" in_a_row=%u", msg,
+	note_error(w, msg, safe);
+	if (!w->warned) {
+		w->warned = 1;
+		NVS_WARN("event=kube_error reason=\"%s\"", safe);
+	} else {
+		NVS_DEBUG("event=kube_error reason=\"%s\" in_a_row=%u", safe,
 		          w->attempt + 1);
+	}
 }
 
 static void set_rv(struct kube_watch *w, const char *rv)
@@ -217,11 +239,7 @@ static void shown(const struct kube_annotation *a, char *out, size_t n)
 		snprintf(out, n, "(too long)");
 		return;
 	}
-	snprintf(out, n, "%s", a->value);
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
-		    *p == '"')
-			*p = '?';
+	kube_printable(a->value, strlen(a->value), out, n, KUBE_TEXT_WORD);
 }
 
 static void log_pod(const char *op, const struct kube_pod *p,
@@ -244,6 +262,7 @@ static void refuse_object(struct kube_watch *w,
 {
 	char key[sizeof(d->pod.uid) + sizeof(d->resource_version) +
 	         sizeof(d->why) + 4];
+	char why[sizeof(d->why)];
 	int first;
 
 	snprintf(key, sizeof(key), "%s|%s", d->uid_ok ? d->pod.uid : "?",
@@ -251,12 +270,16 @@ static void refuse_object(struct kube_watch *w,
 	pthread_mutex_lock(&w->mu);
 	first = kube_cache_note_bad(w->cache, key);
 	pthread_mutex_unlock(&w->mu);
+	/* The decoder made the server's words safe; its own are too, but a
+	 * log line is not the place to trust that. */
 	if (first)
 		NVS_WARN("event=kube_pod_refused uid=%s resource_version=%s "
 		         "reason=\"%s\" source=%s",
 		         d->uid_ok ? d->pod.uid : "?",
 		         d->resource_version[0] ? d->resource_version : "?",
-		         d->why, w->source);
+		         kube_printable(d->why, strlen(d->why), why,
+		                        sizeof(why), KUBE_TEXT_PHRASE),
+		         w->source);
 }
 
 static void pod_gone(struct kube_watch *w, const char *uid)
@@ -277,6 +300,40 @@ static void pod_gone(struct kube_watch *w, const char *uid)
 	if (wake)
 		notify(w);
 	log_pod("deleted", &p, w->source);
+}
+
+static int relist_due(const struct kube_watch *w)
+{
+	return w->relist_at_ns && nvs_now_ns() >= w->relist_at_ns;
+}
+
+/* The full cache refused p: a list in a minute or so offers it again (by
+ * then a deletion may have made room), once whatever the number refused;
+ * one line per pod, however many lists refuse it. */
+static void refused_full(struct kube_watch *w, const struct kube_pod *p)
+{
+	char key[sizeof(p->uid) + 8];
+	int first;
+
+	w->full_refusals++;
+	snprintf(key, sizeof(key), "%s|full", p->uid);
+	pthread_mutex_lock(&w->mu);
+	first = kube_cache_note_bad(w->cache, key);
+	pthread_mutex_unlock(&w->mu);
+	if (first)
+		NVS_WARN("event=kube_pod_refused uid=%s namespace=%s name=%s "
+		         "reason=\"the cache holds %d pods already\"",
+		         p->uid, p->pod_namespace, p->pod_name, KUBE_CACHE_MAX);
+	if (!w->relist_at_ns) {
+		long ms = RELIST_FULL_MIN_MS +
+		          (long)(next_random(w) % (RELIST_FULL_SPAN_MS + 1));
+
+		w->relist_at_ns = nvs_now_ns() + (int64_t)ms * 1000000;
+		NVS_INFO("event=kube_relist_scheduled in_ms=%ld reason=\"the "
+		         "cache is full: a list offers the pods it refused "
+		         "again\"",
+		         ms);
+	}
 }
 
 /* A pod as listed or watched. */
@@ -316,9 +373,7 @@ static void pod_seen(struct kube_watch *w, const struct kube_decoded_pod *d)
 	else if (r == KUBE_CACHE_MODIFIED)
 		log_pod("modified", &p, w->source);
 	else if (r == KUBE_CACHE_FULL)
-		NVS_WARN("event=kube_pod_refused uid=%s namespace=%s name=%s "
-		         "reason=\"the cache holds %d pods already\"",
-		         p.uid, p.pod_namespace, p.pod_name, KUBE_CACHE_MAX);
+		refused_full(w, &p);
 }
 
 /* --- requests
@@ -389,12 +444,53 @@ static void list_item(void *ctx, const struct kube_decoded_pod *p)
 	pod_seen(ctx, p);
 }
 
+/* One page, asked with w->list_page pods and halved while a page is over
+ * LIST_BODY_MAX. Returns 0 with r filled (r.status 200 or an error
+ * answer), or the outcome of a failure. */
+static int list_page(struct kube_watch *w, char *url, const char *cont,
+                     struct kube_http_reply *r, enum outcome *o)
+{
+	for (;;) {
+		int rc;
+
+		if (read_token(w, w->token) < 0) {
+			*o = OUT_ERROR;
+			return -1;
+		}
+		snprintf(url, URL_SIZE,
+		         "%s/api/v1/pods?fieldSelector=%s&limit=%zu%s%s",
+		         w->cfg.api_url, w->selector, w->list_page,
+		         cont[0] ? "&continue=" : "", cont);
+		rc = kube_http_get(w->http, url, w->token, LIST_BODY_MAX,
+		                   LIST_TIMEOUT_S, r);
+		explicit_bzero(w->token, sizeof(w->token));
+		if (rc == 0 && r->status == 200)
+			return 0;
+		/* A page of big pods: ask for fewer (a continue token does
+		 * not fix the page size). */
+		if (rc < 0 && r->truncated && r->status == 200 &&
+		    w->list_page > 1 && !r->stopped) {
+			kube_http_reply_free(r);
+			w->list_page /= 2;
+			set_error(w,
+			          "list: a page is over %u MiB: asking for %zu "
+			          "pods a page",
+			          LIST_BODY_MAX >> 20, w->list_page);
+			continue;
+		}
+		*o = judge(w, rc, r, "list");
+		kube_http_reply_free(r);
+		return -1;
+	}
+}
+
 static enum outcome do_list(struct kube_watch *w)
 {
 	char *url = malloc(URL_SIZE), cont[3 * KUBE_CONTINUE_SIZE];
 	struct kube_list_page page = {0};
 	struct kube_http_reply r;
 	size_t items = 0, refused = 0, ngone;
+	uint64_t full0 = w->full_refusals;
 	int pages = 0;
 	enum outcome o = OUT_OK;
 
@@ -403,6 +499,7 @@ static enum outcome do_list(struct kube_watch *w)
 		return OUT_ERROR;
 	}
 	w->source = w->listed_once ? "relist" : "list";
+	w->relist_at_ns = 0; /* this list offers every pod again */
 	pthread_mutex_lock(&w->mu);
 	kube_cache_relist_begin(w->cache);
 	pthread_mutex_unlock(&w->mu);
@@ -411,22 +508,8 @@ static enum outcome do_list(struct kube_watch *w)
 		char why[KUBE_WHY_SIZE];
 		int rc;
 
-		if (read_token(w, w->token) < 0) {
-			o = OUT_ERROR;
+		if (list_page(w, url, cont, &r, &o) < 0)
 			break;
-		}
-		snprintf(url, URL_SIZE,
-		         "%s/api/v1/pods?fieldSelector=%s&limit=%d%s%s",
-		         w->cfg.api_url, w->selector, LIST_PAGE,
-		         cont[0] ? "&continue=" : "", cont);
-		rc = kube_http_get(w->http, url, w->token, LIST_BODY_MAX,
-		                   LIST_TIMEOUT_S, &r);
-		explicit_bzero(w->token, sizeof(w->token));
-		if (rc < 0 || r.status != 200) {
-			o = judge(w, rc, &r, "list");
-			kube_http_reply_free(&r);
-			break;
-		}
 		rc = kube_decode_list(r.body ? r.body : "", r.len, &page,
 		                      list_item, w, why, sizeof(why));
 		kube_http_reply_free(&r);
@@ -461,9 +544,12 @@ static enum outcome do_list(struct kube_watch *w)
 	for (size_t i = 0; i < ngone && i < KUBE_CACHE_MAX; i++)
 		log_pod("deleted", &w->gone[i], w->source);
 	set_rv(w, page.resource_version);
-	NVS_INFO("event=kube_listed kind=%s pods=%zu refused=%zu deleted=%zu "
-	         "pages=%d resource_version=%s",
-	         w->source, items, refused, ngone, pages, w->rv);
+	NVS_INFO("event=kube_listed kind=%s pods=%zu refused=%zu "
+	         "refused_full=%llu deleted=%zu pages=%d page_size=%zu "
+	         "resource_version=%s",
+	         w->source, items, refused,
+	         (unsigned long long)(w->full_refusals - full0), ngone, pages,
+	         w->list_page, w->rv);
 	w->listed_once = 1;
 	return OUT_OK;
 }
@@ -488,6 +574,15 @@ static void stream_skipped(void *ctx, size_t len)
 	          len, WATCH_LINE_MAX);
 }
 
+/* Ends the watch when the full cache wants a list. */
+static int stream_poll(void *ctx)
+{
+	struct kube_watch *w = ctx;
+
+	w->stream_relist = relist_due(w);
+	return w->stream_relist;
+}
+
 static int stream_line(void *ctx, const char *line, size_t len)
 {
 	struct kube_watch *w = ctx;
@@ -495,7 +590,6 @@ static int stream_line(void *ctx, const char *line, size_t len)
 	char why[KUBE_WHY_SIZE];
 	int end = 0;
 
-	w->stream_lines++;
 	if (!ev)
 		return 0;
 	if (kube_decode_watch_line(line, len, ev, why, sizeof(why)) < 0) {
@@ -525,14 +619,19 @@ static int stream_line(void *ctx, const char *line, size_t len)
 		}
 		end = 1;
 		break;
-	case KUBE_WATCH_BOOKMARK: break;
+	case KUBE_WATCH_BOOKMARK: w->stream_events++; break;
 	case KUBE_WATCH_ADDED:
-	case KUBE_WATCH_MODIFIED: pod_seen(w, &ev->obj); break;
+	case KUBE_WATCH_MODIFIED:
+		w->stream_events += ev->obj.ok;
+		pod_seen(w, &ev->obj);
+		break;
 	case KUBE_WATCH_DELETED:
-		if (ev->obj.uid_ok)
+		if (ev->obj.uid_ok) {
+			w->stream_events++;
 			pod_gone(w, ev->obj.pod.uid);
-		else
+		} else {
 			refuse_object(w, &ev->obj);
+		}
 		break;
 	}
 	if (!end)
@@ -548,6 +647,7 @@ static enum outcome do_watch(struct kube_watch *w, int first)
 	    .opened = stream_opened,
 	    .line = stream_line,
 	    .skipped = stream_skipped,
+	    .poll = stream_poll,
 	    .ctx = w,
 	};
 	long timeout =
@@ -555,14 +655,15 @@ static enum outcome do_watch(struct kube_watch *w, int first)
 	char url[URL_SIZE];
 	struct kube_http_reply r;
 	enum outcome o = OUT_OK;
-	int64_t t0 = nvs_now_ns();
+	int64_t open_ns = 0;
 	int rc;
 
+	w->watch_worked = 0;
 	if (read_token(w, w->token) < 0)
 		return OUT_ERROR;
 	w->source = "watch";
-	w->stream_lines = 0;
-	w->stream_gone = w->stream_error = 0;
+	w->stream_events = 0;
+	w->stream_gone = w->stream_error = w->stream_relist = 0;
 	w->stream_open_ns = 0;
 	snprintf(url, sizeof(url),
 	         "%s/api/v1/pods?watch=true&fieldSelector=%s&resourceVersion=%s"
@@ -580,22 +681,42 @@ static enum outcome do_watch(struct kube_watch *w, int first)
 	pthread_mutex_lock(&w->mu);
 	w->st.connected = 0;
 	pthread_mutex_unlock(&w->mu);
+	if (w->stream_open_ns) {
+		open_ns = nvs_now_ns() - w->stream_open_ns;
+		/* Only a watch that worked ends a run of failures: an ERROR
+		 * event, a line or two and the end, a quick close all keep
+		 * backing off. */
+		w->watch_worked =
+		    open_ns >= WATCH_HEALTHY_NS ||
+		    (open_ns >= WATCH_QUICK_NS && w->stream_events > 0);
+	}
 	if (w->stream_gone)
 		o = OUT_GONE;
 	else if (w->stream_error)
 		o = OUT_ERROR;
 	else if (r.stopped)
 		o = OUT_STOPPED;
+	else if (w->stream_relist)
+		o = OUT_OK; /* ended here, for the list the full cache wants */
 	else if (w->stream_open_ns) {
 		/* The stream was open: it ended (the server's timeout, or
-		 * the connection broke). Resume at once, unless it ended as
-		 * soon as it began with nothing in it. */
-		if (rc < 0)
+		 * the connection broke). Resume at once if it worked. */
+		if (rc < 0) {
+			char why[sizeof(r.error)];
+
 			NVS_INFO("event=kube_watch_ended reason=\"%s\" "
-			         "lines=%llu",
-			         r.error, (unsigned long long)w->stream_lines);
-		if (!w->stream_lines && nvs_now_ns() - t0 < WATCH_QUIET_NS) {
-			set_error(w, "watch: the stream ended at once");
+			         "events=%llu",
+			         kube_printable(r.error, strlen(r.error), why,
+			                        sizeof(why), KUBE_TEXT_PHRASE),
+			         (unsigned long long)w->stream_events);
+		}
+		if (!w->watch_worked) {
+			set_error(
+			    w,
+			    "watch: the stream ended after %lld ms with %llu "
+			    "events",
+			    (long long)(open_ns / 1000000),
+			    (unsigned long long)w->stream_events);
 			o = OUT_ERROR;
 		}
 	} else {
@@ -603,8 +724,6 @@ static enum outcome do_watch(struct kube_watch *w, int first)
 		if (o == OUT_OK) /* an answer other than 200 */
 			o = OUT_ERROR;
 	}
-	if (o == OUT_OK || (o == OUT_ERROR && w->stream_lines))
-		w->attempt = 0;
 	kube_http_reply_free(&r);
 	return o;
 }
@@ -619,22 +738,33 @@ static void *watch_main(void *arg)
 		enum outcome o;
 		long ms;
 
+		if (!need_list && relist_due(w)) {
+			NVS_INFO(
+			    "event=kube_relist reason=\"the cache was full: "
+			    "offering the pods it refused again\"");
+			need_list = 1;
+		}
 		if (need_list) {
+			/* A list that succeeds does not end a run of
+			 * failures: a server that answers every watch with
+			 * 410 is listed ever more slowly. */
 			o = do_list(w);
 			if (o == OUT_OK) {
 				need_list = 0;
 				first = 1;
-				w->attempt = 0;
 				unauthorized = 0;
 				continue;
 			}
 		} else {
 			o = do_watch(w, first);
 			first = 0;
-			if (o == OUT_OK) {
+			if (w->watch_worked) {
+				w->attempt = 0;
+				w->warned = 0;
 				unauthorized = gone = 0;
-				continue;
 			}
+			if (o == OUT_OK)
+				continue;
 		}
 		if (o == OUT_STOPPED)
 			break;
@@ -662,6 +792,11 @@ static void *watch_main(void *arg)
 static void event_done(struct kube_watch *w, const struct kube_event *ev,
                        int posted, const char *why)
 {
+	char safe[KUBE_ERROR_SIZE];
+
+	if (!posted)
+		kube_printable(why, strlen(why), safe, sizeof(safe),
+		               KUBE_TEXT_PHRASE);
 	pthread_mutex_lock(&w->mu);
 	if (posted)
 		w->st.events_posted++;
@@ -676,7 +811,7 @@ static void event_done(struct kube_watch *w, const struct kube_event *ev,
 	else
 		NVS_WARN("event=kube_event_dropped namespace=%s name=%s "
 		         "reason=\"%s\"",
-		         ev->pod_namespace, ev->pod_name, why);
+		         ev->pod_namespace, ev->pod_name, safe);
 }
 
 static void post_event(struct kube_watch *w, const struct kube_event *ev)
@@ -745,11 +880,13 @@ static void post_event(struct kube_watch *w, const struct kube_event *ev)
 			snprintf(why, sizeof(why), "%.190s", r.error);
 		else
 			answer_text(&r, why, sizeof(why));
-		pthread_mutex_lock(&w->mu);
-		w->st.errors++;
-		snprintf(w->st.last_error, sizeof(w->st.last_error),
-		         "event: HTTP %d (%s)", r.status, why);
-		pthread_mutex_unlock(&w->mu);
+		{
+			char msg[KUBE_ERROR_SIZE], safe[KUBE_ERROR_SIZE];
+
+			snprintf(msg, sizeof(msg), "event: HTTP %d (%s)",
+			         r.status, why);
+			note_error(w, msg, safe);
+		}
 		tries++;
 		/* 401 (a token about to be replaced), 429 and 5xx and no
 		 * answer at all may pass; any other refusal will not. */
@@ -813,9 +950,15 @@ static int init_sync(struct kube_watch *w)
 		return -1;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (pthread_cond_init(&w->watch_cv, &ca) ||
-	    pthread_cond_init(&w->event_cv, &ca)) {
+	if (pthread_cond_init(&w->watch_cv, &ca)) {
 		pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&w->mu);
+		return -1;
+	}
+	if (pthread_cond_init(&w->event_cv, &ca)) {
+		pthread_condattr_destroy(&ca);
+		pthread_cond_destroy(&w->watch_cv);
+		pthread_mutex_destroy(&w->mu);
 		return -1;
 	}
 	pthread_condattr_destroy(&ca);
@@ -847,6 +990,7 @@ struct kube_watch *kube_watch_start(const struct kube_watch_config *cfg)
 	w->cfg = *cfg;
 	w->efd = -1;
 	w->api = KUBE_EVENTS_V1;
+	w->list_page = LIST_PAGE;
 	w->rng = (uint64_t)nvs_now_ns() ^ ((uint64_t)getpid() << 32) ^
 	         0x9e3779b97f4a7c15ULL;
 	if (!w->rng)
@@ -884,6 +1028,13 @@ oom_free:
 oom:
 	NVS_ERROR("event=kube_watch_failed reason=\"out of memory\"");
 	return NULL;
+}
+
+int kube_watch_available(char *why, size_t n)
+{
+	(void)why;
+	(void)n;
+	return 1;
 }
 
 int kube_watch_fd(const struct kube_watch *w)
@@ -958,5 +1109,6 @@ void kube_watch_stop(struct kube_watch *w)
 	pthread_cond_destroy(&w->event_cv);
 	pthread_mutex_destroy(&w->mu);
 	explicit_bzero(w->token, sizeof(w->token));
+	explicit_bzero(w->etoken, sizeof(w->etoken));
 	free(w);
 }

@@ -39,6 +39,10 @@ struct kube_watch_stats {
 
 struct kube_watch;
 
+/* 1 if this scheduler was built with the watcher; 0 with why (size n)
+ * if not (NVSHARE_HTTP=OFF), so that asking for it is a usage error. */
+int kube_watch_available(char *why, size_t n);
+
 /* Starts the thread. NULL (logged) if it could not start; the scheduler
  * then runs without the watcher. */
 struct kube_watch *kube_watch_start(const struct kube_watch_config *cfg);

@@ -1,12 +1,22 @@
 /*
  * kube_watch_off.c - the scheduler built without its HTTP services
- * (cmake -DNVSHARE_HTTP=OFF: no libcurl, no jansson): the watcher never
- * starts, says why once, and the scheduler runs without it.
+ * (cmake -DNVSHARE_HTTP=OFF: no libcurl, no jansson): --kube-api is
+ * refused with the reason; turned on by a cluster's environment only, the
+ * watcher never starts, says why once, and the scheduler runs without it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "kube_watch.h"
 #include "log.h"
+
+int kube_watch_available(char *why, size_t n)
+{
+	snprintf(why, n,
+	         "this scheduler was built without HTTP services "
+	         "(NVSHARE_HTTP=OFF)");
+	return 0;
+}
 
 struct kube_watch *kube_watch_start(const struct kube_watch_config *cfg)
 {

@@ -40,14 +40,15 @@ static struct quota_pod *pod_settings(const struct sched_core *core,
 
 /* 1 if o counts in cl's pod: the same pod, on the same terms as
  * pod_settings (cheaper than looking the pod up for every client). */
-static int same_pod(const struct sched_core *core, const struct sched_client *cl,
-                    const struct sched_client *o)
+static int same_pod(const struct sched_core *core,
+                    const struct sched_client *cl, const struct sched_client *o)
 {
 	return o != cl && o->pod_name[0] &&
 	       (o->pod_verified || core->cfg->trust_pod_names) &&
 	       strcmp(o->pod_name, cl->pod_name) == 0 &&
 	       strcmp(o->pod_namespace[0] ? o->pod_namespace : "default",
-	              cl->pod_namespace[0] ? cl->pod_namespace : "default") == 0;
+	              cl->pod_namespace[0] ? cl->pod_namespace : "default") ==
+	           0;
 }
 
 /* What the other processes of cl's pod have on gpu. */
@@ -118,7 +119,8 @@ void limit_change_apply(struct sched_core *core, struct sched_client *cl,
 		format_limits(&want, text, sizeof(text));
 		/* A share that follows the pod's others is routine. */
 		if (cl->pod_memory_shared &&
-		    want.core_pct == cl->limits.core_pct && cl->limits.memory_bytes)
+		    want.core_pct == cl->limits.core_pct &&
+		    cl->limits.memory_bytes)
 			NVS_DEBUG("event=set_limits client=%llu %s share=pod",
 			          (unsigned long long)cl->id, text);
 		else
@@ -207,9 +209,9 @@ static int clear_field(struct quota_pod *p, uint32_t key,
 }
 
 int limit_change_pod(struct sched_core *core, const char *pod_namespace,
-                     const char *pod_name, uint32_t key,
-                     const uint64_t *value, const struct limit_source *src,
-                     int64_t now, size_t *applied, size_t *unconfirmed)
+                     const char *pod_name, uint32_t key, const uint64_t *value,
+                     const struct limit_source *src, int64_t now,
+                     size_t *applied, size_t *unconfirmed)
 {
 	struct quota_pod *p;
 

@@ -54,9 +54,9 @@ struct limit_source {
  * those that only claim the pod in unconfirmed). Returns 0, or ENOSPC
  * when no more pods can be kept. */
 int limit_change_pod(struct sched_core *core, const char *pod_namespace,
-                     const char *pod_name, uint32_t key,
-                     const uint64_t *value, const struct limit_source *src,
-                     int64_t now, size_t *applied, size_t *unconfirmed);
+                     const char *pod_name, uint32_t key, const uint64_t *value,
+                     const struct limit_source *src, int64_t now,
+                     size_t *applied, size_t *unconfirmed);
 
 /* cl's memory changed, came or went: the other processes of its pod get
  * their share of the pod's memory limit again, if it has one. */

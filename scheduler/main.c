@@ -15,6 +15,7 @@
 
 #include "gpu_inventory.h"
 #include "kube_config.h"
+#include "kube_watch.h"
 #include "log.h"
 #include "metrics_http.h"
 #include "parse.h"
@@ -250,6 +251,8 @@ static int parse_kube_api(const char *arg)
 {
 	char why[160];
 
+	if (!kube_watch_available(why, sizeof(why)))
+		return bad_flag("invalid --kube-api \"%s\": %s", arg, why);
 	if (kube_url_check(arg, kube_cfg.api_url, why, sizeof(why)) < 0)
 		return bad_flag("invalid --kube-api \"%s\": %s", arg, why);
 	kube_api_given = 1;

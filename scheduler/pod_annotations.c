@@ -36,8 +36,9 @@ int pod_annotation_memory(const struct kube_annotation *a, uint64_t *bytes,
 		return -1;
 	}
 	if (v == 0) {
-		snprintf(why, n, "a memory limit must be above zero (remove "
-		                 "the annotation for no limit)");
+		snprintf(why, n,
+		         "a memory limit must be above zero (remove "
+		         "the annotation for no limit)");
 		return -1;
 	}
 	/* The range of nvsharectl set --pod: one path, one rule. */

@@ -54,10 +54,3 @@ void pod_table_remove(struct pod_table *t, struct pod_entry *e)
 	if (i < t->n)
 		t->pods[i] = t->pods[--t->n];
 }
-
-int pod_annotation_changed(const struct kube_annotation *a,
-                           const struct kube_annotation *b)
-{
-	return a->present != b->present || a->too_long != b->too_long ||
-	       strcmp(a->value, b->value) != 0;
-}

@@ -24,7 +24,9 @@ struct pod_annotation_state {
 };
 
 struct pod_entry {
-	char uid[CGROUP_POD_UID_SIZE];
+	char uid[CGROUP_POD_UID_SIZE];     /* as the kernel's cgroups name it */
+	char api_uid[CGROUP_POD_UID_SIZE]; /* metadata.uid (a static pod's
+	                                      mirror differs): for Events */
 	char pod_namespace[NVS_POD_NAMESPACE_SIZE];
 	char pod_name[NVS_POD_NAME_SIZE];
 	struct pod_annotation_state memory; /* KUBE_ANNOTATION_MEMORY */
@@ -43,9 +45,5 @@ struct pod_entry *pod_table_find(const struct pod_table *t, const char *uid);
  * table holds POD_TABLE_MAX pods or memory ran out. */
 struct pod_entry *pod_table_get(struct pod_table *t, const char *uid);
 void pod_table_remove(struct pod_table *t, struct pod_entry *e);
-
-/* 1 if the two annotation values differ (presence or text). */
-int pod_annotation_changed(const struct kube_annotation *a,
-                           const struct kube_annotation *b);
 
 #endif /* NVSHARE_POD_TABLE_H */

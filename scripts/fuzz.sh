@@ -24,7 +24,7 @@ case "$secs" in
 	;;
 esac
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_proto fuzz_control)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_proto fuzz_control fuzz_kube_decode)
 build=${FUZZ_BUILD:-build-fuzz}
 
 bash scripts/deps.sh build

@@ -24,8 +24,10 @@ etcd's revision does. Watches replay a history of pod changes; versions
 older than the compaction point answer 410 Gone.
 
 Faults for tests: down(), drop_watches(), compact(), gone_next_watch(),
-slow(), fail_next(), use_cert() (a certificate for a wrong host name, or
-from another CA), rotate_token(). Figures for assertions: counts(),
+break_next_watches() (an ERROR event or a close at once), slow(),
+fail_next() (with a Status padded past a client's bound if asked),
+clear_faults(), use_cert() (a certificate for a wrong host name, or from
+another CA), rotate_token(). Figures for assertions: counts(),
 requests() (time, method, path, query, status), written_events() and the
 monotonic time at which the watch event that carried a given pod
 resourceVersion was written (event_write_time_ns()).
@@ -682,7 +684,7 @@ class _Watch:
     """An open watch stream's state (guarded by the server's lock)."""
 
     def __init__(self, wid, conn, match, pos, initial, bookmarks, deadline,
-                 gone_after):
+                 gone_after, breaks=None):
         self.id = wid
         self.conn = conn
         self.match = match
@@ -691,6 +693,7 @@ class _Watch:
         self.bookmarks = bookmarks
         self.deadline = deadline
         self.gone_after = gone_after  # send ERROR 410 after so many events
+        self.breaks = breaks  # (how, code): end at once (break_next_watches)
         self.next_bookmark = None
         self.cut = False
         self.finish = False
@@ -777,6 +780,7 @@ class ApiServer:
         self._snapshots = collections.OrderedDict()    # id -> (rv, items)
         self._snapshot_ids = 0
         self._gone_next = 0
+        self._break_next = None  # [how, code, watches left]
         self._slow = 0.0
         self._failures = []  # [kind, code, remaining]
         self._stopping = False
@@ -956,16 +960,36 @@ class ApiServer:
             self._gone_next = (int(count), max(1, int(after_events))) \
                 if count > 0 else 0
 
+    def break_next_watches(self, count, how, code=500):
+        """The next count watches opened end at once, as a server that
+        misbehaves on every watch: how "error": an ERROR event with a
+        Status of code (InternalError for 500), then the end; "close": one
+        BOOKMARK at the watch's version, then the end chunk."""
+        if how not in ("error", "close"):
+            raise ValueError('how must be "error" or "close"')
+        with self._lock:
+            self._break_next = [how, int(code), int(count)] \
+                if count > 0 else None
+
+    def clear_faults(self):
+        """Forgets the faults still pending: fail_next(),
+        gone_next_watch(), break_next_watches()."""
+        with self._lock:
+            self._failures = []
+            self._gone_next = 0
+            self._break_next = None
+
     def slow(self, seconds):
         """Delays the answer to every request by seconds (0: none)."""
         with self._lock:
             self._slow = max(0.0, float(seconds))
 
-    def fail_next(self, kind, code=500, count=1):
+    def fail_next(self, kind, code=500, count=1, pad=0):
         """Answers the next count requests of kind (see counts(); "any"
-        for every kind) with an error Status of code."""
+        for every kind) with an error Status of code; pad > 0 makes its
+        message that many bytes long (a body over a client's bound)."""
         with self._lock:
-            self._failures.append([kind, int(code), int(count)])
+            self._failures.append([kind, int(code), int(count), int(pad)])
 
     def use_cert(self, kind, cut=True):
         """Serves new connections with another certificate (CERT_KINDS);
@@ -1102,12 +1126,17 @@ class ApiServer:
 
     # --- state, for tests (works while down) -----------------------------
     def create_pod(self, name, namespace="default", node=None,
-                   annotations=None, labels=None, uid=None, phase=None):
+                   annotations=None, labels=None, uid=None, phase=None,
+                   env=None):
         """Creates a pod as a POST would (uid: impose one, e.g. to match
-        a cgroup path). Returns a copy."""
+        a cgroup path; env: {name: value} for its container, e.g. to make
+        a big pod). Returns a copy."""
         body = {"metadata": {"name": name},
                 "spec": {"containers": [{"name": "main",
                                          "image": "registry.invalid/x"}]}}
+        if env:
+            body["spec"]["containers"][0]["env"] = [
+                {"name": k, "value": v} for k, v in sorted(env.items())]
         if node:
             body["spec"]["nodeName"] = node
         if annotations:
@@ -1320,7 +1349,10 @@ class ApiServer:
                     self._counts["injected"] += 1
                     code = f[1]
                     self._failures = [x for x in self._failures if x[2] > 0]
-                    raise _HTTPError(code, "injected failure (%s)" % kind)
+                    msg = "injected failure (%s)" % kind
+                    if f[3] > len(msg):
+                        msg += " " + "x" * (f[3] - len(msg) - 1)
+                    raise _HTTPError(code, msg)
 
     def _kind(self, kind):
         self._count(kind)
@@ -1795,10 +1827,16 @@ class ApiServer:
                 left, after = self._gone_next
                 gone_after = after
                 self._gone_next = (left - 1, after) if left > 1 else 0
+            breaks = None
+            if self._break_next and not initial:
+                how, code, left = self._break_next
+                breaks = (how, code)
+                self._break_next = [how, code, left - 1] if left > 1 \
+                    else None
             self._watch_ids += 1
             w = _Watch(self._watch_ids, h.connection, match, pos, initial,
                        bookmarks, time.monotonic() + tmo if tmo else None,
-                       gone_after)
+                       gone_after, breaks)
             self._watches.add(w)
             self._cond.notify_all()
         return w
@@ -1872,7 +1910,22 @@ class ApiServer:
             h.end_headers()
             sent = 0
             batch = w.initial
-            while True:
+            if w.breaks:
+                how, code = w.breaks
+                if how == "error":
+                    if code == 410:
+                        with self._lock:
+                            st = self._expired(w.pos)
+                    else:
+                        st = _HTTPError(code, "injected watch error").status
+                    ev = {"type": "ERROR", "object": st}
+                else:
+                    ev = {"type": "BOOKMARK", "object": {
+                        "kind": "Pod", "apiVersion": "v1",
+                        "metadata": {"resourceVersion": str(w.pos)}}}
+                self._write_event(h, w, ev, None)
+                batch = None
+            while batch is not None:
                 for ev, rv in batch:
                     self._write_event(h, w, ev, rv)
                     sent += 1

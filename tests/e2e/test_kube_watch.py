@@ -14,7 +14,8 @@ Kubernetes Python client (Debian's python3-kubernetes, /usr/bin/python3):
   - 410 Gone at the start of a watch, as an HTTP status and as an ERROR
     event, after compact(): a relist, and the pod made meanwhile seen;
   - 410 as an ERROR event mid-stream (gone_next_watch()): a relist, and a
-    pod deleted meanwhile is handed over as deleted by it;
+    pod deleted meanwhile is handed over as deleted by it; a 410 whose
+    body is over the watcher's bound for an error answer still relists;
   - a rotated token is read again (no 401); a stale one gives 401s, and
     the watch is back soon after the file is right again;
   - Warning Events for a bad annotation, through events.k8s.io/v1, then
@@ -27,7 +28,16 @@ Kubernetes Python client (Debian's python3-kubernetes, /usr/bin/python3):
   - SIGTERM with a watch open: the scheduler exits within a second or so;
   - a certificate for a wrong host, and one from another CA, are refused
     (errors counted, no pod seen); the in-cluster environment
-    (KUBERNETES_SERVICE_HOST/_PORT, NODE_NAME) works.
+    (KUBERNETES_SERVICE_HOST/_PORT, NODE_NAME) works;
+  - no spinning: a 410 answer to every watch, an ERROR event at once in
+    every watch, every watch closed after one line: the requests over 5 s
+    stay few (backing off) and the warnings stay one;
+  - a token file that is a FIFO is refused (no hang, SIGTERM works), one
+    behind symbolic links as the kubelet makes it is read;
+  - 120 pods on the node: a list in pages of 50 followed by continue; 60
+    big pods (400 KiB each): the page over 16 MiB is asked again with 25;
+  - more pods than the cache holds (1024): the rest refused, and offered
+    again by a list about a minute later once deletions made room.
 """
 import os
 import re
@@ -124,6 +134,25 @@ def log_lines(env, mark, pattern):
 def pod_line(uid, op, source=None):
     return r"event=kube_watch_pod op=%s uid=%s .*source=%s" % (
         op, uid, source or r"\S+")
+
+
+def uids_logged(env, mark, op, source):
+    """The pod UIDs of the watcher's op lines from source, in one pass."""
+    rx = re.compile(r"event=kube_watch_pod op=%s uid=(\S+) .*source=%s"
+                    % (op, source))
+    return {m.group(1) for m in map(rx.search,
+                                    env.scheduler_log()[mark:].splitlines())
+            if m}
+
+
+def wait_uids(env, mark, uids, op, source, timeout, what):
+    """Waits until every one of uids has an op line (polled slowly: the
+    log is long and the machine small)."""
+    deadline = time.monotonic() + timeout
+    while not set(uids) <= uids_logged(env, mark, op, source):
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.5)
 
 
 def wait_log(env, mark, pattern, timeout, what):
@@ -348,6 +377,26 @@ def gone_mid_stream(env, c, srv, api, victim):
             "the deleted pod was handed over once, by the relist")
 
 
+def gone_big_body(env, c, srv):
+    """A 410 whose Status is larger than the watcher keeps of an error
+    answer (64 KiB): the status still counts, and it lists again."""
+    k0 = kube(env)
+    t0 = time.monotonic()
+    srv.fail_next("watch", 410, count=1, pad=200 * 1024)
+    srv.drop_watches()
+    wait_kube(env, lambda k: k["lists"] > k0["lists"] and
+              k.get("connected"), 10, "listed again and watching")
+    k1 = kube(env)
+    reqs = pod_requests(srv, t0)
+    first = [(is_watch(r), r.status) for r in reqs][:2]
+    c.check(first == [(True, 410), (False, 200)] and
+            k1["gone"] == k0["gone"] + 1 and
+            k1["lists"] == k0["lists"] + 1,
+            "a 410 with a 200 KiB body: gone %d -> %d, a list follows "
+            "(lists %d -> %d)" % (k0["gone"], k1["gone"], k0["lists"],
+                                  k1["lists"]))
+
+
 def tokens(env, c, srv, token_copy):
     # Rotated, and the file follows at once (as the kubelet does it).
     u0 = srv.count("unauthorized")
@@ -537,6 +586,174 @@ def certificates(env, c, srv, token):
     stop(env)
 
 
+def spin_guards(env, c, srv, token):
+    """Servers that misbehave on every watch, each against a fresh
+    scheduler: the requests in the 5 s after the fault stay few. Without
+    the backoff they come in hundreds (a list that works, an ERROR line,
+    one line then the end, each used to end the backoff)."""
+    faults = [
+        ("a 410 answer to every watch",
+         lambda: srv.fail_next("watch", 410, count=100000), 30),
+        ("an ERROR 500 event at once in every watch",
+         lambda: srv.break_next_watches(100000, "error", 500), 15),
+        ("every watch closed after one bookmark",
+         lambda: srv.break_next_watches(100000, "close"), 15),
+    ]
+    for what, fault, bound in faults:
+        mark = len(env.scheduler_log())
+        start(env, srv, token)
+        wait_kube(env, lambda k: k.get("synced") and k.get("connected"), 10,
+                  "watching")
+        fault()
+        t0 = time.monotonic()
+        srv.drop_watches(graceful=True)
+        time.sleep(5.0)
+        reqs = pod_requests(srv, t0)
+        t1 = time.monotonic()
+        warns = log_lines(env, mark, r"level=warn .*event=kube_error")
+        srv.clear_faults()
+        stop(env)
+        lists = sum(1 for r in reqs if not is_watch(r))
+        print("figure: %s: %d requests (%d lists) in %.1f s, %d warnings"
+              % (what, len(reqs), lists, t1 - t0, len(warns)))
+        c.check(3 <= len(reqs) <= bound,
+                "%s: %d requests in 5 s (3..%d): backing off"
+                % (what, len(reqs), bound))
+        c.check(len(warns) <= 1, "... and %d kube_error warning(s) (at "
+                "most one per run of failures)" % len(warns))
+
+
+def token_files(env, c, srv):
+    """A FIFO as the token file must not hang the watcher (nor SIGTERM);
+    the kubelet's layout, token -> ..data/token -> a dated directory, is
+    links all the way and must be read."""
+    fifo = os.path.join(env.tmp, "token-fifo")
+    os.mkfifo(fifo)
+    start(env, srv, fifo)
+    wait_kube(env, lambda k: k["errors"] >= 1, 10, "a failed read")
+    k = kube(env)
+    took = stop(env)
+    c.check("not a regular file" in (k.get("last_error") or "") and
+            not k["synced"],
+            "a FIFO as token file: refused (%s)" % k.get("last_error"))
+    c.check(took < 3.0, "... and SIGTERM still stops it (%.2f s)" % took)
+    d = os.path.join(env.tmp, "sa")
+    dated = os.path.join(d, "..2026_01_02_03_04_05.123")
+    os.makedirs(dated)
+    write_token(os.path.join(dated, "token"), srv.token)
+    os.symlink(os.path.basename(dated), os.path.join(d, "..data"))
+    os.symlink(os.path.join("..data", "token"), os.path.join(d, "token"))
+    start(env, srv, os.path.join(d, "token"))
+    wait_kube(env, lambda k: k.get("synced") and k.get("connected"), 10,
+              "synced through the linked token")
+    c.check(kube(env)["synced"], "a token behind the kubelet's links is read")
+    stop(env)
+
+
+def paging(env, c, srv, token):
+    """More pods than a page: the list follows continue to the end."""
+    made = [srv.create_pod("page-%03d" % i, NS, node=NODE)
+            for i in range(120)]
+    mark = len(env.scheduler_log())
+    t0 = time.monotonic()
+    start(env, srv, token)
+    wait_kube(env, lambda k: k.get("synced"), 15, "synced")
+    lists = [r for r in pod_requests(srv, t0) if not is_watch(r)]
+    listed = log_lines(env, mark, r"event=kube_listed kind=list ")
+    m = re.search(r"pods=(\d+) .*pages=(\d+) page_size=(\d+)",
+                  listed[0]) if listed else None
+    on_node = len(srv.pods(node=NODE))
+    c.check(len(lists) >= 3 and
+            all(r.query.get("limit") == "50" for r in lists) and
+            not lists[0].query.get("continue") and
+            all(r.query.get("continue") for r in lists[1:]) and
+            all(r.status == 200 for r in lists),
+            "%d pods on the node: %d list requests of limit=50, the later "
+            "ones with continue" % (on_node, len(lists)))
+    seen = {p["metadata"]["uid"] for p in made} & \
+        uids_logged(env, mark, "added", "list")
+    c.check(m is not None and int(m.group(1)) == on_node and
+            int(m.group(2)) == (on_node + 49) // 50 and len(seen) == 120,
+            "all %d pods listed in %s pages (%d of the 120 new ones seen)"
+            % (on_node, m.group(2) if m else "?", len(seen)))
+    stop(env)
+    for p in made:
+        srv.delete_pod(NS, p["metadata"]["name"])
+
+
+def big_pages(env, c, srv, token):
+    """Pods of 400 KiB: a page of 50 is over the 16 MiB a page may take,
+    so the watcher asks again for half as many, and lists them all."""
+    big = "x" * (400 * 1024)
+    made = [srv.create_pod("big-%02d" % i, NS, node=NODE, env={"BLOB": big})
+            for i in range(60)]
+    mark = len(env.scheduler_log())
+    t0 = time.monotonic()
+    start(env, srv, token)
+    wait_kube(env, lambda k: k.get("synced"), 60, "synced")
+    lists = [r for r in pod_requests(srv, t0) if not is_watch(r)]
+    limits = [r.query.get("limit") for r in lists]
+    listed = log_lines(env, mark, r"event=kube_listed kind=list ")
+    halved = log_lines(env, mark, r"event=kube_error .*over 16 MiB: "
+                       r"asking for 25 ")
+    on_node = len(srv.pods(node=NODE))
+    seen = {p["metadata"]["uid"] for p in made} & \
+        uids_logged(env, mark, "added", "list")
+    c.check(limits[:2] == ["50", "25"] and set(limits[1:]) == {"25"} and
+            len(halved) == 1,
+            "a page of 50 big pods over 16 MiB: asked again with 25 "
+            "(limits %s)" % limits)
+    c.check(bool(listed) and "page_size=25" in listed[0] and
+            ("pods=%d " % on_node) in listed[0] and len(seen) == 60,
+            "... and all %d pods listed (%d of the 60 big ones seen)"
+            % (on_node, len(seen)))
+    stop(env)
+    for p in made:
+        srv.delete_pod(NS, p["metadata"]["name"])
+
+
+def cache_full(env, c, srv, token):
+    """More pods than the cache's 1024: the rest are refused, and a list
+    scheduled after the refusal (45..75 s) offers them again once
+    deletions have made room."""
+    cache_max = 1024
+    have = len(srv.pods(node=NODE))
+    extra = 6
+    made = [srv.create_pod("full-%04d" % i, NS, node=NODE)
+            for i in range(cache_max + extra - have)]
+    mark = len(env.scheduler_log())
+    start(env, srv, token)
+    wait_kube(env, lambda k: k.get("synced") and k.get("connected"), 30,
+              "synced")
+    t_list = time.monotonic()
+    refused = [re.search(r"uid=(\S+)", ln).group(1) for ln in
+               log_lines(env, mark, r"event=kube_pod_refused .*the cache "
+                         r"holds")]
+    scheduled = log_lines(env, mark, r"event=kube_relist_scheduled")
+    c.check(len(refused) == extra and len(scheduled) == 1,
+            "%d pods on the node: %d refused by the full cache, one list "
+            "scheduled (%s)" % (len(srv.pods(node=NODE)), len(refused),
+                                scheduled[0].split("event=")[1]
+                                if scheduled else "none"))
+    # Room for them: pods that were kept are deleted (watched).
+    kept = [p for p in made if p["metadata"]["uid"] not in refused]
+    for p in kept[:extra + 4]:
+        srv.delete_pod(NS, p["metadata"]["name"])
+    wait_uids(env, mark, [p["metadata"]["uid"] for p in kept[:extra + 4]],
+              "deleted", "watch", 10, "the deletions")
+    early = uids_logged(env, mark, "added", r"\S+") & set(refused)
+    wait_uids(env, mark, refused, "added", "relist", 100,
+              "the refused pods from the scheduled list")
+    after = time.monotonic() - t_list
+    c.check(not early, "the refused pods are not offered before the "
+            "scheduled list (%d were)" % len(early))
+    print("figure: the refused pods were listed again %.1f s after the "
+          "first list" % after)
+    c.check(35 <= after <= 90, "all %d refused pods came with the list "
+            "scheduled %.1f s after the first (45..75 s)" % (extra, after))
+    stop(env)
+
+
 def main(env, c):
     srv = kas.ApiServer(directory=os.path.join(env.tmp, "kube"),
                         bookmark_interval=1.0)
@@ -551,6 +768,7 @@ def main(env, c):
         gone_at_start(env, c, srv, api, "http")
         gone_at_start(env, c, srv, api, "event")
         gone_mid_stream(env, c, srv, api, pods["beta"])
+        gone_big_body(env, c, srv)
         tokens(env, c, srv, token)
         api = srv.client()  # the rotated token
         events(env, c, srv, api)
@@ -561,6 +779,11 @@ def main(env, c):
         c.check(took < 3.0, "the scheduler stops within 3 s with a watch "
                 "open (%.2f s)" % took)
         certificates(env, c, srv, token)
+        spin_guards(env, c, srv, token)
+        token_files(env, c, srv)
+        paging(env, c, srv, token)
+        big_pages(env, c, srv, token)
+        cache_full(env, c, srv, token)
         counts = srv.counts()
         print("figure: requests to the double: %s" % ", ".join(
             "%s %d" % (k, counts[k]) for k in sorted(counts)))

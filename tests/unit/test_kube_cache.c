@@ -1,9 +1,10 @@
 /*
  * test_kube_cache.c - the watcher's pod cache and its hand-over to the loop:
  * changes coalesced (a flood of modifications is one change per pod, in its
- * latest state), deletions handed over with the pod's name, a relist that
- * hands over what it no longer lists, the bound of KUBE_CACHE_MAX pods, the
- * hash index against a plain model over many random operations; the
+ * latest state; each fact counts, a mirror pod's new API UID too),
+ * deletions handed over with the pod's name, a relist that hands over what
+ * it no longer lists, the bound of KUBE_CACHE_MAX pods, the hash index
+ * against a plain model over many random operations; the
  * one-log-line memory for bad objects; and the bounded Event queue.
  */
 #include <stdio.h>
@@ -74,6 +75,12 @@ static void test_coalescing(void)
 	CHECK_EQ(kube_cache_put(c, &b), KUBE_CACHE_MODIFIED);
 	snprintf(b.pod_namespace, sizeof(b.pod_namespace), "other");
 	CHECK_EQ(kube_cache_put(c, &b), KUBE_CACHE_MODIFIED);
+	/* A static pod's mirror made again: same key (the config hash), a
+	 * new API UID, which its Events must name. */
+	snprintf(b.api_uid, sizeof(b.api_uid), "%s",
+	         "feedface-0000-4000-8000-0");
+	CHECK_EQ(kube_cache_put(c, &b), KUBE_CACHE_MODIFIED);
+	CHECK_EQ(kube_cache_put(c, &b), KUBE_CACHE_SAME);
 	CHECK_EQ(kube_cache_pending(c), 1);
 	/* A partial take leaves the rest waiting. */
 	kube_cache_put(c, &a);

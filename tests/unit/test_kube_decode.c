@@ -2,8 +2,10 @@
  * test_kube_decode.c - what the watcher accepts from the API server and from
  * its flags: Pod objects (every field's type, length and shape), watch lines
  * of each type (410 Gone among the ERRORs), PodList pages, Status bodies,
- * DNS names, UIDs, the API server's URL; and the Event bodies it posts
- * (events.k8s.io/v1 and core/v1), parsed back field by field.
+ * DNS names, UIDs (a static pod's mirror keyed by its config hash), the
+ * API server's URL, the one sanitizer of foreign text for log lines; and
+ * the Event bodies it posts (events.k8s.io/v1 and core/v1), parsed back
+ * field by field.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -131,6 +133,133 @@ static void test_uids(void)
 	CHECK(!kube_uid_take(UID, 35, uid));
 }
 
+/* A static pod's mirror: keyed by the config hash its cgroup carries. */
+static void test_mirror_pods(void)
+{
+	struct kube_decoded_pod p;
+	struct kube_watch_line ev;
+	char ann[256], line[20000];
+	char why[KUBE_WHY_SIZE];
+
+	snprintf(ann, sizeof(ann),
+	         "{\"" KUBE_ANNOTATION_MIRROR "\":\"%s\","
+	         "\"kubernetes.io/config.hash\":\"%s\","
+	         "\"" KUBE_ANNOTATION_CORE "\":\"30\"}",
+	         "6D1E8F1B0E1A2C3D4E5F60718293A4B5", HASH);
+	decode(pod_json("", ann, ""), &p);
+	CHECK(p.ok && p.uid_ok);
+	CHECK_STR(p.pod.uid, HASH); /* lower case, as the cgroup has it */
+	CHECK_STR(p.pod.api_uid, UID);
+	CHECK_STR(p.pod.core.value, "30");
+	/* An ordinary pod: both are its UID. */
+	decode(pod_json("", NULL, ""), &p);
+	CHECK_STR(p.pod.uid, UID);
+	CHECK_STR(p.pod.api_uid, UID);
+	/* Anything but 32 hex digits is no hash: the UID stays. */
+	static const char *not_hash[] = {
+	    "\"\"",
+	    "\"6d1e8f1b0e1a2c3d4e5f60718293a4b\"",   /* 31 */
+	    "\"6d1e8f1b0e1a2c3d4e5f60718293a4b5a\"", /* 33 */
+	    "\"6d1e8f1b0e1a2c3d4e5f60718293a4bz\"",
+	    "\"" UID "\"", /* a UUID is not a config hash */
+	    "\"6d1e8f1b0e1a2c3d4e5f60718293a4b\\u0000\"",
+	    "true",
+	    "32",
+	};
+	for (size_t i = 0; i < sizeof(not_hash) / sizeof(not_hash[0]); i++) {
+		snprintf(ann, sizeof(ann),
+		         "{\"" KUBE_ANNOTATION_MIRROR "\":%s}", not_hash[i]);
+		decode(pod_json("", ann, ""), &p);
+		CHECK(p.uid_ok);
+		CHECK_STR(p.pod.uid, UID);
+	}
+	/* The mirror's deletion names the hash too, even when the rest of
+	 * the object is refused (here its resourceVersion). */
+	snprintf(ann, sizeof(ann),
+	         "{\"" KUBE_ANNOTATION_MIRROR "\":\"" HASH "\"}");
+	snprintf(line, sizeof(line), "{\"type\":\"DELETED\",\"object\":%s}",
+	         pod_json(",\"resourceVersion\":\"1 2\"", ann, ""));
+	/* (pod_json has a resourceVersion already: a duplicate key.) */
+	CHECK_EQ(
+	    kube_decode_watch_line(line, strlen(line), &ev, why, sizeof(why)),
+	    -1);
+	{
+		const char *j =
+		    "{\"type\":\"DELETED\",\"object\":{"
+		    "\"metadata\":{\"uid\":\"" UID "\","
+		    "\"resourceVersion\":\"1 2\",\"annotations\":"
+		    "{\"" KUBE_ANNOTATION_MIRROR "\":\"" HASH "\"}}}}";
+
+		CHECK_EQ(
+		    kube_decode_watch_line(j, strlen(j), &ev, why, sizeof(why)),
+		    0);
+		CHECK(!ev.obj.ok && ev.obj.uid_ok);
+		CHECK_STR(ev.obj.pod.uid, HASH);
+		CHECK_STR(ev.obj.pod.api_uid, UID);
+	}
+}
+
+/* Foreign text in a reason or a Status: nothing that ends a quoted value
+ * or a line, or (for a word) a bare one. */
+static int log_safe(const char *s, int spaces_ok)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 ||
+		    (unsigned char)*s >= 0x7f || (*s == ' ' && !spaces_ok))
+			return 0;
+	return 1;
+}
+
+static void test_log_safety(void)
+{
+	struct kube_decoded_pod p;
+	struct kube_watch_line ev;
+	struct kube_status st;
+	char out[64], why[KUBE_WHY_SIZE];
+	const char *status;
+
+	CHECK_STR(kube_printable("a \"b\\c\n\x7f\xc3\xa9", 11, out, sizeof(out),
+	                         KUBE_TEXT_WORD),
+	          "a??b?c?????");
+	CHECK_STR(
+	    kube_printable("a \"b\\c", 6, out, sizeof(out), KUBE_TEXT_PHRASE),
+	    "a ?b?c");
+	CHECK_STR(kube_printable("x\0y", 3, out, sizeof(out), KUBE_TEXT_WORD),
+	          "x?y");
+	CHECK_STR(kube_printable("abcdef", 6, out, 4, KUBE_TEXT_WORD), "abc");
+	/* A UID made to close the reason and add a field. */
+	decode_meta("uid", "\"x\\\" level=error msg=\\\\\"", &p);
+	CHECK(!p.ok && !p.uid_ok);
+	CHECK(strstr(p.why, "metadata.uid") != NULL);
+	CHECK(log_safe(p.why, 1));
+	CHECK(strstr(p.why, "'x??level=error?msg=?'") != NULL);
+	/* jansson's own words quote the input back. */
+	CHECK_EQ(kube_decode_watch_line("{\"a\":\"\\q\"}", 10, &ev, why,
+	                                sizeof(why)),
+	         -1);
+	CHECK(strstr(why, "not JSON") != NULL);
+	CHECK(log_safe(why, 1));
+	{
+		char line[] = "{\"type\":\"X\\\" y\",\"object\":{}}";
+
+		CHECK_EQ(kube_decode_watch_line(line, strlen(line), &ev, why,
+		                                sizeof(why)),
+		         -1);
+		CHECK(strstr(why, "unknown event type") != NULL);
+		CHECK(log_safe(why, 1));
+	}
+	/* A Status's words: a quote or a backslash in its message or
+	 * reason must not end the reason="..." they are shown in. */
+	status = "{\"kind\":\"Status\",\"code\":500,\"reason\":"
+	         "\"Bad\\\" x\",\"message\":\"a \\\"b\\\" \\\\ c\\n d\","
+	         "\"details\":{\"kind\":\"k\\\"\"}}";
+	CHECK_EQ(kube_decode_status(status, strlen(status), &st), 0);
+	CHECK_STR(st.message, "a ?b? ? c? d");
+	CHECK_STR(st.reason, "Bad??x");
+	CHECK_STR(st.details_kind, "k?");
+	CHECK(log_safe(st.message, 1) && log_safe(st.reason, 0));
+}
+
 static void test_names(void)
 {
 	struct kube_decoded_pod p;
@@ -235,10 +364,25 @@ static void test_bad_pods(void)
 	       "\"name\":\"a\",\"namespace\":\"b\"}}",
 	       &p);
 	CHECK(!p.ok);
+	/* A bad resourceVersion refuses the pod, keeps no version (the
+	 * watch does not move to it) and still names the UID (a deletion
+	 * counts). */
 	decode_meta("resourceVersion", "\"12&watch=0\"", &p);
 	CHECK(!p.ok && strstr(p.why, "resourceVersion"));
+	CHECK(p.uid_ok);
+	CHECK_STR(p.pod.uid, UID);
+	CHECK_STR(p.resource_version, "");
 	decode_meta("resourceVersion", "12", &p);
-	CHECK(!p.ok);
+	CHECK(!p.ok && p.uid_ok);
+	{
+		char big[100];
+
+		memset(big, '7', sizeof(big));
+		big[0] = big[sizeof(big) - 2] = '"';
+		big[sizeof(big) - 1] = '\0';
+		decode_meta("resourceVersion", big, &p); /* 97 digits: long */
+		CHECK(!p.ok && p.uid_ok);
+	}
 	decode_meta("resourceVersion", NULL, &p);
 	CHECK(p.ok && p.resource_version[0] == '\0');
 	decode(pod_json("", NULL, ",\"nodeName\":5"), &p);
@@ -354,7 +498,15 @@ static void test_watch_lines(void)
 	               &ev),
 	         0);
 	CHECK(!ev.obj.ok && !ev.obj.uid_ok);
-	CHECK_STR(ev.obj.resource_version, "77");
+	CHECK_STR(ev.obj.resource_version, "77"); /* the watch moves on */
+	/* A DELETED event with a malformed resourceVersion still deletes. */
+	CHECK_EQ(watch("{\"type\":\"DELETED\",\"object\":{\"metadata\":{"
+	               "\"uid\":\"" UID "\",\"resourceVersion\":\"7/8\"}}}",
+	               &ev),
+	         0);
+	CHECK(!ev.obj.ok && ev.obj.uid_ok);
+	CHECK_STR(ev.obj.pod.uid, UID);
+	CHECK_STR(ev.obj.resource_version, "");
 }
 
 struct collected {
@@ -641,6 +793,8 @@ int main(void)
 {
 	test_good_pod();
 	test_uids();
+	test_mirror_pods();
+	test_log_safety();
 	test_names();
 	test_annotations();
 	test_bad_pods();

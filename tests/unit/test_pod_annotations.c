@@ -154,9 +154,9 @@ static void table(void)
 
 	struct kube_annotation x = ann("40"), y = ann("40"), z = ann("41");
 	struct kube_annotation none = {0};
-	CHECK(!pod_annotation_changed(&x, &y));
-	CHECK(pod_annotation_changed(&x, &z));
-	CHECK(pod_annotation_changed(&x, &none));
+	CHECK(kube_annotation_same(&x, &y));
+	CHECK(!kube_annotation_same(&x, &z));
+	CHECK(!kube_annotation_same(&x, &none));
 }
 
 int main(void)
