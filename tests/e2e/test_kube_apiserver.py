@@ -708,6 +708,12 @@ def check_certs(srv, c, v1):
     code = raw(srv, "GET", "/version", ca=srv.other_ca_file)[0]
     c.check(code == 200, "... and accepts it with that CA (%s)" % code)
     srv.use_cert("good")
+    try:  # a bare chroot may have no /etc/hosts: no name to test then
+        socket.getaddrinfo("localhost", srv.port)
+    except OSError:
+        print("note - \"localhost\" does not resolve here: its check of the "
+              "certificate's DNS name is left out")
+        return
     c.check(api_error(srv.client(host="localhost").list_namespaced_pod,
                       "team-a")[0] is None,
             "good certificate: https://localhost works too")
