@@ -284,11 +284,11 @@ int dp_plugin_load(struct dp_plugin *p, const char *const *avail, size_t navail,
 	}
 	pthread_mutex_lock(&p->mu);
 	if (!ok && !p->sched_down)
-		NVS_WARN("event=scheduler_unreachable reason=\"%s\" "
+		NVS_WARN("event=scheduler_load_unknown reason=\"%s\" "
 		         "msg=\"placing by pending allocations only\"",
 		         err);
 	else if (ok && p->sched_down)
-		NVS_INFO("event=scheduler_reachable");
+		NVS_INFO("event=scheduler_load_known");
 	p->sched_down = !ok;
 	released = dp_pending_released(&p->pending, avail, navail);
 	if (released)
