@@ -377,22 +377,41 @@ static int perform(struct kube_http *h, struct transfer *t,
 	return -1;
 }
 
+/* The start every request shares: a clean reply, the headers (with a JSON
+ * body for POST), curl set up for t. NULL (said in r) without memory. */
+static struct curl_slist *begin(struct kube_http *h, struct transfer *t,
+                                const char *url, const char *token,
+                                int json_body, long timeout_s)
+{
+	struct curl_slist *hdrs;
+
+	memset(t->r, 0, sizeof(*t->r));
+	hdrs = headers(h, token, json_body);
+	if (!hdrs) {
+		snprintf(t->r->error, sizeof(t->r->error), "out of memory");
+		return NULL;
+	}
+	setup(h, t, url, hdrs, timeout_s);
+	return hdrs;
+}
+
+/* A request with an end (not a watch) fails when the server stalls. */
+static void stall_limit(struct kube_http *h)
+{
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
+	                 (long)LOW_SPEED_TIME_S);
+}
+
 int kube_http_get(struct kube_http *h, const char *url, const char *token,
                   size_t max_body, long timeout_s, struct kube_http_reply *r)
 {
 	struct transfer t = {.h = h, .r = r, .max_body = max_body};
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs = begin(h, &t, url, token, 0, timeout_s);
 
-	memset(r, 0, sizeof(*r));
-	hdrs = headers(h, token, 0);
-	if (!hdrs) {
-		snprintf(r->error, sizeof(r->error), "out of memory");
+	if (!hdrs)
 		return -1;
-	}
-	setup(h, &t, url, hdrs, timeout_s);
-	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
-	                 (long)LOW_SPEED_TIME_S);
+	stall_limit(h);
 	return perform(h, &t, hdrs);
 }
 
@@ -401,15 +420,10 @@ int kube_http_stream(struct kube_http *h, const char *url, const char *token,
                      struct kube_http_reply *r)
 {
 	struct transfer t = {.h = h, .r = r, .s = s};
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs = begin(h, &t, url, token, 0, timeout_s);
 
-	memset(r, 0, sizeof(*r));
-	hdrs = headers(h, token, 0);
-	if (!hdrs) {
-		snprintf(r->error, sizeof(r->error), "out of memory");
+	if (!hdrs)
 		return -1;
-	}
-	setup(h, &t, url, hdrs, timeout_s);
 	return perform(h, &t, hdrs);
 }
 
@@ -418,20 +432,13 @@ int kube_http_post(struct kube_http *h, const char *url, const char *token,
 {
 	struct transfer t = {
 	    .h = h, .r = r, .max_body = KUBE_HTTP_ERROR_BODY_MAX};
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs = begin(h, &t, url, token, 1, timeout_s);
 
-	memset(r, 0, sizeof(*r));
-	hdrs = headers(h, token, 1);
-	if (!hdrs) {
-		snprintf(r->error, sizeof(r->error), "out of memory");
+	if (!hdrs)
 		return -1;
-	}
-	setup(h, &t, url, hdrs, timeout_s);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME,
-	                 (long)LOW_SPEED_TIME_S);
+	stall_limit(h);
 	return perform(h, &t, hdrs);
 }
 

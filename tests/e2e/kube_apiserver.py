@@ -74,6 +74,21 @@ LOG_LIMIT = 100000  # entries kept in requests() and written_events()
 SNAPSHOTS_KEPT = 64  # paginated lists whose continue tokens stay valid
 
 
+def require_or_skip(test_name):
+    """For a test of the double: runs it under the Python that has the
+    kubernetes package, or, where nothing here has it or the openssl
+    command is missing, prints why and exits as skipped."""
+    why = None
+    if not use_debian_python():
+        why = "python3-kubernetes is not installed (scripts/deps.sh test)"
+    elif not shutil.which("openssl"):
+        why = "the openssl command is not installed"
+    if why:
+        print("skip - " + why)
+        print("%s: 0 passed, 0 failed, 1 skipped" % test_name)
+        sys.exit(0)
+
+
 def use_debian_python():
     """Re-executes the running script under /usr/bin/python3 when this
     interpreter lacks the kubernetes package (Debian's python3-kubernetes

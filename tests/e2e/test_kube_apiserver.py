@@ -32,7 +32,6 @@ import datetime
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
@@ -47,16 +46,7 @@ sys.path.insert(0, HERE)
 import kube_apiserver as kas  # noqa: E402
 
 
-def skip(why):
-    print("skip - " + why)
-    print("test_kube_apiserver: 0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
-
-
-if not kas.use_debian_python():
-    skip("python3-kubernetes is not installed (scripts/deps.sh test)")
-if not shutil.which("openssl"):
-    skip("the openssl command is not installed")
+kas.require_or_skip("test_kube_apiserver")
 
 from kubernetes import client as k8s  # noqa: E402
 from kubernetes import watch as k8s_watch  # noqa: E402

@@ -41,9 +41,7 @@ Kubernetes Python client (Debian's python3-kubernetes, /usr/bin/python3):
 """
 import os
 import re
-import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -53,16 +51,7 @@ sys.path.insert(0, HERE)
 import kube_apiserver as kas  # noqa: E402
 
 
-def skip(why):
-    print("skip - " + why)
-    print("test_kube_watch: 0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
-
-
-if not kas.use_debian_python():
-    skip("python3-kubernetes is not installed (scripts/deps.sh test)")
-if not shutil.which("openssl"):
-    skip("the openssl command is not installed")
+kas.require_or_skip("test_kube_watch")
 
 from kubernetes import client as k8s  # noqa: E402
 

@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "policy.h"
+#include "splitmix.h"
 
 #define MS(x) ((int64_t)(x)*1000000)
 #define GIB(x) ((uint64_t)(x) << 30)
@@ -250,11 +251,7 @@ static uint64_t rng_state = 0x6a09e667f3bcc908ull;
 
 static uint64_t rng(void)
 {
-	/* splitmix64 */
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&rng_state);
 }
 
 static uint64_t rng_range(uint64_t n)
