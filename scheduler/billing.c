@@ -358,6 +358,15 @@ void bill_set_window(struct bill_gpu *g, int64_t window_ns)
 	g->next_window_ns = norm_window(window_ns);
 }
 
+static size_t owned_by(const struct bill_gpu *g, uint64_t owner)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		n += g->clients[i].owner == owner;
+	return n;
+}
+
 int bill_add(struct bill_gpu *g, uint64_t id, uint32_t limit_pct)
 {
 	return bill_add_owned(g, id, 0, limit_pct, BILL_MAX_CLIENTS);
@@ -367,15 +376,12 @@ int bill_add_owned(struct bill_gpu *g, uint64_t id, uint64_t owner,
                    uint32_t limit_pct, size_t owner_max)
 {
 	struct bill_client *c;
-	size_t owned = 0;
 
 	if (find(g, id) >= 0)
 		return 0;
 	if (g->n >= BILL_MAX_CLIENTS)
 		return -1;
-	for (size_t i = 0; i < g->n; i++)
-		owned += g->clients[i].owner == owner;
-	if (owned >= owner_max)
+	if (owned_by(g, owner) >= owner_max)
 		return -2;
 	c = &g->clients[g->n++];
 	memset(c, 0, sizeof(*c));
@@ -386,6 +392,46 @@ int bill_add_owned(struct bill_gpu *g, uint64_t id, uint64_t owner,
 	for (int s = 0; s < BILL_PENDING_TICKS; s++)
 		c->pending[s].tick = -1;
 	return 0;
+}
+
+/* Whose entry goes first: not throttled (its debt would be forgiven),
+ * then the least recently busy, then the latest to join. */
+static int evict_before(const struct bill_client *a,
+                        const struct bill_client *b)
+{
+	if (a->throttled != b->throttled)
+		return !a->throttled;
+	return a->last_busy_ns <= b->last_busy_ns;
+}
+
+int bill_add_evicting(struct bill_gpu *g, uint64_t id, uint64_t owner,
+                      uint32_t limit_pct, size_t owner_max, uint64_t *evicted)
+{
+	int rc = bill_add_owned(g, id, owner, limit_pct, owner_max);
+	size_t mine, most = 0;
+	long pick = -1;
+
+	*evicted = 0;
+	if (rc != -1)
+		return rc;
+	/* The table is full: O(n^2) over 256 entries, at a registration. */
+	mine = owned_by(g, owner);
+	if (mine >= owner_max)
+		return -2;
+	for (size_t i = 0; i < g->n; i++) {
+		size_t k = owned_by(g, g->clients[i].owner);
+
+		if (g->clients[i].owner == owner || k < mine + 2 || k < most)
+			continue;
+		if (k > most || evict_before(&g->clients[i], &g->clients[pick]))
+			pick = (long)i;
+		most = k;
+	}
+	if (pick < 0)
+		return -1;
+	*evicted = g->clients[pick].id;
+	bill_remove(g, *evicted);
+	return bill_add_owned(g, id, owner, limit_pct, owner_max);
 }
 
 void bill_remove(struct bill_gpu *g, uint64_t id)

@@ -100,10 +100,32 @@ static int bill_entry(struct sched_client *cl, struct sched_client_gpu *e)
 	return rc;
 }
 
+/* The client whose entry on g went to `to`: unbilled from now on, and
+ * held throttled if it has a core limit (it gets an entry back when one
+ * frees, as every unbilled client does). */
+static void evicted(struct sched_core *core, struct sched_gpu *g, uint64_t id,
+                    const struct sched_client *to)
+{
+	struct sched_client *cl = registry_client_find(&core->reg, id);
+	struct sched_client_gpu *e = cl ? registry_client_gpu(cl, g) : NULL;
+
+	if (!e)
+		return;
+	e->unbilled = 1;
+	NVS_WARN("event=billing_evicted gpu=%s client=%llu uid=%u for=%llu "
+	         "msg=\"its owner holds the most billing entries here: its "
+	         "least recently busy client gives one up\"",
+	         g->uuid, (unsigned long long)cl->id, (unsigned)cl->uid,
+	         (unsigned long long)to->id);
+	if (cl->limits.core_pct)
+		send_state(cl, e);
+}
+
 void compute_attach(struct sched_core *core, struct sched_client *cl,
                     struct sched_gpu *g, int64_t now)
 {
 	struct sched_client_gpu *e = registry_client_gpu(cl, g);
+	uint64_t gone;
 	int rc;
 
 	if (!e)
@@ -111,7 +133,14 @@ void compute_attach(struct sched_core *core, struct sched_client *cl,
 	if (!g->bill.window_ns)
 		bill_init(&g->bill,
 		          (int64_t)core->cfg->core_window_ms * 1000000, now);
-	rc = bill_entry(cl, e);
+	/* A full table gives way to a newcomer whose owner holds fewer
+	 * entries than the largest holder (an idle flood costs the
+	 * flooder). */
+	rc = bill_add_evicting(&g->bill, cl->id, bill_owner(cl),
+	                       cl->limits.core_pct, BILL_OWNER_SHARE, &gone);
+	e->unbilled = rc < 0;
+	if (gone)
+		evicted(core, g, gone, cl);
 	if (rc < 0)
 		NVS_WARN("event=billing_full gpu=%s client=%llu uid=%u "
 		         "reason=\"%s\" max=%d uid_share=%d msg=\"not billed: "

@@ -155,12 +155,14 @@ class Env:
                  timeout, "pid %d holding the GPU" % pid)
 
     # --- workloads ---------------------------------------------------------
-    def gpuload(self, *args, preload=True, extra_env=None):
-        """Starts gpuload; returns the Popen (stdout piped)."""
+    def gpuload(self, *args, preload=True, extra_env=None, preexec_fn=None):
+        """Starts gpuload; returns the Popen (stdout piped). preexec_fn
+        runs in the child before it (to put it in a pod's cgroup)."""
         p = subprocess.Popen(
             [self.path("bin", "gpuload")] + [str(a) for a in args],
             env=self.environ(preload=preload, extra=extra_env),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=preexec_fn)
         self.procs.append(p)
         return p
 

@@ -106,3 +106,20 @@ class ProcSeam:
 
     def remove(self):
         shutil.rmtree(self.proc_root, ignore_errors=True)
+
+
+def pods_for(tmp):
+    """PodCgroups where this process can make cgroups, else the ProcSeam
+    under tmp (NVSHARE_TEST_POD_SEAM=1 takes the seam anyway, to test the
+    fallback). The seam needs NVSHARE_PROC_ROOT in the scheduler's
+    environment: it is set in os.environ here, before the scheduler starts."""
+    root = None if os.environ.get("NVSHARE_TEST_POD_SEAM") == "1" else \
+        hierarchy()
+    if root is not None:
+        print("pod cgroups: real, under %s" % root)
+        return PodCgroups(root)
+    seam = ProcSeam(os.path.join(tmp, "proc"))
+    os.environ["NVSHARE_PROC_ROOT"] = seam.proc_root
+    print("pod cgroups: no writable hierarchy here; through "
+          "NVSHARE_PROC_ROOT (cgroup v2 lines)")
+    return seam

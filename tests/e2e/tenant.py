@@ -52,7 +52,11 @@ def drop_to(ids):
 def as_tenant(fn, *args):
     """Runs fn(*args) in a forked child that has dropped to the tenant;
     returns what it returned (pickled), or raises what it raised."""
-    ids = tenant_ids()
+    return in_child(tenant_ids(), fn, *args)
+
+
+def in_child(ids, fn, *args):
+    """fn(*args) in a forked child as ids (None: as this process is)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -76,7 +80,8 @@ def as_tenant(fn, *args):
     os.waitpid(pid, 0)
     ok, value = pickle.loads(data) if data else (False, "child died")
     if not ok:
-        raise AssertionError("as tenant: " + value)
+        raise AssertionError("in the child (%s): %s" %
+                             ("tenant" if ids else "self", value))
     return value
 
 

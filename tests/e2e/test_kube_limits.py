@@ -42,7 +42,7 @@ import kube_apiserver  # noqa: E402
 kube_apiserver.use_debian_python()
 
 from harness import AllocProbe, run, wait_for  # noqa: E402
-from pod_cgroups import PodCgroups, ProcSeam, hierarchy  # noqa: E402
+from pod_cgroups import pods_for  # noqa: E402
 
 NODE = "node-a"
 MEM = "nvshare.com/gpu-memory-limit"
@@ -138,20 +138,7 @@ def billed_rate(env, pid, seconds):
 
 
 def main(env, c):
-    # NVSHARE_TEST_POD_SEAM=1 takes the seam even where cgroups could be
-    # made (to test the fallback).
-    root = None if os.environ.get("NVSHARE_TEST_POD_SEAM") == "1" else \
-        hierarchy()
-    if root is not None:
-        cg = PodCgroups(root)
-        print("pod cgroups: real, under %s" % root)
-    else:
-        # No cgroupfs to write (a chroot): the same paths through the
-        # scheduler's proc seam, as cgroup v2 lines.
-        cg = ProcSeam(os.path.join(env.tmp, "proc"))
-        os.environ["NVSHARE_PROC_ROOT"] = cg.proc_root
-        print("pod cgroups: no writable hierarchy here; through "
-              "NVSHARE_PROC_ROOT (cgroup v2 lines)")
+    cg = pods_for(env.tmp)
     api = kube_apiserver.ApiServer(directory=os.path.join(env.tmp, "api"))
     try:
         body(env, c, api, cg)

@@ -11,7 +11,10 @@ docs/security.md). Attackers run as the unprivileged tenant
    A library refused a GPU runs unmanaged without a reconnect loop.
 4  billing table: 256 idle registrations of one uid take at most half of
    the GPU's billing table; a victim with NVSHARE_GPU_CORE_LIMIT=20 is
-   still throttled.
+   still throttled. Two owners (the tenant and root) filling the whole
+   table: a 20% victim in a pod takes the entry of the largest owner's
+   least recently busy client and is billed at its 20% (before: held
+   throttled at 0%, "table full").
 6  forged swap reports: 80 reports of 1 MiB in 2^64-1 ns, asked by
    nobody, are ignored: the bandwidth estimate, the automatic slice and a
    victim's wait stay what they were.
@@ -27,7 +30,9 @@ import threading
 import time
 
 from harness import DEFAULT_UUID, GIB, SECOND_UUID, finish, run, wait_for
-from tenant import as_tenant, open_to_tenants, popen_as_tenant, tenant_ids
+from pod_cgroups import pods_for
+from tenant import (as_tenant, in_child, open_to_tenants, popen_as_tenant,
+                    tenant_ids)
 from wire import (GPU_ACCEPTED, LOCK_OK, REGISTER_GPU, SET_MANAGED, SWAP_OUT,
                   Peer, gpu_of, log_has, register_payload, status)
 import struct
@@ -38,18 +43,19 @@ MIB = 1 << 20
 
 
 class Held:
-    """fn(ready_w, stop_r, *args) as the tenant, in a thread: it writes a
-    byte to ready_w once its attack is in place and holds it until a byte
-    comes on stop_r."""
+    """fn(ready_w, stop_r, *args) as the tenant (as this process with
+    as_self), in a thread: it writes a byte to ready_w once its attack is
+    in place and holds it until a byte comes on stop_r."""
 
-    def __init__(self, fn, *args):
+    def __init__(self, fn, *args, as_self=False):
         self.ready_r, ready_w = os.pipe()
         stop_r, self.stop_w = os.pipe()
         self.result, self.error = None, None
+        ids = None if as_self else tenant_ids()
 
         def body():
             try:
-                self.result = as_tenant(fn, ready_w, stop_r, *args)
+                self.result = in_child(ids, fn, ready_w, stop_r, *args)
             except Exception as e:  # reported by stop()
                 self.error = e
         self.t = threading.Thread(target=body, daemon=True)
@@ -229,6 +235,36 @@ def check_billing(env, c):
                 "4: the tenant's registrations past its share are logged")
 
 
+def check_billing_two_owners(env, c, pods):
+    """The tenant and root fill the GPU's billing table, half each; a
+    limited victim in a pod (an owner of its own, holding nothing) is
+    billed all the same."""
+    if tenant_ids() is None:
+        print("4: two owners need a second user (not root): left out")
+        return
+    tenant = Held(fill_billing, env.socket, 256)
+    tenant.ready(60.0)
+    own = Held(fill_billing, env.socket, 128, as_self=True)
+    own.ready(60.0)
+    v = env.gpuload("--kernel-ms", 2, "--seconds", 6,
+                    extra_env={"NVSHARE_GPU_CORE_LIMIT": "20"},
+                    preexec_fn=pods.enter(pods.path(
+                        "5e1f0000-0000-4000-8000-000000000004")))
+    t0 = time.monotonic_ns() + int(1.5e9)
+    time.sleep(4.5)
+    t1 = time.monotonic_ns()
+    v.kill()
+    v.wait()
+    n_tenant, n_own = tenant.stop(), own.stop()
+    share = gpu_share(env.trace(), v.pid, t0, t1)
+    c.check(n_tenant + n_own >= 256, "4: the table is full (%d + %d "
+            "registrations)" % (n_tenant, n_own))
+    c.check(5.0 < share < 30.0, "4: a 20%% victim in a pod is billed at "
+            "its share, not held at zero (%.1f%% of the GPU, 5..30)" % share)
+    c.check(log_has(env, "event=billing_evicted"),
+            "4: the entry it took is logged")
+
+
 def victim_wait(env):
     """Seconds a 4 GiB victim takes behind a 4 GiB holder on the 6 GiB
     GPU (its own work: 3 kernels of 20 ms)."""
@@ -305,6 +341,7 @@ def check_stopped_holder(env, c):
 
 
 def main(env, c):
+    pods = pods_for(env.tmp)
     env.start_scheduler()
     open_to_tenants(env)
     if tenant_ids() is None:
@@ -313,6 +350,10 @@ def main(env, c):
     check_contexts(env, c)
     check_refused_library(env, c)
     check_billing(env, c)
+    try:
+        check_billing_two_owners(env, c, pods)
+    finally:
+        pods.remove()
     check_swaps(env, c)
     check_stopped_holder(env, c)
 

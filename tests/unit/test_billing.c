@@ -206,6 +206,82 @@ static void test_add_remove_lookup(void)
 	CHECK_EQ(g.n, BILL_MAX_CLIENTS);
 }
 
+/* Owners' shares of the table: one owner's entries stop at its share;
+ * a full table gives an entry to a newcomer of a smaller owner, taken
+ * from the largest owner's least recently busy client, never a throttled
+ * one while another is there, and only when that evens shares out. */
+static void test_owner_share_and_eviction(void)
+{
+	const size_t half = BILL_MAX_CLIENTS / 2;
+	uint64_t gone = 99;
+
+	setup(0, 0);
+	for (uint64_t id = 1; id <= half; id++)
+		CHECK_EQ(bill_add_owned(&g, id, 1, 20, half), 0);
+	CHECK_EQ(bill_add_owned(&g, 999, 1, 20, half), -2); /* share used */
+	CHECK_EQ(bill_add_evicting(&g, 999, 1, 20, half, &gone), -2);
+	CHECK_EQ(gone, 0);
+	/* Owner 2: half - 1 entries, one of them busy; owner 3: one. */
+	for (uint64_t id = 1001; id < 1000 + half; id++)
+		CHECK_EQ(bill_add_owned(&g, id, 2, 20, half), 0);
+	CHECK_EQ(bill_add_owned(&g, 5000, 3, 20, half), 0);
+	CHECK_EQ(g.n, BILL_MAX_CLIENTS);
+	CHECK_EQ(bill_add_owned(&g, 5001, 4, 20, half), -1); /* full */
+	/* Owner 1's clients: 1 busy lately, 2 throttled, 3 busy long ago,
+	 * the rest never. */
+	busy(1, 0, MS(5));
+	busy(3, 0, MS(1));
+	adv(MS(40));
+	busy(1, 3, MS(5));
+	adv(MS(70));
+	g.clients[1].throttled = 1;
+	for (size_t i = 3; i < half; i++)
+		g.clients[i].last_busy_ns = MS(30); /* as if busy in tick 2 */
+	CHECK(bill_client_of(&g, 1)->last_busy_ns >
+	      bill_client_of(&g, 3)->last_busy_ns);
+	/* A newcomer of owner 4 takes owner 1's least recently busy client,
+	 * client 3 (busy at 10 ms; the others at 30 ms, 40 ms, and 2
+	 * throttled). */
+	CHECK_EQ(bill_add_evicting(&g, 5001, 4, 20, half, &gone), 0);
+	CHECK_EQ(gone, 3);
+	CHECK(bill_client_of(&g, 3) == NULL);
+	CHECK(bill_client_of(&g, 5001) != NULL);
+	CHECK_EQ(g.n, BILL_MAX_CLIENTS);
+	/* Owner 1 and 2 both hold half - 1 now: the tie goes to the least
+	 * recently busy, owner 2's never-busy clients (the latest first). */
+	CHECK_EQ(bill_add_evicting(&g, 5002, 4, 20, half, &gone), 0);
+	CHECK_EQ(gone, 1000 + half - 1);
+	/* Owner 3 (1 entry) against owners of half - 2 or more: it may take
+	 * more, until no owner holds two more than it. */
+	for (uint64_t id = 6000;; id++) {
+		int rc = bill_add_evicting(&g, id, 3, 20, half, &gone);
+
+		if (rc != 0) {
+			CHECK_EQ(rc, -1);
+			CHECK_EQ(gone, 0);
+			break;
+		}
+		CHECK(gone != 0);
+	}
+	{
+		size_t own[5] = {0};
+
+		for (size_t i = 0; i < g.n; i++)
+			own[g.clients[i].owner]++;
+		CHECK_EQ(g.n, BILL_MAX_CLIENTS);
+		/* Shares even: nobody holds two more than owner 3. */
+		for (int o = 1; o <= 2; o++)
+			CHECK(own[o] <= own[3] + 1);
+		CHECK_EQ(own[4], 2);
+		CHECK(own[3] > 80);
+	}
+	/* The throttled client 2 went last of owner 1's. */
+	CHECK(bill_client_of(&g, 2) != NULL);
+	/* A known client is never evicted for itself. */
+	CHECK_EQ(bill_add_evicting(&g, 5000, 3, 20, half, &gone), 0);
+	CHECK_EQ(gone, 0);
+}
+
 /* --- billing a tick ------------------------------------------------------- */
 
 /* One client with a 30 % limit, busy every tick: 10 ms a tick, throttled
@@ -1322,6 +1398,7 @@ int main(void)
 	test_init();
 	test_deadlines();
 	test_add_remove_lookup();
+	test_owner_share_and_eviction();
 	test_single_client();
 	test_shared_tick();
 	test_late_reports();
