@@ -254,6 +254,7 @@ static const struct inventory_gpu *node_gpu(struct sched_core *core,
 	const struct inventory_gpu *k;
 	char why[160];
 	size_t before;
+	int64_t t0;
 
 	if (!inv)
 		return NULL;
@@ -261,11 +262,16 @@ static const struct inventory_gpu *node_gpu(struct sched_core *core,
 	if (k || !inventory_rescan_due(inv, now))
 		return k;
 	before = inv->n;
+	/* The loop waits for the scan (docs/security.md, hot-plug): its
+	 * length is logged so that the stall is seen. */
+	t0 = nvs_now_ns();
 	if (inventory_scan(inv, now, why, sizeof(why)) < 0)
-		NVS_DEBUG("event=gpu_rescan reason=\"%s\"", why);
-	if (inv->n != before)
-		NVS_INFO("event=gpu_rescan gpus=%zu new=%zu", inv->n,
-		         inv->n - before);
+		NVS_DEBUG("event=gpu_rescan reason=\"%s\" us=%lld", why,
+		          (long long)((nvs_now_ns() - t0) / 1000));
+	else
+		NVS_INFO("event=gpu_rescan gpus=%zu new=%zu us=%lld", inv->n,
+		         inv->n - before,
+		         (long long)((nvs_now_ns() - t0) / 1000));
 	return inventory_find(inv, uuid);
 }
 
