@@ -123,6 +123,37 @@ def start_scheduler(build, tmp):
     raise SystemExit("scheduler did not start")
 
 
+def latency_table(rows, pooled, off_name, on_name):
+    """Prints each run's grant latencies off and on (run 0, the control,
+    as its two halves) and the pooled ones as a markdown table, then the
+    per-run p99 change; returns the pooled p99 change in percent."""
+    print("\n| run | grants/s | phase | grants | p50 us | p90 us | p99 us "
+          "| p99.9 us | p99 change |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        names = ((off_name, "off"), (on_name, "on")) if r["run"] \
+            else (("control, A", "off"), ("control, B", "on"))
+        for name, key in names:
+            x = r[key]
+            print("| %d | %.0f | %s | %d | %.1f | %.1f | %.1f | %.1f | %s |"
+                  % (r["run"], r["grants_per_s"], name, x["n"], x["p50"],
+                     x["p90"], x["p99"], x["p999"],
+                     "%+.1f%%" % r["p99_change_pct"] if key == "on" else ""))
+    off, on = pcts(pooled[0]), pcts(pooled[1])
+    change = 100.0 * (on["p99"] - off["p99"]) / off["p99"]
+    for name, x, note in ((off_name, off, ""),
+                          (on_name, on, "%+.1f%%" % change)):
+        print("| all | | %s | %d | %.1f | %.1f | %.1f | %.1f | %s |" % (
+            name, x["n"], x["p50"], x["p90"], x["p99"], x["p999"], note))
+    ch = [r["p99_change_pct"] for r in rows[1:]]
+    sem = statistics.stdev(ch) / len(ch) ** 0.5 if len(ch) > 1 else 0.0
+    print("\nper-run p99 change: mean %+.1f%% +- %.1f (standard error), "
+          "median %+.1f%%; the control's: %+.1f%%" % (
+              statistics.mean(ch), sem, statistics.median(ch),
+              rows[0]["p99_change_pct"]))
+    return change
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -175,30 +206,7 @@ def main():
         sched.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print("\n| run | grants/s | phase | grants | p50 us | p90 us | p99 us "
-          "| p99.9 us | p99 change |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        names = (("no scrapes", "off"), ("20 scrapes/s", "on")) if r["run"] \
-            else (("control, A", "off"), ("control, B", "on"))
-        for name, key in names:
-            x = r[key]
-            print("| %d | %.0f | %s | %d | %.1f | %.1f | %.1f | %.1f | %s |"
-                  % (r["run"], r["grants_per_s"], name, x["n"], x["p50"],
-                     x["p90"], x["p99"], x["p999"],
-                     "%+.1f%%" % r["p99_change_pct"] if key == "on" else ""))
-    off, on = pcts(pooled[0]), pcts(pooled[1])
-    change = 100.0 * (on["p99"] - off["p99"]) / off["p99"]
-    print("| all | | no scrapes | %d | %.1f | %.1f | %.1f | %.1f | |" % (
-        off["n"], off["p50"], off["p90"], off["p99"], off["p999"]))
-    print("| all | | 20 scrapes/s | %d | %.1f | %.1f | %.1f | %.1f | %+.1f%% |"
-          % (on["n"], on["p50"], on["p90"], on["p99"], on["p999"], change))
-    ch = [r["p99_change_pct"] for r in rows[1:]]
-    sem = statistics.stdev(ch) / len(ch) ** 0.5 if len(ch) > 1 else 0.0
-    print("\nper-run p99 change: mean %+.1f%% +- %.1f (standard error), "
-          "median %+.1f%%; the control's: %+.1f%%" % (
-              statistics.mean(ch), sem, statistics.median(ch),
-              rows[0]["p99_change_pct"]))
+    change = latency_table(rows, pooled, "no scrapes", "20 scrapes/s")
     print("pooled p99 change with scrapes: %+.1f%%; scrapes served %.1f/s "
           "while on, page %d bytes, snapshot %.3f ms on the loop (last)"
           % (change, statistics.median(r["scrapes_per_s"] for r in rows[1:]),

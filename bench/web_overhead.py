@@ -33,8 +33,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from metrics_overhead import (HOLD_US, PAUSE_US, churn, pcts,  # noqa: E402
-                              read_samples, start_scheduler)
+from metrics_overhead import (HOLD_US, PAUSE_US, churn,  # noqa: E402
+                              latency_table, pcts, read_samples,
+                              start_scheduler)
 
 PERIOD_NS = 2 * 10**9  # viewers on during odd periods, off during even
 GUARD_NS = 100 * 10**6  # left out after each switch
@@ -211,32 +212,9 @@ def main():
         sched.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print("\n| run | grants/s | phase | grants | p50 us | p90 us | p99 us "
-          "| p99.9 us | p99 change |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        names = (("no viewers", "off"), ("%d viewers" % a.viewers, "on")) \
-            if r["run"] else (("control, A", "off"), ("control, B", "on"))
-        for name, key in names:
-            x = r[key]
-            print("| %d | %.0f | %s | %d | %.1f | %.1f | %.1f | %.1f | %s |"
-                  % (r["run"], r["grants_per_s"], name, x["n"], x["p50"],
-                     x["p90"], x["p99"], x["p999"],
-                     "%+.1f%%" % r["p99_change_pct"] if key == "on" else ""))
-    off, on = pcts(pooled[0]), pcts(pooled[1])
-    change = 100.0 * (on["p99"] - off["p99"]) / off["p99"]
-    print("| all | | no viewers | %d | %.1f | %.1f | %.1f | %.1f | |" % (
-        off["n"], off["p50"], off["p90"], off["p99"], off["p999"]))
-    print("| all | | %d viewers | %d | %.1f | %.1f | %.1f | %.1f | %+.1f%% |"
-          % (a.viewers, on["n"], on["p50"], on["p90"], on["p99"],
-             on["p999"], change))
-    ch = [r["p99_change_pct"] for r in rows[1:]]
-    sem = statistics.stdev(ch) / len(ch) ** 0.5 if len(ch) > 1 else 0.0
+    change = latency_table(rows, pooled, "no viewers",
+                           "%d viewers" % a.viewers)
     last = rows[-1]
-    print("\nper-run p99 change: mean %+.1f%% +- %.1f (standard error), "
-          "median %+.1f%%; the control's: %+.1f%%" % (
-              statistics.mean(ch), sem, statistics.median(ch),
-              rows[0]["p99_change_pct"]))
     print("pooled p99 change with viewers: %+.1f%%; polls %.1f/s while on "
           "(%d failed), status %d bytes, history %d bytes (since the last "
           "poll: %d bytes), poll p50 %.1f ms,"

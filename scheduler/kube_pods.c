@@ -23,10 +23,9 @@ static void bind_client(struct sched_client *cl, const struct pod_entry *e)
 
 	if (cl->pod_verified)
 		return;
-	if (cl->pod_name[0] &&
-	    (strcmp(cl->pod_name, e->pod_name) != 0 ||
-	     strcmp(cl->pod_namespace[0] ? cl->pod_namespace : "default",
-	            e->pod_namespace) != 0)) {
+	if (cl->pod_name[0] && (strcmp(cl->pod_name, e->pod_name) != 0 ||
+	                        strcmp(quota_namespace(cl->pod_namespace),
+	                               e->pod_namespace) != 0)) {
 		memcpy(cl->claimed_namespace, cl->pod_namespace,
 		       sizeof(cl->claimed_namespace));
 		memcpy(cl->claimed_name, cl->pod_name,

@@ -46,9 +46,8 @@ static int same_pod(const struct sched_core *core,
 	return o != cl && o->pod_name[0] &&
 	       (o->pod_verified || core->cfg->trust_pod_names) &&
 	       strcmp(o->pod_name, cl->pod_name) == 0 &&
-	       strcmp(o->pod_namespace[0] ? o->pod_namespace : "default",
-	              cl->pod_namespace[0] ? cl->pod_namespace : "default") ==
-	           0;
+	       strcmp(quota_namespace(o->pod_namespace),
+	              quota_namespace(cl->pod_namespace)) == 0;
 }
 
 /* What the other processes of cl's pod have on gpu. */
@@ -289,8 +288,7 @@ int limit_change_set(struct sched_core *core,
 		         QUOTA_MAX_PODS);
 		return ENOSPC;
 	}
-	registry_printable(m->pod_namespace[0] ? m->pod_namespace : "default",
-	                   ns, sizeof(ns));
+	registry_printable(quota_namespace(m->pod_namespace), ns, sizeof(ns));
 	registry_printable(m->pod_name, pod, sizeof(pod));
 	NVS_INFO("event=set key=%s pod=%s/%s value=%s clients=%zu "
 	         "unconfirmed=%zu pid=%d uid=%u",

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *ns_or_default(const char *ns)
+const char *quota_namespace(const char *ns)
 {
 	return ns && ns[0] ? ns : "default";
 }
@@ -23,7 +23,7 @@ void quota_table_free(struct quota_table *t)
 struct quota_pod *quota_pod_find(const struct quota_table *t, const char *ns,
                                  const char *name)
 {
-	ns = ns_or_default(ns);
+	ns = quota_namespace(ns);
 	for (size_t i = 0; i < t->npods; i++)
 		if (strcmp(t->pods[i].pod_name, name) == 0 &&
 		    strcmp(t->pods[i].pod_namespace, ns) == 0)
@@ -40,7 +40,7 @@ struct quota_pod *quota_pod_get(struct quota_table *t, const char *ns,
 		return p;
 	if (t->npods >= QUOTA_MAX_PODS || !name[0] ||
 	    strlen(name) >= sizeof(p->pod_name) ||
-	    strlen(ns_or_default(ns)) >= sizeof(p->pod_namespace))
+	    strlen(quota_namespace(ns)) >= sizeof(p->pod_namespace))
 		return NULL;
 	if (t->npods == t->cap) {
 		size_t ncap = t->cap ? t->cap * 2 : 16;
@@ -53,7 +53,7 @@ struct quota_pod *quota_pod_get(struct quota_table *t, const char *ns,
 	p = &t->pods[t->npods++];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->pod_namespace, sizeof(p->pod_namespace), "%s",
-	         ns_or_default(ns));
+	         quota_namespace(ns));
 	snprintf(p->pod_name, sizeof(p->pod_name), "%s", name);
 	return p;
 }

@@ -54,6 +54,10 @@ struct quota_table {
 
 void quota_table_free(struct quota_table *t);
 
+/* A pod's namespace as Kubernetes reads it: empty (or NULL) means
+ * "default". */
+const char *quota_namespace(const char *ns);
+
 /* The pod's entry, or NULL. An empty namespace means "default". */
 struct quota_pod *quota_pod_find(const struct quota_table *t, const char *ns,
                                  const char *name);
