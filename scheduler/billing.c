@@ -394,44 +394,84 @@ int bill_add_owned(struct bill_gpu *g, uint64_t id, uint64_t owner,
 	return 0;
 }
 
-/* Whose entry goes first: not throttled (its debt would be forgiven),
- * then the least recently busy, then the latest to join. */
-static int evict_before(const struct bill_client *a,
-                        const struct bill_client *b)
+/* When c last had work here: its last billed tick, or a later tick it
+ * reported that is still open (billed ~30 ms late, it is recent). */
+static int64_t latest_busy(const struct bill_client *c)
 {
-	if (a->throttled != b->throttled)
-		return !a->throttled;
-	return a->last_busy_ns <= b->last_busy_ns;
+	int64_t t = c->last_busy_ns;
+
+	for (int s = 0; s < BILL_PENDING_TICKS; s++)
+		if (c->pending[s].tick >= 0 && c->pending[s].busy_ns > 0 &&
+		    (c->pending[s].tick + 1) * BILL_TICK_NS > t)
+			t = (c->pending[s].tick + 1) * BILL_TICK_NS;
+	return t;
+}
+
+/* A client that may give up its entry at now: an unlimited one (unbilled,
+ * it runs as before), or a limited one idle for BILL_ACTIVE_WINDOWS
+ * windows with nothing open. Taking an active limited client's entry
+ * would hold it throttled, and a flood of small owners could do that to
+ * every limited client of a larger one. */
+static int evictable(const struct bill_gpu *g, const struct bill_client *c,
+                     int64_t now)
+{
+	return !c->limit_pct ||
+	       (!active(g, c, now) &&
+	        latest_busy(c) < now - BILL_ACTIVE_WINDOWS * g->window_ns);
+}
+
+/* Whether a (of an owner holding ka) gives up its entry before b (of one
+ * holding kb; b is the earlier in the table): an unlimited client first,
+ * then the larger owner's, the least recently busy, the latest to join. */
+static int evict_before(const struct bill_client *a, size_t ka,
+                        const struct bill_client *b, size_t kb)
+{
+	if (!a->limit_pct != !b->limit_pct)
+		return !a->limit_pct;
+	if (ka != kb)
+		return ka > kb;
+	return latest_busy(a) <= latest_busy(b);
 }
 
 int bill_add_evicting(struct bill_gpu *g, uint64_t id, uint64_t owner,
-                      uint32_t limit_pct, size_t owner_max, uint64_t *evicted)
+                      uint32_t limit_pct, size_t owner_max, int64_t now,
+                      uint64_t *evicted)
 {
 	int rc = bill_add_owned(g, id, owner, limit_pct, owner_max);
-	size_t mine, most = 0;
+	size_t mine, best_k = 0;
 	long pick = -1;
 
 	*evicted = 0;
 	if (rc != -1)
 		return rc;
-	/* The table is full: O(n^2) over 256 entries, at a registration. */
 	mine = owned_by(g, owner);
 	if (mine >= owner_max)
 		return -2;
+	/* The table is full: O(n^2) over 256 entries, at a registration. */
 	for (size_t i = 0; i < g->n; i++) {
-		size_t k = owned_by(g, g->clients[i].owner);
+		const struct bill_client *c = &g->clients[i];
+		size_t k;
 
-		if (g->clients[i].owner == owner || k < mine + 2 || k < most)
+		if (c->owner == owner || !evictable(g, c, now))
 			continue;
-		if (k > most || evict_before(&g->clients[i], &g->clients[pick]))
+		k = owned_by(g, c->owner);
+		if (k < mine + 2)
+			continue;
+		if (pick < 0 || evict_before(c, k, &g->clients[pick], best_k)) {
 			pick = (long)i;
-		most = k;
+			best_k = k;
+		}
 	}
 	if (pick < 0)
 		return -1;
 	*evicted = g->clients[pick].id;
 	bill_remove(g, *evicted);
 	return bill_add_owned(g, id, owner, limit_pct, owner_max);
+}
+
+size_t bill_owned(const struct bill_gpu *g, uint64_t owner)
+{
+	return owned_by(g, owner);
 }
 
 void bill_remove(struct bill_gpu *g, uint64_t id)

@@ -107,13 +107,20 @@ int bill_add(struct bill_gpu *g, uint64_t id, uint32_t limit_pct);
  * here: -2 when that share is used (bill_add: owner 0, no share). */
 int bill_add_owned(struct bill_gpu *g, uint64_t id, uint64_t owner,
                    uint32_t limit_pct, size_t owner_max);
-/* bill_add_owned, and when the table is full, an entry taken from the
- * owner that holds the most, if it holds at least two more than owner
- * (so that shares only even out): that owner's least recently busy
- * client (one throttled last), whose id goes to *evicted; it is billed no
- * more. *evicted is 0 when nobody lost an entry. */
+/* bill_add_owned, and when the table is full, an entry taken from a
+ * client of an owner that holds at least two more than owner (so that
+ * shares only even out): an unlimited client first (unbilled, it runs as
+ * before), else a limited one idle for BILL_ACTIVE_WINDOWS windows with no
+ * open tick; among those, the largest owner's, the least recently busy
+ * (open ticks count), the latest to join. An active limited client is
+ * never taken: the newcomer is refused (-1) instead. The id of the client
+ * that lost its entry goes to *evicted (0: nobody); it is billed no
+ * more. */
 int bill_add_evicting(struct bill_gpu *g, uint64_t id, uint64_t owner,
-                      uint32_t limit_pct, size_t owner_max, uint64_t *evicted);
+                      uint32_t limit_pct, size_t owner_max, int64_t now,
+                      uint64_t *evicted);
+/* Entries owner holds. */
+size_t bill_owned(const struct bill_gpu *g, uint64_t owner);
 /* Removes a client; nothing is emitted for it. */
 void bill_remove(struct bill_gpu *g, uint64_t id);
 /* A new limit (0: none); applies at once to the current window. A client

@@ -137,7 +137,8 @@ void compute_attach(struct sched_core *core, struct sched_client *cl,
 	 * entries than the largest holder (an idle flood costs the
 	 * flooder). */
 	rc = bill_add_evicting(&g->bill, cl->id, bill_owner(cl),
-	                       cl->limits.core_pct, BILL_OWNER_SHARE, &gone);
+	                       cl->limits.core_pct, BILL_OWNER_SHARE, now,
+	                       &gone);
 	e->unbilled = rc < 0;
 	if (gone)
 		evicted(core, g, gone, cl);
@@ -153,19 +154,34 @@ void compute_attach(struct sched_core *core, struct sched_client *cl,
 		send_state(cl, e);
 }
 
-/* Entries freed on g: unbilled clients get theirs, oldest first. */
+/* Entries freed on g: each goes to the unbilled client whose owner
+ * holds the fewest there (the oldest of those), so that a freed entry
+ * does not drift back to the owner that lost it to a smaller one. */
 static void bill_waiting(struct sched_core *core, struct sched_gpu *g,
                          const struct sched_client *gone)
 {
-	for (size_t i = 0; i < core->reg.nclients; i++) {
-		struct sched_client *cl = core->reg.clients[i];
-		struct sched_client_gpu *e = registry_client_gpu(cl, g);
+	for (;;) {
+		struct sched_client *pick = NULL;
+		size_t fewest = BILL_OWNER_SHARE;
 
-		if (cl == gone || !e || !e->unbilled || bill_entry(cl, e) < 0)
-			continue;
+		for (size_t i = 0; i < core->reg.nclients; i++) {
+			struct sched_client *cl = core->reg.clients[i];
+			struct sched_client_gpu *e = registry_client_gpu(cl, g);
+			size_t k;
+
+			if (cl == gone || !e || !e->unbilled)
+				continue;
+			k = bill_owned(&g->bill, bill_owner(cl));
+			if (k < fewest) {
+				pick = cl;
+				fewest = k;
+			}
+		}
+		if (!pick || bill_entry(pick, registry_client_gpu(pick, g)) < 0)
+			return;
 		NVS_INFO("event=billed gpu=%s client=%llu", g->uuid,
-		         (unsigned long long)cl->id);
-		send_state(cl, e);
+		         (unsigned long long)pick->id);
+		send_state(pick, registry_client_gpu(pick, g));
 	}
 }
 

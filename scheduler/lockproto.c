@@ -266,8 +266,8 @@ static const struct inventory_gpu *node_gpu(struct sched_core *core,
 	 * length is logged so that the stall is seen. */
 	t0 = nvs_now_ns();
 	if (inventory_scan(inv, now, why, sizeof(why)) < 0)
-		NVS_DEBUG("event=gpu_rescan reason=\"%s\" us=%lld", why,
-		          (long long)((nvs_now_ns() - t0) / 1000));
+		NVS_INFO("event=gpu_rescan reason=\"%s\" us=%lld", why,
+		         (long long)((nvs_now_ns() - t0) / 1000));
 	else
 		NVS_INFO("event=gpu_rescan gpus=%zu new=%zu us=%lld", inv->n,
 		         inv->n - before,
