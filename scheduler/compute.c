@@ -15,7 +15,8 @@
 _Static_assert(BILL_TICK_NS == NVS_USAGE_TICK_NS, "one tick on both sides");
 
 /* A limited client that could not be billed is held throttled: never
- * unthrottled for want of a billing entry. */
+ * unthrottled for want of a billing entry. The metrics follow what the
+ * client is told (held throttled counts as throttled time). */
 static void send_state(struct sched_client *cl, struct sched_client_gpu *e)
 {
 	struct nvs_throttle t;
@@ -25,6 +26,8 @@ static void send_state(struct sched_client *cl, struct sched_client_gpu *e)
 	t.throttled = e->unbilled
 	                  ? cl->limits.core_pct != 0
 	                  : (uint32_t)bill_throttled(&e->gpu->bill, cl->id);
+	metrics_throttle(&metrics_global, cl->id, e->gpu->uuid,
+	                 (int)t.throttled, nvs_now_ns());
 	t.meter = e->gpu->metered ? 1 : 0;
 	e->meter_sent = e->gpu->metered;
 	conn_send(cl->conn, NVS_MSG_THROTTLE, &t, sizeof(t));

@@ -319,21 +319,23 @@ static int over_limit(const struct sched_client *c, const struct mem_view *v)
 }
 
 /* Compute quota on a GPU: the share in force (after scaling), GPU time
- * billed, whether paused now. */
+ * billed, whether paused now (a limited client without a billing entry
+ * is held paused: compute.c), whether it has an entry. */
 static void json_compute(const struct sched_client *c,
                          const struct sched_client_gpu *e, int64_t now,
                          struct status_buf *b)
 {
 	const struct bill_client *bc = bill_client_of(&e->gpu->bill, c->id);
+	int paused = e->unbilled ? c->limits.core_pct != 0
+	                         : bill_throttled(&e->gpu->bill, c->id);
 
-	status_buf_printf(b,
-	                  ",\"core_share_pct\":%.2f,\"billed_gpu_ms\":%.1f,"
-	                  "\"throttled\":%s,\"throttles\":%llu",
-	                  bill_effective_pct(&e->gpu->bill, c->id, now),
-	                  bc ? (double)bc->billed_ns / 1e6 : 0.0,
-	                  bill_throttled(&e->gpu->bill, c->id) ? "true"
-	                                                       : "false",
-	                  (unsigned long long)e->throttles);
+	status_buf_printf(
+	    b,
+	    ",\"core_share_pct\":%.2f,\"billed_gpu_ms\":%.1f,"
+	    "\"throttled\":%s,\"throttles\":%llu,\"billed\":%s",
+	    bill_effective_pct(&e->gpu->bill, c->id, now),
+	    bc ? (double)bc->billed_ns / 1e6 : 0.0, paused ? "true" : "false",
+	    (unsigned long long)e->throttles, e->unbilled ? "false" : "true");
 }
 
 static void json_client_gpu(const struct sched_client *c,

@@ -216,6 +216,11 @@ def check_refused_library(env, c):
 def check_billing(env, c):
     held = Held(fill_billing, env.socket, 256)
     held.ready(60.0)
+    if tenant_ids() is not None:
+        unbilled = sum(1 for cl in env.status()["clients"]
+                       for g in cl["gpus"] if g.get("billed") is False)
+        c.check(unbilled == 128, "4: status shows the 128 registrations "
+                "past the tenant's share unbilled (%d)" % unbilled)
     v = env.gpuload("--kernel-ms", 2, "--seconds", 6,
                     extra_env={"NVSHARE_GPU_CORE_LIMIT": "20"})
     t0 = time.monotonic_ns() + int(1.5e9)
@@ -253,6 +258,7 @@ def check_billing_two_owners(env, c, pods):
     t0 = time.monotonic_ns() + int(1.5e9)
     time.sleep(4.5)
     t1 = time.monotonic_ns()
+    billed = (env.gpu_state(v.pid) or {}).get("billed")
     v.kill()
     v.wait()
     n_tenant, n_own = tenant.stop(), own.stop()
@@ -266,6 +272,7 @@ def check_billing_two_owners(env, c, pods):
             "its share, not held at zero (%.1f%% of the GPU, 5..30)" % share)
     c.check(log_has(env, "event=billing_evicted"),
             "4: the entry it took is logged")
+    c.check(billed is True, "4: status says it is billed (%s)" % billed)
 
 
 def victim_wait(env):

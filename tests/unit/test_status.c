@@ -137,7 +137,7 @@ static void test_json(void)
 	    "\"granted_bytes\":1073741824,\"pinned_bytes\":0,"
 	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
-	    "\"throttled\":false,\"throttles\":0}]},"
+	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":2,\"pid\":200,\"uid\":1001,"
 	    "\"comm\":\"bad\\\"name\\u000a\",\"pod_namespace\":\"ml\","
 	    "\"pod_name\":\"trainer-0\",\"container\":\"main\","
@@ -153,7 +153,7 @@ static void test_json(void)
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
 	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
-	    "\"throttled\":false,\"throttles\":0}]},"
+	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":3,\"pid\":300,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
 	    "\"pod_uid\":null,\"pod_verified\":false,\"pod_claimed\":null,"
@@ -168,7 +168,7 @@ static void test_json(void)
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
 	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
-	    "\"throttled\":false,\"throttles\":0}]}]}\n";
+	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]}]}\n";
 
 	build(&r);
 	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
@@ -256,7 +256,7 @@ static void test_json_memory(void)
 	    "\"granted_bytes\":3221225472,\"pinned_bytes\":0,"
 	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
-	    "\"throttled\":false,\"throttles\":0}]},"
+	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":2,\"pid\":101,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
 	    "\"pod_uid\":null,\"pod_verified\":false,\"pod_claimed\":null,"
@@ -272,7 +272,7 @@ static void test_json_memory(void)
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
 	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
-	    "\"throttled\":false,\"throttles\":0}]},"
+	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":3,\"pid\":102,\"uid\":0,\"comm\":\"\","
 	    "\"pod_namespace\":\"\",\"pod_name\":\"\",\"container\":\"\","
 	    "\"pod_uid\":null,\"pod_verified\":false,\"pod_claimed\":null,"
@@ -288,7 +288,7 @@ static void test_json_memory(void)
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
 	    "\"growing\":false,\"grow_wait_ms\":0,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
-	    "\"throttled\":false,\"throttles\":0}]}]}\n";
+	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]}]}\n";
 
 	build_memory(&r);
 	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
