@@ -9,7 +9,8 @@ Runs gpuload straight on the simulated driver (no scheduler, no preload):
   - --device picks the GPU, an absent one fails with the driver's error;
   - --grow-to grows buffers while running, each kernel touching all of
     them (the trace shows a kernel of no time per grown buffer), and
-    --regrow frees and grows them again; --verify covers every buffer.
+    --regrow frees and grows them again; --verify covers every buffer;
+  - --threads 4 runs all of it four times at once, the report summing it.
 """
 
 import os
@@ -56,6 +57,9 @@ BAD_USAGE = [
     ["--kernels", "4", "--grow-to", "4Gi"],   # 4 steps need 5 kernels
     ["--kernels", "9", "--grow-to", "4Gi", "--regrow", "1"],  # 10
     ["--kernels", "9", "--grow-to", "5000Gi", "--grow-step", "1Mi"],
+    ["--kernels", "1", "--threads", "0"],
+    ["--kernels", "1", "--threads", "65"],
+    ["--kernels", "1", "--threads", "2.5"],
 ]
 
 
@@ -232,6 +236,32 @@ def regrow(env, c):
                 % (api, timed, idle))
 
 
+def threads(env, c):
+    """--threads 4, each thread 1 GiB growing to 3 GiB over 30 kernels: a
+    step before kernels 5 and 10, so 5 x 1 + 20 x 2 = 45 touches a thread;
+    120 timed kernels, 180 touches, 12 GiB at the peak in all."""
+    rc, res, _ = finish(env.gpuload("--mem", "1Gi", "--grow-to", "3Gi",
+                                    "--kernels", 30, "--verify", "1Mi",
+                                    "--threads", 4, preload=False))
+    c.check(rc == 0 and res["error"] is None and res["verified"] is True,
+            "threads: 4 threads ran, every buffer verified (%r)"
+            % (res and res["error"]))
+    c.check(res["threads"] == 4 and res["kernels"] == 120 and
+            res["grow_steps"] == 8 and res["peak_bytes"] == 12 << 30 and
+            res["mem_bytes"] == 4 << 30,
+            "threads: the report sums them: 120 kernels, 8 steps, 12 GiB "
+            "peak, 4 GiB of --mem (%s, %s, %s, %s)"
+            % (res["kernels"], res["grow_steps"], res["peak_bytes"],
+               res["mem_bytes"]))
+    idle, timed = touches(env, res["pid"])
+    c.check(timed == 120 and idle == 180,
+            "threads: 120 timed kernels, 180 touches (%s, %d)"
+            % (idle, timed))
+    c.check(res["gpu_ms"] == 1200.0 and res["wall_ms"] >= 1200.0,
+            "threads: 1.2 s of GPU work, in no less wall time on the one "
+            "simulated GPU (%.1f ms)" % res["wall_ms"])
+
+
 def main(env, c):
     usage_errors(env, c)
     verify(env, c)
@@ -242,6 +272,7 @@ def main(env, c):
     bad_device(env, c)
     grow(env, c)
     regrow(env, c)
+    threads(env, c)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ A. GPU 0, 16 GiB: three clients growing from 1 GiB to 7 GiB (21 GiB in
    on the simulated GPU).
 B. The same with one of them freeing its grown buffers and growing again
    twice (--regrow 2).
+D. As A, each client with 4 threads (gpuload --threads 4) on streams of
+   their own, each thread growing 256 MiB to 1.75 GiB: allocations of
+   some threads while others launch or wait at the gate, as a framework's
+   threads do. The same checks as A.
 C. GPU 1, 4 GiB: a client holds 3 GiB resident and keeps the GPU busy; a
    second asks for 2 GiB of memory the scheduler cannot move
    (cuMemAllocPitch, then cuMemAllocAsync). It must not fail with out of
@@ -171,6 +175,22 @@ def regrow_beside(env, c):
             "B: the regrowing client grew 3 x 6 steps, 2 regrows")
 
 
+# Per thread a quarter of A: 25 kernels, 256 MiB growing to 1.75 GiB.
+THREADED = ("--mem", "256Mi", "--grow-to", "1792Mi", "--grow-step", "256Mi",
+            "--kernel-ms", KERNEL_MS, "--kernels", KERNELS // 4,
+            "--verify", "1Mi", "--threads", 4)
+
+
+def grow_threaded(env, c):
+    results = growing_group(env, c, "D: three of 4 threads grow to 7 GiB",
+                            [THREADED] * 3)
+    c.check(all(r[1] and r[1]["threads"] == 4 and
+                r[1]["kernels"] == KERNELS and
+                r[1]["grow_steps"] == 24 and
+                r[1]["peak_bytes"] == 7 * GIB for r in results),
+            "D: each ran 4 x 25 kernels and grew in 4 x 6 steps to 7 GiB")
+
+
 def unmovable_newcomer(env, c, api):
     """GPU 1 (4 GiB): 3 GiB resident and busy; then 2 GiB of --alloc-api
     api, which the scheduler cannot move once made."""
@@ -209,6 +229,7 @@ def main(env, c):
     env.start_scheduler()
     grow_three(env, c)
     regrow_beside(env, c)
+    grow_threaded(env, c)
     unmovable_newcomer(env, c, "pitch")
     unmovable_newcomer(env, c, "async")
 

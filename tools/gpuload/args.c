@@ -43,6 +43,7 @@ void gl_args_usage(FILE *out)
 	    "               [--inflight K] [--alloc-api NAME] [--kernel NAME]\n"
 	    "               [--work-iters N] [--verify SIZE]\n"
 	    "               [--grow-to SIZE [--grow-step SIZE] [--regrow N]]\n"
+	    "               [--threads N]\n"
 	    "\n"
 	    "Runs a fixed amount of GPU work through the CUDA driver API\n"
 	    "and prints one JSON line with what it did.\n"
@@ -87,6 +88,11 @@ void gl_args_usage(FILE *out)
 	    "                   growing as above over its first third; at\n"
 	    "                   the start of each cycle after the first, free\n"
 	    "                   every grown buffer (not --mem's) first\n"
+	    "  --threads N      1..64: N threads on the one context, each\n"
+	    "                   with its own non-blocking stream doing all\n"
+	    "                   of the above (its own --mem buffer, growth\n"
+	    "                   and kernels) at once, as a framework's\n"
+	    "                   threads do; the report sums them (default 1)\n"
 	    "\n"
 	    "Exit status: 0 done, 1 a CUDA call failed (see \"error\"), "
 	    "2 bad usage.\n");
@@ -144,13 +150,14 @@ enum args_flag {
 	ARG_GROW_TO,
 	ARG_GROW_STEP,
 	ARG_REGROW,
+	ARG_THREADS,
 	ARG_COUNT,
 };
 
 static const char *const args_names[ARG_COUNT] = {
     "--device", "--mem",      "--kernel-ms", "--kernels", "--seconds",
     "--duty",   "--inflight", "--alloc-api", "--kernel",  "--work-iters",
-    "--verify", "--grow-to",  "--grow-step", "--regrow"};
+    "--verify", "--grow-to",  "--grow-step", "--regrow",  "--threads"};
 
 /* Working values while parsing. */
 struct args_state {
@@ -216,6 +223,11 @@ static int args_apply(struct args_state *st, enum args_flag f, const char *v)
 			return -1;
 		return 0;
 	case ARG_REGROW: return nvs_parse_u64(v, 0, GL_MAX_REGROW, &a->regrow);
+	case ARG_THREADS:
+		if (nvs_parse_u64(v, 1, GL_MAX_THREADS, &x) < 0)
+			return -1;
+		a->threads = (int)x;
+		return 0;
 	default: return -1;
 	}
 }
@@ -313,6 +325,7 @@ int gl_args_parse(int argc, char **argv, struct gl_args *a, char *err,
 	a->kernel_ms = 10.0;
 	a->duty = 100;
 	a->inflight = 2;
+	a->threads = 1;
 	a->grow_step = 1ull << 30;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *eq = strchr(arg, '='), *value;

@@ -25,6 +25,8 @@ enum gl_kernel {
 	                       GPU is shared, like real compute */
 };
 
+#define GL_MAX_THREADS 64
+
 /* --verify checks at most this much at each end (held in host memory). */
 #define GL_MAX_VERIFY (64ull << 20)
 
@@ -46,6 +48,8 @@ struct gl_args {
 	uint64_t grow_step;      /* bytes of each grown buffer */
 	uint64_t regrow;         /* times the grown buffers are freed and
 	                            grown again */
+	int threads;             /* threads doing all of it at once, each on
+	                            its own stream */
 };
 
 /* Parses argv into a. Returns 0, 1 for --help (usage printed to stdout),

@@ -12,12 +12,15 @@
  * 100 it keeps up to --inflight kernels queued, waiting on the oldest
  * through a ring of events; below 100 it runs one kernel at a time and
  * sleeps between them so that alone on a GPU it keeps it busy that share of
- * the time. Whatever happens, it ends by printing one JSON line: what it
+ * the time. With --threads N, N threads share the context, each doing all
+ * of that on its own stream at once (a framework launches from several
+ * threads). Whatever happens, it ends by printing one JSON line: what it
  * ran, when (wall clock, so runs of several processes can be lined up),
  * on which GPU, and the first failing call if any.
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +135,26 @@ static int gl_open_device(struct gl_run *run)
 	GL_CALL(run, "cuStreamCreate",
 	        d->stream_create(&run->stream, CU_STREAM_NON_BLOCKING));
 	return 0;
+}
+
+/* What a thread beside the first starts from: the first's driver,
+ * context, module and calibration; a stream, buffers, events and counts
+ * of its own. */
+static void gl_thread_from(struct gl_run *t, const struct gl_run *first)
+{
+	memset(t, 0, sizeof(*t));
+	t->args = first->args;
+	t->drv = first->drv;
+	t->dev = first->dev;
+	t->ctx = first->ctx;
+	t->mod = first->mod;
+	t->spin = first->spin;
+	t->touch = first->touch;
+	t->work_iters = first->work_iters;
+	memcpy(t->uuid, first->uuid, sizeof(t->uuid));
+	t->start_ns = first->start_ns;
+	gl_grow_plan_init(&t->plan, t->args.kernels, t->args.mem_bytes,
+	                  t->args.grow_to, t->args.grow_step, t->args.regrow);
 }
 
 /* One buffer of bytes with the --alloc-api asked for; *got is what the
@@ -411,6 +434,14 @@ static int gl_load_kernel(struct gl_run *run)
 	if (run->args.kernel == GL_KERNEL_WORK && !run->work_iters &&
 	    gl_calibrate(run) < 0)
 		return -1;
+	return 0;
+}
+
+/* The ring of in-flight markers (duty 100), one per run or thread. */
+static int gl_make_events(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+
 	if (run->args.duty < 100)
 		return 0;
 	for (; run->nevents < run->args.inflight; run->nevents++)
@@ -510,23 +541,37 @@ static int gl_work(struct gl_run *run)
 	return 0;
 }
 
-/* Gives everything back; a failure here is reported like any other. */
-static int gl_cleanup(struct gl_run *run)
+/* Gives back what a run or thread made for itself: events, buffers and
+ * its stream. A failure here is reported like any other. */
+static int gl_cleanup_own(struct gl_run *run)
 {
 	struct gl_driver *d = &run->drv;
 
 	for (int i = 0; i < run->nevents; i++)
 		GL_CALL(run, "cuEventDestroy",
 		        d->event_destroy(run->events[i]));
+	run->nevents = 0;
 	for (; run->ngrown; run->ngrown--)
 		if (gl_free_buf(run, run->grown[run->ngrown - 1].ptr) < 0)
 			return -1;
 	if (run->buf && gl_free_buf(run, run->buf) < 0)
 		return -1;
-	if (run->mod)
-		GL_CALL(run, "cuModuleUnload", d->module_unload(run->mod));
+	run->buf = 0;
 	if (run->stream)
 		GL_CALL(run, "cuStreamDestroy", d->stream_destroy(run->stream));
+	run->stream = 0;
+	return 0;
+}
+
+/* Gives everything back. */
+static int gl_cleanup(struct gl_run *run)
+{
+	struct gl_driver *d = &run->drv;
+
+	if (gl_cleanup_own(run) < 0)
+		return -1;
+	if (run->mod)
+		GL_CALL(run, "cuModuleUnload", d->module_unload(run->mod));
 	if (run->ctx)
 		GL_CALL(run, "cuDevicePrimaryCtxRelease",
 		        d->primary_ctx_release(run->dev));
@@ -570,14 +615,16 @@ static void gl_report(const struct gl_run *run)
 		printf("null");
 	printf(",\"mem_bytes\":%llu,\"alloc_api\":\"%s\",\"kernel\":\"%s\","
 	       "\"work_iters\":%llu,\"grow_steps\":%llu,\"peak_bytes\":%llu,"
-	       "\"regrows\":%llu,\"pid\":%d,\"verified\":%s,\"error\":",
+	       "\"regrows\":%llu,\"threads\":%d,\"pid\":%d,\"verified\":%s,"
+	       "\"error\":",
 	       (unsigned long long)run->buf_bytes,
 	       gl_alloc_api_name(run->args.alloc),
 	       gl_kernel_name(run->args.kernel),
 	       (unsigned long long)run->work_iters,
 	       (unsigned long long)run->grow_steps,
 	       (unsigned long long)run->peak_bytes,
-	       (unsigned long long)run->regrows, (int)getpid(),
+	       (unsigned long long)run->regrows, run->args.threads,
+	       (int)getpid(),
 	       !run->args.verify_bytes ? "null"
 	       : run->verified         ? "true"
 	                               : "false");
@@ -589,6 +636,95 @@ static void gl_report(const struct gl_run *run)
 	fflush(stdout);
 }
 
+/* Its buffer made and written (the first run's before its kernel is
+ * loaded: a process's memory comes before its first launch). */
+static int gl_prepare(struct gl_run *run)
+{
+	return gl_alloc(run) < 0 || gl_verify(run, 0) < 0 ? -1 : 0;
+}
+
+/* A run's or thread's kernels and the check of its bytes. */
+static int gl_thread_part(struct gl_run *run)
+{
+	if (gl_make_events(run) < 0 || gl_work(run) < 0 ||
+	    gl_verify(run, 1) < 0)
+		return -1;
+	run->end_ns = gl_monotonic_ns();
+	return 0;
+}
+
+static void *gl_thread_main(void *arg)
+{
+	struct gl_run *t = arg;
+	CUresult r = t->drv.ctx_set_current(t->ctx);
+
+	if (r != CUDA_SUCCESS) {
+		gl_fail(t, "cuCtxSetCurrent", r);
+		return NULL;
+	}
+	if (t->drv.stream_create(&t->stream, CU_STREAM_NON_BLOCKING) !=
+	    CUDA_SUCCESS) {
+		snprintf(t->error, sizeof(t->error), "cuStreamCreate failed");
+		return NULL;
+	}
+	if (gl_prepare(t) == 0 && gl_thread_part(t) == 0)
+		gl_cleanup_own(t);
+	return NULL;
+}
+
+/* Threads 1..N-1 beside the first (which runs in the caller's thread);
+ * their figures are added into the first's. */
+static int gl_threads(struct gl_run *run)
+{
+	int n = run->args.threads, started = 0, rc = 0;
+	struct gl_run *t = calloc((size_t)n, sizeof(*t));
+	pthread_t *ids = calloc((size_t)n, sizeof(*ids));
+
+	if (!t || !ids) {
+		snprintf(run->error, sizeof(run->error), "out of host memory");
+		free(t);
+		free(ids);
+		return -1;
+	}
+	for (int i = 1; i < n; i++) {
+		gl_thread_from(&t[i], run);
+		if (pthread_create(&ids[i], NULL, gl_thread_main, &t[i]) != 0) {
+			snprintf(run->error, sizeof(run->error),
+			         "pthread_create failed");
+			break;
+		}
+		started = i;
+	}
+	if (run->error[0] || gl_thread_part(run) < 0)
+		rc = -1;
+	for (int i = 1; i <= started; i++) {
+		pthread_join(ids[i], NULL);
+		run->launched += t[i].launched;
+		run->grow_steps += t[i].grow_steps;
+		run->regrows += t[i].regrows;
+		run->peak_bytes += t[i].peak_bytes; /* at most this at once */
+		run->buf_bytes += t[i].buf_bytes;
+		run->verified = run->verified && t[i].verified;
+		if (t[i].first_launch_ms &&
+		    (!run->first_launch_ms ||
+		     t[i].first_launch_ms < run->first_launch_ms))
+			run->first_launch_ms = t[i].first_launch_ms;
+		if (t[i].end_ns > run->end_ns)
+			run->end_ns = t[i].end_ns;
+		if (t[i].error[0] && !run->error[0]) {
+			snprintf(run->error, sizeof(run->error),
+			         "thread %d: %s", i, t[i].error);
+		}
+		if (t[i].error[0])
+			rc = -1;
+	}
+	if (started + 1 < n)
+		rc = -1;
+	free(t);
+	free(ids);
+	return rc;
+}
+
 static int gl_run(struct gl_run *run)
 {
 	gl_grow_plan_init(&run->plan, run->args.kernels, run->args.mem_bytes,
@@ -596,12 +732,13 @@ static int gl_run(struct gl_run *run)
 	                  run->args.regrow);
 	if (gl_driver_load(&run->drv, run->error, sizeof(run->error)) < 0)
 		return -1;
-	if (gl_open_device(run) < 0 || gl_alloc(run) < 0 ||
-	    gl_verify(run, 0) < 0 || gl_load_kernel(run) < 0 ||
-	    gl_work(run) < 0 || gl_verify(run, 1) < 0)
+	if (gl_open_device(run) < 0 || gl_prepare(run) < 0 ||
+	    gl_load_kernel(run) < 0)
 		return -1;
-	run->end_ns = gl_monotonic_ns();
-	run->end_ms = gl_realtime_ms();
+	if ((run->args.threads > 1 ? gl_threads(run) : gl_thread_part(run)) < 0)
+		return -1;
+	run->end_ms =
+	    gl_realtime_ms() - (double)(gl_monotonic_ns() - run->end_ns) / 1e6;
 	return gl_cleanup(run);
 }
 
