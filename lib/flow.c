@@ -122,7 +122,7 @@ static double queued_ns(const struct flow_thread *t)
 	return launches * t->launch_ns;
 }
 
-void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail)
+void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tails)
 {
 	long long window = flow_window_ns();
 	unsigned launches = flow_tls_since;
@@ -163,7 +163,7 @@ void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail)
 	cp->stream = stream;
 	cp->launches = launches;
 	t->count++;
-	atomic_store(tail, cp->ev);
+	atomic_store(&tails[flow_tail_slot(stream)], cp->ev);
 	/* About four checkpoints per window (more while metering). */
 	if (t->learnt) {
 		double span = (double)window / 4.0;

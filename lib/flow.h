@@ -19,15 +19,31 @@
 
 #include "driver.h"
 
+#include <stdint.h>
+
 /* Launches since this thread's last checkpoint, and the current cadence. */
 extern __thread unsigned flow_tls_since
     __attribute__((tls_model("initial-exec")));
 extern __thread unsigned flow_tls_every
     __attribute__((tls_model("initial-exec")));
 
+/* A device keeps the latest checkpoint of each stream (a slot per stream,
+ * by hash; two streams in one slot keep the later's), so that work queued
+ * on one stream is seen while another's has ended: threads that launch
+ * on streams of their own must all be billed for. */
+#define FLOW_TAILS 16
+static inline unsigned flow_tail_slot(CUstream stream)
+{
+	uint64_t x = (uint64_t)(uintptr_t)stream;
+
+	x ^= x >> 29;
+	x *= 0x9e3779b97f4a7c15ull;
+	return (unsigned)(x >> 60) % FLOW_TAILS;
+}
+
 /* Slow path, taken every flow_tls_every launches (see gate_exit). The
- * event recorded is stored in *tail: the device's latest checkpoint. */
-void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tail);
+ * event recorded is stored in tails[flow_tail_slot(stream)]. */
+void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tails);
 
 /* Set while some device's GPU time is metered (compute quotas): then
  * checkpoints come every FLOW_METER_NS of GPU work or so, so that the meter

@@ -288,10 +288,16 @@ __attribute__((destructor)) static void gate_on_exit(void)
 	atomic_store(&exiting, 1);
 }
 
+/* Checkpoints are never queried again once gone with their context. */
+static void forget_tails(struct gate_dev *d)
+{
+	for (int i = 0; i < FLOW_TAILS; i++)
+		atomic_store(&d->tails[i], NULL);
+}
+
 int gate_work_pending(struct gate_dev *d)
 {
-	CUevent tail;
-	int pending;
+	int pending = 0;
 
 	if (atomic_load(&d->inflight) > 0 || atomic_load(&d->syncing) > 0)
 		return 1;
@@ -299,8 +305,19 @@ int gate_work_pending(struct gate_dev *d)
 		return 0;
 	/* A context being destroyed takes its events with it: hold it off. */
 	pthread_rwlock_rdlock(&gate_ctx_lock);
-	tail = atomic_load(&d->tail_ev);
-	pending = tail && nvs_real_cuEventQuery(tail) == CUDA_ERROR_NOT_READY;
+	for (int i = 0; i < FLOW_TAILS && !pending; i++) {
+		CUevent tail = atomic_load(&d->tails[i]);
+		CUresult r;
+
+		if (!tail)
+			continue;
+		r = nvs_real_cuEventQuery(tail);
+		if (r == CUDA_ERROR_NOT_READY)
+			pending = 1;
+		else /* done (or gone): not asked again until re-recorded */
+			atomic_compare_exchange_strong(&d->tails[i], &tail,
+			                               NULL);
+	}
 	pthread_rwlock_unlock(&gate_ctx_lock);
 	return pending;
 }
@@ -325,7 +342,7 @@ struct gate_dev *gate_forget_primary(int dev)
 	struct gate_dev *d = gate_find_ordinal(dev);
 
 	if (d) {
-		atomic_store(&d->tail_ev, NULL);
+		forget_tails(d);
 		/* Made in a context that may be gone; remade when needed. */
 		d->swap_stream = NULL;
 		/* Which recorded context was the primary is unknown, and a
@@ -345,9 +362,9 @@ void gate_forget_context(CUcontext ctx)
 
 	for (int i = 0; i < n; i++) {
 		struct gate_dev *d = &gate_devs[i];
-		/* The checkpoint may belong to the context: never query it
-		 * again (the next checkpoint sets a fresh one). */
-		atomic_store(&d->tail_ev, NULL);
+		/* The checkpoints may belong to the context: never query
+		 * them again (the next checkpoints set fresh ones). */
+		forget_tails(d);
 		pthread_mutex_lock(&d->mu);
 		for (int j = 0; j < d->nctxs; j++) {
 			if (d->ctxs[j] == ctx) {
@@ -379,7 +396,7 @@ void gate_reset_after_fork(void)
 		/* Quotas of compute are the scheduler's word to the parent. */
 		d->throttled = d->meter = 0;
 		atomic_store(&d->syncing, 0);
-		atomic_store(&d->tail_ev, NULL);
+		forget_tails(d);
 		d->usage = NULL; /* the parent's, not ours to free */
 		atomic_store(&d->inflight, 0);
 		atomic_store(&d->open, 1);

@@ -81,8 +81,9 @@ struct gate_dev {
 	long long idle_since_ns; /* when submits last changed */
 
 	/* Compute quotas (usage.h). */
-	atomic_int syncing;        /* threads waiting in a synchronize call */
-	_Atomic(CUevent) tail_ev;  /* the latest flow checkpoint recorded */
+	atomic_int syncing; /* threads waiting in a synchronize call */
+	_Atomic(CUevent) tails[FLOW_TAILS]; /* each stream's latest flow
+	                                       checkpoint (flow.h) */
 	int throttled;             /* the scheduler paused our launches (mu) */
 	int meter;                 /* the scheduler wants USAGE reports (mu) */
 	struct usage_meter *usage; /* link thread's measurement, or NULL */
@@ -158,7 +159,7 @@ static inline void gate_exit(struct gate_dev *d, CUstream stream)
 	/* Asynchronous work only: a synchronous call has already waited. */
 	if (nvs_unlikely(++flow_tls_since >= flow_tls_every) &&
 	    stream != NVS_NO_STREAM)
-		flow_checkpoint(stream, &d->tail_ev);
+		flow_checkpoint(stream, d->tails);
 }
 
 /* Used by the link thread (client.c). */
