@@ -41,8 +41,8 @@ static void forget_primary(int dev, int reset)
 /* The primary context goes when its last reference is released, or at a
  * reset (cudaDeviceReset): the meter must not query its events after. We
  * cannot tell which recorded context was the primary, so the device's
- * latest checkpoint is forgotten either way (the next one replaces it). A
- * reset also frees every allocation on the device. */
+ * streams' latest checkpoints are forgotten either way (the next ones
+ * replace them). A reset also frees every allocation on the device. */
 #define NVS_PRIMARY_GOES(name, resets)                                         \
 	NVS_EXPORT CUresult name(CUdevice dev)                                 \
 	{                                                                      \

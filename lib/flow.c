@@ -122,7 +122,31 @@ static double queued_ns(const struct flow_thread *t)
 	return launches * t->launch_ns;
 }
 
-void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tails)
+/* The slot of key in tails: its own, else a free one claimed, else (all
+ * taken) the first it would have had. */
+static struct flow_tail *tail_slot(struct flow_tail *tails, uintptr_t key)
+{
+	uint64_t h = (uint64_t)key;
+	unsigned first;
+
+	h ^= h >> 29;
+	h *= 0x9e3779b97f4a7c15ull;
+	first = (unsigned)(h >> 32) % FLOW_TAILS;
+	for (unsigned i = 0; i < FLOW_TAILS; i++) {
+		struct flow_tail *s = &tails[(first + i) % FLOW_TAILS];
+		uintptr_t k = atomic_load(&s->key);
+
+		if (k == key)
+			return s;
+		if (k == 0 &&
+		    (atomic_compare_exchange_strong(&s->key, &k, key) ||
+		     k == key))
+			return s;
+	}
+	return &tails[first];
+}
+
+void flow_checkpoint(CUstream stream, struct flow_tail *tails)
 {
 	long long window = flow_window_ns();
 	unsigned launches = flow_tls_since;
@@ -130,6 +154,7 @@ void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tails)
 	CUcontext ctx = NULL;
 	struct flow_thread *t;
 	struct flow_cp *cp;
+	uintptr_t key;
 
 	flow_tls_since = 0;
 	if (window > FLOW_LIMITED_WINDOW_NS && quota_core_limit())
@@ -163,7 +188,12 @@ void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tails)
 	cp->stream = stream;
 	cp->launches = launches;
 	t->count++;
-	atomic_store(&tails[flow_tail_slot(stream)], cp->ev);
+	/* Keys are odd (stream handles and thread states are aligned), so 0
+	 * stays "free"; the null stream and CU_STREAM_LEGACY are one. */
+	key = (stream == NVS_CU_STREAM_PER_THREAD ? (uintptr_t)t
+	                                          : (uintptr_t)stream) |
+	      1;
+	atomic_store(&tail_slot(tails, key)->ev, cp->ev);
 	/* About four checkpoints per window (more while metering). */
 	if (t->learnt) {
 		double span = (double)window / 4.0;

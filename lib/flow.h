@@ -27,23 +27,22 @@ extern __thread unsigned flow_tls_since
 extern __thread unsigned flow_tls_every
     __attribute__((tls_model("initial-exec")));
 
-/* A device keeps the latest checkpoint of each stream (a slot per stream,
- * by hash; two streams in one slot keep the later's), so that work queued
- * on one stream is seen while another's has ended: threads that launch
- * on streams of their own must all be billed for. */
-#define FLOW_TAILS 16
-static inline unsigned flow_tail_slot(CUstream stream)
-{
-	uint64_t x = (uint64_t)(uintptr_t)stream;
-
-	x ^= x >> 29;
-	x *= 0x9e3779b97f4a7c15ull;
-	return (unsigned)(x >> 60) % FLOW_TAILS;
-}
+/* A device keeps the latest checkpoint of each stream, so that work
+ * queued on one stream is seen while another's has ended: threads that
+ * launch on streams of their own must all be billed for. A slot is
+ * claimed by its stream's key (the stream; for the per-thread default
+ * stream, which is one stream per thread, the thread), found by open
+ * addressing, and freed by the meter once its checkpoint is complete.
+ * With every slot taken, the stream's first slot is overwritten. */
+#define FLOW_TAILS 32
+struct flow_tail {
+	_Atomic(uintptr_t) key; /* 0: free */
+	_Atomic(CUevent) ev;    /* the stream's latest checkpoint, or NULL */
+};
 
 /* Slow path, taken every flow_tls_every launches (see gate_exit). The
- * event recorded is stored in tails[flow_tail_slot(stream)]. */
-void flow_checkpoint(CUstream stream, _Atomic(CUevent) *tails);
+ * event recorded goes to the stream's slot of tails. */
+void flow_checkpoint(CUstream stream, struct flow_tail *tails);
 
 /* Set while some device's GPU time is metered (compute quotas): then
  * checkpoints come every FLOW_METER_NS of GPU work or so, so that the meter

@@ -291,8 +291,10 @@ __attribute__((destructor)) static void gate_on_exit(void)
 /* Checkpoints are never queried again once gone with their context. */
 static void forget_tails(struct gate_dev *d)
 {
-	for (int i = 0; i < FLOW_TAILS; i++)
-		atomic_store(&d->tails[i], NULL);
+	for (int i = 0; i < FLOW_TAILS; i++) {
+		atomic_store(&d->tails[i].ev, NULL);
+		atomic_store(&d->tails[i].key, 0);
+	}
 }
 
 int gate_work_pending(struct gate_dev *d)
@@ -306,17 +308,20 @@ int gate_work_pending(struct gate_dev *d)
 	/* A context being destroyed takes its events with it: hold it off. */
 	pthread_rwlock_rdlock(&gate_ctx_lock);
 	for (int i = 0; i < FLOW_TAILS && !pending; i++) {
-		CUevent tail = atomic_load(&d->tails[i]);
-		CUresult r;
+		struct flow_tail *s = &d->tails[i];
+		CUevent tail = atomic_load(&s->ev);
 
 		if (!tail)
 			continue;
-		r = nvs_real_cuEventQuery(tail);
-		if (r == CUDA_ERROR_NOT_READY)
+		if (nvs_real_cuEventQuery(tail) == CUDA_ERROR_NOT_READY)
 			pending = 1;
-		else /* done (or gone): not asked again until re-recorded */
-			atomic_compare_exchange_strong(&d->tails[i], &tail,
-			                               NULL);
+		/* Done (or gone): the slot is freed, unless a newer checkpoint
+		 * came meanwhile. (A ring event recorded again for a later
+		 * checkpoint of that stream between the query and the swap
+		 * is lost: its work goes unseen until the stream's next
+		 * checkpoint, ~2 ms while metering.) */
+		else if (atomic_compare_exchange_strong(&s->ev, &tail, NULL))
+			atomic_store(&s->key, 0);
 	}
 	pthread_rwlock_unlock(&gate_ctx_lock);
 	return pending;

@@ -82,7 +82,7 @@ struct gate_dev {
 
 	/* Compute quotas (usage.h). */
 	atomic_int syncing; /* threads waiting in a synchronize call */
-	_Atomic(CUevent) tails[FLOW_TAILS]; /* each stream's latest flow
+	struct flow_tail tails[FLOW_TAILS]; /* each stream's latest flow
 	                                       checkpoint (flow.h) */
 	int throttled;             /* the scheduler paused our launches (mu) */
 	int meter;                 /* the scheduler wants USAGE reports (mu) */
@@ -177,8 +177,8 @@ int gate_close_and_drain(struct gate_dev *d);
  * destroyed meanwhile). */
 void gate_sync_contexts(struct gate_dev *d, int max);
 /* 1 if work of ours is on d or on its way: a gated call inside the
- * driver, a thread waiting in a synchronize, or the latest flow
- * checkpoint not reached yet. Link thread only (it queries an event). */
+ * driver, a thread waiting in a synchronize, or some stream's latest flow
+ * checkpoint not reached yet. Link thread only (it queries events). */
 int gate_work_pending(struct gate_dev *d);
 /* 1 once the process has begun to exit (the driver may be going away). */
 int gate_exiting(void);

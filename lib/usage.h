@@ -6,8 +6,8 @@
  * for the gaps. The link thread samples every held, metered device about
  * once a millisecond; the device counts as busy when a gated call is in
  * flight, a thread waits in a synchronize call, something was submitted
- * since the last sample, or the latest flow checkpoint has not completed
- * (work still queued on the GPU). Busy time is summed per tick of
+ * since the last sample, or some stream's latest flow checkpoint has not
+ * completed (work still queued on the GPU). Busy time is summed per tick of
  * NVS_USAGE_TICK_NS and reported when the tick is over.
  */
 #ifndef NVSHARE_LIB_USAGE_H

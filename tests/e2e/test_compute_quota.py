@@ -14,8 +14,9 @@ nothing.
 
 Also: a limit changed live takes effect within a second (the matrix's
 30% -> 80% cell); scheduling switched off and on again keeps the quota; a
-30% client launching from 4 threads on 4 streams (gpuload --threads 4)
-is held to its 30% as one of a single thread is; a
+30% client launching from 4 threads on 4 streams (gpuload --threads 4,
+streams of their own, then each thread's per-thread default stream) is
+held to its 30% as one of a single thread is; a
 bad NVSHARE_GPU_CORE_LIMIT is refused with a clear line while the program
 runs unlimited.
 """
@@ -59,20 +60,23 @@ def main(env, c):
             "after nvsharectl off and on the 30%% limit still holds (%.1f%%)"
             % got)
 
-    p = env.gpuload("--kernel-ms", 5, "--seconds", 60, "--threads", 4,
-                    extra_env={"NVSHARE_GPU_CORE_LIMIT": "30"})
-    wait_for(lambda: (env.gpu_state(p.pid) or {}).get("core_share_pct") ==
-             30.0, 10.0, "the 4-thread 30% client metered")
-    time.sleep(1.0)
-    t0 = time.monotonic_ns()
-    time.sleep(3.0)
-    t1 = time.monotonic_ns()
-    p.kill()
-    p.wait()
-    got = gpu_share(env.trace(), p.pid, t0, t1)
-    c.check(abs(got - 30.0) <= 5.0,
-            "4 threads on 4 streams are held to the 30%% limit (%.1f%%)"
-            % got)
+    for stream in ("own", "per-thread"):
+        p = env.gpuload("--kernel-ms", 5, "--seconds", 60, "--threads", 4,
+                        "--stream", stream,
+                        extra_env={"NVSHARE_GPU_CORE_LIMIT": "30"})
+        wait_for(lambda: (env.gpu_state(p.pid) or {}).get(
+            "core_share_pct") == 30.0, 10.0,
+            "the 4-thread 30% client metered")
+        time.sleep(1.0)
+        t0 = time.monotonic_ns()
+        time.sleep(3.0)
+        t1 = time.monotonic_ns()
+        p.kill()
+        p.wait()
+        got = gpu_share(env.trace(), p.pid, t0, t1)
+        c.check(abs(got - 30.0) <= 5.0,
+                "4 threads on 4 streams (%s) are held to the 30%% limit "
+                "(%.1f%%)" % (stream, got))
 
     rc, res, err = finish(env.gpuload(
         "--kernel-ms", 5, "--kernels", 20,

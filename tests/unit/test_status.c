@@ -454,10 +454,36 @@ static void test_perm(void)
 	CHECK_EQ(perm_control_allowed(65534, 65534, 0, 0, 0), 0);
 }
 
+/* A limited client without a billing entry is held throttled (compute.c):
+ * status says so, and that it is not billed; an unlimited one without an
+ * entry is not throttled. */
+static void test_json_unbilled(void)
+{
+	struct sched_registry r;
+	struct status_buf b = {0};
+	const char *held =
+	    "\"throttled\":true,\"throttles\":0,\"billed\":false";
+	const char *free_run =
+	    "\"throttled\":false,\"throttles\":0,\"billed\":false";
+
+	build(&r);
+	registry_client_gpu(registry_client_find(&r, 1), r.gpus[0])->unbilled =
+	    1;
+	registry_client_gpu(registry_client_find(&r, 2), r.gpus[0])->unbilled =
+	    1;
+	CHECK_EQ(status_render_json(&r, MS(2250), &b), 0);
+	CHECK(b.p && strstr(b.p, held) != NULL);     /* client 1: 40 % */
+	CHECK(b.p && strstr(b.p, free_run) != NULL); /* client 2 */
+	CHECK(b.p && strstr(strstr(b.p, held) + 1, held) == NULL); /* once */
+	status_buf_free(&b);
+	registry_destroy(&r);
+}
+
 int main(void)
 {
 	test_json_escape();
 	test_json();
+	test_json_unbilled();
 	test_json_memory();
 	test_text();
 	test_registry();

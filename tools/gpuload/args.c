@@ -43,7 +43,7 @@ void gl_args_usage(FILE *out)
 	    "               [--inflight K] [--alloc-api NAME] [--kernel NAME]\n"
 	    "               [--work-iters N] [--verify SIZE]\n"
 	    "               [--grow-to SIZE [--grow-step SIZE] [--regrow N]]\n"
-	    "               [--threads N]\n"
+	    "               [--threads N] [--stream own|per-thread]\n"
 	    "\n"
 	    "Runs a fixed amount of GPU work through the CUDA driver API\n"
 	    "and prints one JSON line with what it did.\n"
@@ -93,6 +93,10 @@ void gl_args_usage(FILE *out)
 	    "                   of the above (its own --mem buffer, growth\n"
 	    "                   and kernels) at once, as a framework's\n"
 	    "                   threads do; the report sums them (default 1)\n"
+	    "  --stream KIND    own (default): each thread creates a\n"
+	    "                   non-blocking stream; per-thread: each uses\n"
+	    "                   its per-thread default stream\n"
+	    "                   (CU_STREAM_PER_THREAD)\n"
 	    "\n"
 	    "Exit status: 0 done, 1 a CUDA call failed (see \"error\"), "
 	    "2 bad usage.\n");
@@ -151,13 +155,15 @@ enum args_flag {
 	ARG_GROW_STEP,
 	ARG_REGROW,
 	ARG_THREADS,
+	ARG_STREAM,
 	ARG_COUNT,
 };
 
 static const char *const args_names[ARG_COUNT] = {
-    "--device", "--mem",      "--kernel-ms", "--kernels", "--seconds",
-    "--duty",   "--inflight", "--alloc-api", "--kernel",  "--work-iters",
-    "--verify", "--grow-to",  "--grow-step", "--regrow",  "--threads"};
+    "--device",    "--mem",        "--kernel-ms", "--kernels",
+    "--seconds",   "--duty",       "--inflight",  "--alloc-api",
+    "--kernel",    "--work-iters", "--verify",    "--grow-to",
+    "--grow-step", "--regrow",     "--threads",   "--stream"};
 
 /* Working values while parsing. */
 struct args_state {
@@ -227,6 +233,14 @@ static int args_apply(struct args_state *st, enum args_flag f, const char *v)
 		if (nvs_parse_u64(v, 1, GL_MAX_THREADS, &x) < 0)
 			return -1;
 		a->threads = (int)x;
+		return 0;
+	case ARG_STREAM:
+		if (strcmp(v, "own") == 0)
+			a->per_thread_stream = 0;
+		else if (strcmp(v, "per-thread") == 0)
+			a->per_thread_stream = 1;
+		else
+			return -1;
 		return 0;
 	default: return -1;
 	}

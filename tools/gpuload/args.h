@@ -50,6 +50,8 @@ struct gl_args {
 	                            grown again */
 	int threads;             /* threads doing all of it at once, each on
 	                            its own stream */
+	int per_thread_stream;   /* 1: that stream is the thread's default
+	                            one (CU_STREAM_PER_THREAD) */
 };
 
 /* Parses argv into a. Returns 0, 1 for --help (usage printed to stdout),

@@ -120,6 +120,19 @@ static int gl_fail(struct gl_run *run, const char *call, CUresult r)
 			return gl_fail(run, name, gl_r_);                      \
 	} while (0)
 
+/* The stream of a run or thread: a non-blocking one of its own, or its
+ * per-thread default stream (--stream per-thread). */
+static int gl_make_stream(struct gl_run *run)
+{
+	if (run->args.per_thread_stream) {
+		run->stream = NVS_CU_STREAM_PER_THREAD;
+		return 0;
+	}
+	GL_CALL(run, "cuStreamCreate",
+	        run->drv.stream_create(&run->stream, CU_STREAM_NON_BLOCKING));
+	return 0;
+}
+
 static int gl_open_device(struct gl_run *run)
 {
 	struct gl_driver *d = &run->drv;
@@ -132,9 +145,7 @@ static int gl_open_device(struct gl_run *run)
 	GL_CALL(run, "cuCtxSetCurrent", d->ctx_set_current(run->ctx));
 	GL_CALL(run, "cuDeviceGetUuid", d->device_get_uuid(&uuid, run->dev));
 	nvs_uuid_format(uuid.bytes, run->uuid);
-	GL_CALL(run, "cuStreamCreate",
-	        d->stream_create(&run->stream, CU_STREAM_NON_BLOCKING));
-	return 0;
+	return gl_make_stream(run);
 }
 
 /* What a thread beside the first starts from: the first's driver,
@@ -557,7 +568,7 @@ static int gl_cleanup_own(struct gl_run *run)
 	if (run->buf && gl_free_buf(run, run->buf) < 0)
 		return -1;
 	run->buf = 0;
-	if (run->stream)
+	if (run->stream && run->stream != NVS_CU_STREAM_PER_THREAD)
 		GL_CALL(run, "cuStreamDestroy", d->stream_destroy(run->stream));
 	run->stream = 0;
 	return 0;
@@ -662,12 +673,8 @@ static void *gl_thread_main(void *arg)
 		gl_fail(t, "cuCtxSetCurrent", r);
 		return NULL;
 	}
-	if (t->drv.stream_create(&t->stream, CU_STREAM_NON_BLOCKING) !=
-	    CUDA_SUCCESS) {
-		snprintf(t->error, sizeof(t->error), "cuStreamCreate failed");
-		return NULL;
-	}
-	if (gl_prepare(t) == 0 && gl_thread_part(t) == 0)
+	if (gl_make_stream(t) == 0 && gl_prepare(t) == 0 &&
+	    gl_thread_part(t) == 0)
 		gl_cleanup_own(t);
 	return NULL;
 }
@@ -761,10 +768,11 @@ int main(int argc, char **argv)
 	run.start_ns = gl_monotonic_ns();
 	run.start_ms = gl_realtime_ms();
 	rc = gl_run(&run);
-	if (!run.end_ns) {
+	if (!run.end_ns)
 		run.end_ns = gl_monotonic_ns();
-		run.end_ms = gl_realtime_ms();
-	}
+	if (!run.end_ms) /* failed: its end as the last thread's */
+		run.end_ms = gl_realtime_ms() -
+		             (double)(gl_monotonic_ns() - run.end_ns) / 1e6;
 	gl_report(&run);
 	if (rc < 0) {
 		fprintf(stderr, "gpuload: %s\n", run.error);
