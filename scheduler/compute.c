@@ -116,10 +116,11 @@ static void evicted(struct sched_core *core, struct sched_gpu *g, uint64_t id,
 		return;
 	e->unbilled = 1;
 	NVS_WARN("event=billing_evicted gpu=%s client=%llu uid=%u for=%llu "
-	         "msg=\"its owner holds the most billing entries here: its "
-	         "least recently busy client gives one up\"",
+	         "limited=%d msg=\"its owner holds more billing entries here "
+	         "than the newcomer's: this client, unlimited or idle, gives "
+	         "one up\"",
 	         g->uuid, (unsigned long long)cl->id, (unsigned)cl->uid,
-	         (unsigned long long)to->id);
+	         (unsigned long long)to->id, cl->limits.core_pct != 0);
 	if (cl->limits.core_pct)
 		send_state(cl, e);
 }
