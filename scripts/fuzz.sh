@@ -48,6 +48,13 @@ for t in "${targets[@]}"; do
 	work="$build/corpus/$t"
 	crashes="$build/crashes/$t"
 	mkdir -p "$work" "$crashes"
+	# The long campaign's merged corpus (docs/security.md, fuzz_control and
+	# 10^8) seeds an empty scratch folder, so that every run goes on from
+	# where the campaign stood.
+	campaign="tests/fuzz/campaign/$t.tgz"
+	if [ -f "$campaign" ] && [ -z "$(ls -A "$work")" ]; then
+		tar xzf "$campaign" -C "$work" --strip-components=1
+	fi
 	limit=()
 	[ "$secs" -gt 0 ] && limit=(-max_total_time="$secs")
 	echo "==> $t: ${secs}s from tests/fuzz/corpus/$t"
