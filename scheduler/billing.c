@@ -358,7 +358,7 @@ void bill_set_window(struct bill_gpu *g, int64_t window_ns)
 	g->next_window_ns = norm_window(window_ns);
 }
 
-static size_t owned_by(const struct bill_gpu *g, uint64_t owner)
+size_t bill_owned(const struct bill_gpu *g, uint64_t owner)
 {
 	size_t n = 0;
 
@@ -381,7 +381,7 @@ int bill_add_owned(struct bill_gpu *g, uint64_t id, uint64_t owner,
 		return 0;
 	if (g->n >= BILL_MAX_CLIENTS)
 		return -1;
-	if (owned_by(g, owner) >= owner_max)
+	if (bill_owned(g, owner) >= owner_max)
 		return -2;
 	c = &g->clients[g->n++];
 	memset(c, 0, sizeof(*c));
@@ -444,7 +444,7 @@ int bill_add_evicting(struct bill_gpu *g, uint64_t id, uint64_t owner,
 	*evicted = 0;
 	if (rc != -1)
 		return rc;
-	mine = owned_by(g, owner);
+	mine = bill_owned(g, owner);
 	if (mine >= owner_max)
 		return -2;
 	/* The table is full: O(n^2) over 256 entries, at a registration. */
@@ -454,7 +454,7 @@ int bill_add_evicting(struct bill_gpu *g, uint64_t id, uint64_t owner,
 
 		if (c->owner == owner || !evictable(g, c, now))
 			continue;
-		k = owned_by(g, c->owner);
+		k = bill_owned(g, c->owner);
 		if (k < mine + 2)
 			continue;
 		if (pick < 0 || evict_before(c, k, &g->clients[pick], best_k)) {
@@ -467,11 +467,6 @@ int bill_add_evicting(struct bill_gpu *g, uint64_t id, uint64_t owner,
 	*evicted = g->clients[pick].id;
 	bill_remove(g, *evicted);
 	return bill_add_owned(g, id, owner, limit_pct, owner_max);
-}
-
-size_t bill_owned(const struct bill_gpu *g, uint64_t owner)
-{
-	return owned_by(g, owner);
 }
 
 void bill_remove(struct bill_gpu *g, uint64_t id)

@@ -30,6 +30,17 @@ MIN_REACH = 0.6
 SECONDS = 10.0
 
 
+def share_after_settling(env, p):
+    """p's share of the GPU over 3 s, after 1 s to settle; p is ended."""
+    time.sleep(1.0)
+    t0 = time.monotonic_ns()
+    time.sleep(3.0)
+    t1 = time.monotonic_ns()
+    p.kill()
+    p.wait()
+    return gpu_share(env.trace(), p.pid, t0, t1)
+
+
 def main(env, c):
     rows = run_matrix(env.build, SECONDS)
     print(table(rows))
@@ -49,13 +60,7 @@ def main(env, c):
              30.0, 10.0, "the 30% client metered")
     env.ctl("off")
     env.ctl("on")
-    time.sleep(1.0)
-    t0 = time.monotonic_ns()
-    time.sleep(3.0)
-    t1 = time.monotonic_ns()
-    p.kill()
-    p.wait()
-    got = gpu_share(env.trace(), p.pid, t0, t1)
+    got = share_after_settling(env, p)
     c.check(abs(got - 30.0) <= 5.0,
             "after nvsharectl off and on the 30%% limit still holds (%.1f%%)"
             % got)
@@ -67,13 +72,7 @@ def main(env, c):
         wait_for(lambda: (env.gpu_state(p.pid) or {}).get(
             "core_share_pct") == 30.0, 10.0,
             "the 4-thread 30% client metered")
-        time.sleep(1.0)
-        t0 = time.monotonic_ns()
-        time.sleep(3.0)
-        t1 = time.monotonic_ns()
-        p.kill()
-        p.wait()
-        got = gpu_share(env.trace(), p.pid, t0, t1)
+        got = share_after_settling(env, p)
         c.check(abs(got - 30.0) <= 5.0,
                 "4 threads on 4 streams (%s) are held to the 30%% limit "
                 "(%.1f%%)" % (stream, got))

@@ -1393,15 +1393,6 @@ static void test_random_simulation(void)
 
 #define EVICT_OWNERS 5
 
-static size_t owned(uint64_t owner)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < g.n; i++)
-		n += g.clients[i].owner == owner;
-	return n;
-}
-
 /* When c last worked, its open ticks included. */
 static int64_t ref_latest_busy(const struct bill_client *c)
 {
@@ -1422,14 +1413,14 @@ static int64_t ref_latest_busy(const struct bill_client *c)
  * latest in the table. 0: none. */
 static uint64_t expected_eviction(uint64_t owner, int64_t now)
 {
-	size_t mine = owned(owner), best_k = 0;
+	size_t mine = bill_owned(&g, owner), best_k = 0;
 	const struct bill_client *best = NULL;
 
 	if (g.n < BILL_MAX_CLIENTS || mine >= BILL_OWNER_SHARE)
 		return 0;
 	for (size_t i = 0; i < g.n; i++) {
 		const struct bill_client *c = &g.clients[i];
-		size_t k = owned(c->owner);
+		size_t k = bill_owned(&g, c->owner);
 		int idle =
 		    !c->throttled && ref_latest_busy(c) < now - 2 * g.window_ns;
 
@@ -1509,7 +1500,7 @@ static void test_eviction_random(void)
 		if (g.n > BILL_MAX_CLIENTS)
 			CHECK(!"table overrun");
 		for (uint64_t o = 1; o <= EVICT_OWNERS; o++)
-			if (owned(o) > BILL_OWNER_SHARE)
+			if (bill_owned(&g, o) > BILL_OWNER_SHARE)
 				CHECK(!"an owner's share overrun");
 	}
 	printf("eviction churn: %d evictions (%d of limited clients), %d "

@@ -744,8 +744,6 @@ static int gl_run(struct gl_run *run)
 		return -1;
 	if ((run->args.threads > 1 ? gl_threads(run) : gl_thread_part(run)) < 0)
 		return -1;
-	run->end_ms =
-	    gl_realtime_ms() - (double)(gl_monotonic_ns() - run->end_ns) / 1e6;
 	return gl_cleanup(run);
 }
 
@@ -770,9 +768,9 @@ int main(int argc, char **argv)
 	rc = gl_run(&run);
 	if (!run.end_ns)
 		run.end_ns = gl_monotonic_ns();
-	if (!run.end_ms) /* failed: its end as the last thread's */
-		run.end_ms = gl_realtime_ms() -
-		             (double)(gl_monotonic_ns() - run.end_ns) / 1e6;
+	/* The last thread's end, on the wall clock. */
+	run.end_ms =
+	    gl_realtime_ms() - (double)(gl_monotonic_ns() - run.end_ns) / 1e6;
 	gl_report(&run);
 	if (rc < 0) {
 		fprintf(stderr, "gpuload: %s\n", run.error);
