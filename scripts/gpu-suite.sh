@@ -7,7 +7,8 @@
 # suite instead (tests/gpu/memory_suite.py: fitting and oversubscribed
 # workloads at a configured 16 GiB capacity); with --quota, the quota suite
 # (tests/gpu/quota_suite.py: PyTorch under a memory limit, and the compute
-# quota accuracy matrix with gpuload and PyTorch); with --growth, the growth
+# quota accuracy matrix with gpuload and PyTorch, and one process of 4
+# threads on 4 streams at 30 %); with --growth, the growth
 # suite (tests/gpu/growth_suite.py: PyTorch jobs that grow while they run).
 set -euo pipefail
 cd "$(dirname "$0")/.."

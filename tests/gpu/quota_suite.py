@@ -12,6 +12,11 @@
    all of a cell's workloads finish together if the shares are right; the
    achieved share is then work / wall. The 30% -> 80% cell's target is the
    time-weighted mix of the two around the moment of the change.
+3. Threads: one process of 4 threads, each on its own stream (gpuload's
+   own streams, its per-thread default streams, PyTorch streams), under a
+   30 % core limit. Kernels of several streams overlap on a real GPU, so
+   the solo speed is that of the same command alone and unlimited:
+   achieved share = solo time / limited time for the same work.
 
 Cells run two at a time when there are two GPUs. Safety: the scheduler is
 told each GPU has --capacity (16Gi) and the workloads use well under 1 GiB.
@@ -339,13 +344,58 @@ def baseline(env, T):
                   (100.0 * work / (end - start), clk.done()))
 
 
+THREAD_CASES = [("gpuload 4 threads, own streams", "gpuload", "own"),
+                ("gpuload 4 threads, per-thread default", "gpuload",
+                 "per-thread"),
+                ("torch 4 threads, 4 streams", "torch", None)]
+
+
+def threaded(env, T, limit=30, nthreads=4):
+    """Each case alone and unlimited, then under `limit` %, the same
+    work: a share of GPU time shows as solo time / limited time."""
+    print("== compute quota, one process of %d threads at %d%%, T = %.0f s"
+          % (nthreads, limit, T))
+    gl = Workload("gpuload", env.build)
+    gl.calibrate(env)
+    worst = 0.0
+    for name, kind, stream in THREAD_CASES:
+        if kind == "gpuload":
+            # Single-warp work kernels of 4 streams run side by side.
+            n = max(1, int(round(limit / 100.0 * T * 1000 / KERNEL_MS)))
+            cmd = [gl.gpuload, "--work-iters", str(gl.work_iters),
+                   "--kernel-ms", str(KERNEL_MS), "--kernels", str(n),
+                   "--threads", str(nthreads), "--stream", stream]
+        else:
+            # A matmul fills the GPU: 4 streams take 4 times as long.
+            n = max(1, int(round(limit / 100.0 * T / nthreads / 0.00165)))
+            cmd = [sys.executable, os.path.join(HERE, "torch_loop.py"),
+                   "--workload", "matmul", "--iters", str(n),
+                   "--threads", str(nthreads)]
+        spans = []
+        for extra in ({}, {"NVSHARE_GPU_CORE_LIMIT": str(limit)}):
+            p = subprocess.run(cmd, env=env.env(extra, gpu=0),
+                               capture_output=True, text=True, timeout=600)
+            if p.returncode != 0:
+                print("%-40s failed: %s" % (name, p.stderr[-300:]))
+                break
+            start, end = Workload.span(kind, last_json(p.stdout))
+            spans.append(end - start)
+        if len(spans) < 2:
+            continue
+        got = 100.0 * spans[0] / spans[1]
+        worst = max(worst, abs(got - limit))
+        print("%-40s solo %.2f s, at %d%% %.2f s: achieved %.1f%% (%+.1f)"
+              % (name, spans[0], limit, spans[1], got, got - limit))
+    print("worst error: %.2f points" % worst)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--capacity", default="16Gi")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--only", choices=["memory", "gpuload", "torch",
-                                       "baseline"])
+                                       "threads", "baseline"])
     ap.add_argument("--cells", nargs="*", default=None,
                     help="only the matrix cells whose names start so "
                          "(e.g. quad)")
@@ -359,6 +409,8 @@ def main():
         for kind in ("gpuload", "torch"):
             if a.only in (None, kind):
                 matrix(env, kind, a.seconds, a.cells)
+        if a.only in (None, "threads"):
+            threaded(env, a.seconds)
         if a.only in (None, "baseline"):
             baseline(env, a.seconds)
     finally:
