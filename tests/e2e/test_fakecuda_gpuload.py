@@ -10,7 +10,8 @@ Runs gpuload straight on the simulated driver (no scheduler, no preload):
   - --grow-to grows buffers while running, each kernel touching all of
     them (the trace shows a kernel of no time per grown buffer), and
     --regrow frees and grows them again; --verify covers every buffer;
-  - --threads 4 runs all of it four times at once, the report summing it.
+  - --threads 4 runs all of it four times at once, the report summing it;
+    when one thread fails, the others stop instead of running to their end.
 """
 
 import os
@@ -262,6 +263,22 @@ def threads(env, c):
             "simulated GPU (%.1f ms)" % res["wall_ms"])
 
 
+def thread_failure(env, c):
+    """--threads 4 of 3 GiB each on the 8 GiB GPU: two of the four
+    allocations fail. The two threads that got their memory stop at their
+    next kernel (before: 2 x 100 kernels, 2 s of GPU work)."""
+    rc, res, _ = finish(env.gpuload("--mem", "3Gi", "--kernels", 100,
+                                    "--kernel-ms", 10, "--threads", 4,
+                                    "--device=1", preload=False))
+    c.check(rc == 1 and res and "CUDA_ERROR_OUT_OF_MEMORY" in
+            (res["error"] or ""),
+            "thread failure: exit 1 with the failing thread's error (%s, %r)"
+            % (rc, res and res["error"]))
+    c.check(res and res["kernels"] < 50,
+            "thread failure: the other threads stopped, %s of 200 kernels "
+            "launched" % (res and res["kernels"]))
+
+
 def main(env, c):
     usage_errors(env, c)
     verify(env, c)
@@ -273,6 +290,7 @@ def main(env, c):
     grow(env, c)
     regrow(env, c)
     threads(env, c)
+    thread_failure(env, c)
 
 
 if __name__ == "__main__":

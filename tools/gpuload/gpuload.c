@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,16 @@ static void gl_sleep_ms(double ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
 	}
+}
+
+/* Set when a thread of the run fails: the others stop at their next
+ * kernel instead of running to their end (their result is the failure's
+ * anyway), leaving its error to be the one reported. */
+static atomic_int gl_stop;
+
+static int gl_stopped(void)
+{
+	return atomic_load_explicit(&gl_stop, memory_order_relaxed);
 }
 
 /* Records the first failure; returns -1 for convenient chaining. */
@@ -512,7 +523,7 @@ static int gl_loop_full(struct gl_run *run)
 	for (uint64_t i = 0; i < run->args.kernels; i++) {
 		CUevent ev = run->events[i % (uint64_t)run->nevents];
 
-		if (gl_grow_before(run, i) < 0)
+		if (gl_stopped() || gl_grow_before(run, i) < 0)
 			return -1;
 		if (i >= (uint64_t)run->nevents)
 			GL_CALL(run, "cuEventSynchronize",
@@ -531,7 +542,8 @@ static int gl_loop_duty(struct gl_run *run)
 	    run->args.kernel_ms * (100 - run->args.duty) / run->args.duty;
 
 	for (uint64_t i = 0; i < run->args.kernels; i++) {
-		if (gl_grow_before(run, i) < 0 || gl_launch(run) < 0)
+		if (gl_stopped() || gl_grow_before(run, i) < 0 ||
+		    gl_launch(run) < 0)
 			return -1;
 		GL_CALL(run, "cuStreamSynchronize",
 		        run->drv.stream_synchronize(run->stream));
@@ -674,8 +686,9 @@ static void *gl_thread_main(void *arg)
 		return NULL;
 	}
 	if (gl_make_stream(t) == 0 && gl_prepare(t) == 0 &&
-	    gl_thread_part(t) == 0)
-		gl_cleanup_own(t);
+	    gl_thread_part(t) == 0 && gl_cleanup_own(t) == 0)
+		return NULL;
+	atomic_store(&gl_stop, 1);
 	return NULL;
 }
 
@@ -702,8 +715,10 @@ static int gl_threads(struct gl_run *run)
 		}
 		started = i;
 	}
-	if (run->error[0] || gl_thread_part(run) < 0)
+	if (run->error[0] || gl_thread_part(run) < 0) {
+		atomic_store(&gl_stop, 1);
 		rc = -1;
+	}
 	for (int i = 1; i <= started; i++) {
 		pthread_join(ids[i], NULL);
 		run->launched += t[i].launched;
