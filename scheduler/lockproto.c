@@ -329,10 +329,30 @@ static int ignored(struct sched_client *cl, int64_t now, const char *event,
 	return cl->ignored > IGNORED_FLOOD;
 }
 
+/* cl runs unmanaged on g from now on: out of its queue, its lock given
+ * back, its whole footprint counted on the GPU. */
+static void unmanage_on(struct sched_core *core, struct sched_client *cl,
+                        struct sched_gpu *g, int64_t now)
+{
+	struct policy_out out = {.n = 0};
+	int held = policy_unmanage(policy_of(core, g), cl->id, now, &out);
+
+	if (held < 0) {
+		conn_protocol_error(cl->conn, "out of memory for GPU %s",
+		                    g->uuid);
+		return;
+	}
+	if (held)
+		metrics_lock_ended(&metrics_global, cl->id, g->uuid, now);
+	apply(core, g, &out);
+}
+
 /* uuid is not a GPU of this node: the client runs unmanaged from now on,
- * told once. */
-static void refuse_gpu(struct sched_conn *c, const struct nvs_gpu_register *reg,
-                       int64_t now)
+ * told once. Its library's fallback is per process, so it runs unmanaged
+ * on its known GPUs too, and brings back what it had swapped out there:
+ * the books of those GPUs count all of it from now on. */
+static void refuse_gpu(struct sched_core *core, struct sched_conn *c,
+                       const struct nvs_gpu_register *reg, int64_t now)
 {
 	struct sched_client *cl = c->client;
 	struct nvs_set_managed sm = {.managed = 0};
@@ -351,6 +371,8 @@ static void refuse_gpu(struct sched_conn *c, const struct nvs_gpu_register *reg,
 	         reg->uuid, (unsigned long long)cl->id, (int)cl->pid,
 	         (unsigned)cl->uid, (unsigned long long)reg->total_bytes);
 	conn_send(c, NVS_MSG_SET_MANAGED, &sm, sizeof(sm));
+	for (size_t i = 0; i < cl->ngpus && !c->dead; i++)
+		unmanage_on(core, cl, cl->gpus[i].gpu, now);
 }
 
 static void on_register(struct sched_core *core, struct sched_conn *c,
@@ -360,7 +382,7 @@ static void on_register(struct sched_core *core, struct sched_conn *c,
 	struct nvs_gpu_accepted acc;
 
 	if (!g) {
-		refuse_gpu(c, reg, now);
+		refuse_gpu(core, c, reg, now);
 		return;
 	}
 	if (!registry_client_attach(c->client, g)) {
@@ -372,6 +394,8 @@ static void on_register(struct sched_core *core, struct sched_conn *c,
 		conn_protocol_error(c, "out of memory for GPU %s", g->uuid);
 		return;
 	}
+	if (c->client->refused)
+		unmanage_on(core, c->client, g, now);
 	NVS_DEBUG("event=gpu_registered gpu=%s client=%llu total_bytes=%llu "
 	          "capacity_bytes=%llu",
 	          g->uuid, (unsigned long long)c->client->id,
@@ -413,8 +437,9 @@ static void on_request(struct sched_core *core, struct sched_conn *c,
 {
 	struct policy_out out = {.n = 0};
 
-	if (!core->reg.managed) {
-		NVS_DEBUG("event=request_ignored reason=unmanaged client=%llu",
+	if (!core->reg.managed || c->client->refused) {
+		NVS_DEBUG("event=request_ignored reason=%s client=%llu",
+		          c->client->refused ? "refused" : "unmanaged",
 		          (unsigned long long)c->client->id);
 		return;
 	}

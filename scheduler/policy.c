@@ -270,11 +270,14 @@ uint64_t policy_occupied_bytes(const struct policy_member *m)
 	                                         : m->granted_bytes;
 }
 
-/* What moving m's memory to the host would free on the GPU. */
+/* What moving m's memory to the host would free on the GPU (nothing for
+ * an unmanaged member: it does not answer EVICT or DROP_LOCK). */
 static uint64_t movable_of(const struct policy_member *m)
 {
 	uint64_t occ = policy_occupied_bytes(m);
 
+	if (m->unmanaged)
+		return 0;
 	return occ > m->pinned_held ? occ - m->pinned_held : 0;
 }
 
@@ -806,8 +809,13 @@ int policy_register(struct policy_gpu *g, uint64_t client, int64_t now)
 int policy_request(struct policy_gpu *g, uint64_t client, int64_t now,
                    struct policy_out *out)
 {
+	const struct policy_member *m = policy_member_of(g, client);
 	long i = find_holder(g, client);
 
+	if (m && m->unmanaged) {
+		advance(g, now, out);
+		return 0;
+	}
 	if (i >= 0) {
 		if (out_room(out))
 			out_push(out, POLICY_CONFIRM, client,
@@ -857,6 +865,37 @@ void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
 	if (i >= 0)
 		remove_member(g, (size_t)i);
 	advance(g, now, out);
+}
+
+int policy_unmanage(struct policy_gpu *g, uint64_t client, int64_t now,
+                    struct policy_out *out)
+{
+	long i = member_get(g, client, now);
+	int held = 0;
+	struct policy_member *m;
+
+	if (i < 0)
+		return -1;
+	i = find_holder(g, client);
+	if (i >= 0) { /* its library no longer answers DROP_LOCK */
+		stop_running(g, (size_t)i, now);
+		held = 1;
+	}
+	i = find_waiter(g, client);
+	if (i >= 0)
+		remove_waiter(g, (size_t)i);
+	m = member(g, client);
+	m->unmanaged = 1;
+	m->resident = 1;
+	m->evicting = 0;
+	m->out_asked = 0;
+	m->in_due = 0;
+	m->host_bytes = 0;
+	m->stuck_until_ns = 0;
+	m->granted_bytes = need_of(g, m);
+	m->pinned_held = m->pinned_bytes;
+	advance(g, now, out);
+	return held;
 }
 
 /* A newcomer's first update says what it already has on the GPU (it ran
@@ -909,7 +948,10 @@ int policy_set_footprint(struct policy_gpu *g, uint64_t client, uint64_t bytes,
 		m->host_bytes = bytes - m->pinned_bytes;
 	/* While unmanaged, whatever a client holds is its grant; a
 	 * newcomer's claim is taken as far as it fits (take_claim). */
-	if (g->unmanaged) {
+	if (m->unmanaged) { /* all of it is there, whatever it says */
+		m->granted_bytes = need_of(g, m);
+		m->pinned_held = m->pinned_bytes;
+	} else if (g->unmanaged) {
 		m->granted_bytes = held_bytes;
 		m->pinned_held = m->pinned_bytes;
 	} else if (!m->updated && held_bytes > m->granted_bytes) {
@@ -989,6 +1031,10 @@ int policy_swap_report(struct policy_gpu *g, uint64_t client, unsigned dir,
 	if (i < 0)
 		return -1;
 	m = &g->members[i];
+	if (m->unmanaged) { /* nothing was asked: its memory stays counted */
+		advance(g, now, out);
+		return 0;
+	}
 	g->swaps++;
 	if (dir == POLICY_SWAP_OUT) {
 		if (m->resident)
@@ -1023,6 +1069,10 @@ int policy_swap_incomplete(struct policy_gpu *g, uint64_t client, int64_t now,
 	if (i < 0)
 		return -1;
 	m = &g->members[i];
+	if (m->unmanaged) {
+		advance(g, now, out);
+		return 0;
+	}
 	g->swaps++;
 	/* Its memory is where it was, as far as we can tell: on the GPU. */
 	m->evicting = 0;

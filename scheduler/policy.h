@@ -168,6 +168,10 @@ struct policy_member {
 	                             DROP_LOCK with swap-out), not reported */
 	int in_due;               /* 1: granted with its memory on the host;
 	                             its swap-in not reported yet */
+	int unmanaged;            /* 1: told to run unmanaged (another of its
+	                             GPUs was refused): it works ungated with
+	                             its whole footprint on the GPU, and is
+	                             never queued, granted or asked to move */
 };
 
 /* What an operator sets; the same for every GPU. */
@@ -262,6 +266,15 @@ int policy_release(struct policy_gpu *g, uint64_t client, int64_t now,
 /* client is gone: it loses the lock, its place and its memory at once. */
 void policy_disconnect(struct policy_gpu *g, uint64_t client, int64_t now,
                        struct policy_out *out);
+
+/* client runs unmanaged from now on (policy_member.unmanaged): it loses
+ * the lock and its place in the queue, its whole footprint counts as on
+ * the GPU (its library brings swapped-out memory back), and the others
+ * are admitted only beside it; its later requests are ignored. Returns
+ * 1 if it held the lock, 0 if not, -1 if memory ran out registering it
+ * (nothing changed). */
+int policy_unmanage(struct policy_gpu *g, uint64_t client, int64_t now,
+                    struct policy_out *out);
 
 /* client's allocations on the GPU are now bytes, pinned_bytes of them
  * unable to leave the GPU. held_bytes, in the first update since it

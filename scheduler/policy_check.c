@@ -34,8 +34,8 @@ void policy_check_invariants(const struct policy_gpu *g)
 		const struct policy_member *m =
 		    policy_member_of(g, g->queue[i].client);
 
-		if (!m || m->running)
-			broken("a waiter is not an idle member",
+		if (!m || m->running || m->unmanaged)
+			broken("a waiter is not an idle managed member",
 			       g->queue[i].client);
 		for (size_t j = i + 1; j < g->nqueue; j++)
 			if (g->queue[j].client == g->queue[i].client)
@@ -55,6 +55,16 @@ void policy_check_invariants(const struct policy_gpu *g)
 			broken("a grant beyond the capacity", m->client);
 		if (m->evicting && (m->running || !m->resident))
 			broken("an eviction of a running or swapped-out client",
+			       m->client);
+		if (m->unmanaged &&
+		    (m->running || !m->resident || m->evicting ||
+		     m->out_asked || m->in_due || m->host_bytes ||
+		     m->pinned_held != m->pinned_bytes ||
+		     m->granted_bytes != (m->footprint_bytes < g->capacity_bytes
+		                              ? m->footprint_bytes
+		                              : g->capacity_bytes)))
+			broken("an unmanaged client not counted whole on the "
+			       "GPU, or scheduled",
 			       m->client);
 	}
 	if (running != g->nrunning)

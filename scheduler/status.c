@@ -369,11 +369,12 @@ static void json_client_gpu(const struct sched_client *c,
 	    ",\"swap_outs\":%llu,\"swap_ins\":%llu,"
 	    "\"over_memory_limit\":%s,\"granted_bytes\":%llu,"
 	    "\"pinned_bytes\":%llu,\"growing\":%s,"
-	    "\"grow_wait_ms\":%lld",
+	    "\"grow_wait_ms\":%lld,\"unmanaged\":%s",
 	    (unsigned long long)v.swap_outs, (unsigned long long)v.swap_ins,
 	    over_limit(c, &v) ? "true" : "false", (unsigned long long)v.granted,
 	    (unsigned long long)v.pinned, v.growing ? "true" : "false",
-	    v.growing ? ms_since(now, v.grow_since) : 0);
+	    v.growing ? ms_since(now, v.grow_since) : 0,
+	    c->refused ? "true" : "false");
 	json_compute(c, e, now, b);
 	buf_putc(b, '}');
 }
@@ -743,7 +744,7 @@ static void text_client_row(const struct sched_client *c,
 
 		mem_view_of(c, e, &v);
 		uuid = e->gpu->uuid;
-		state = state_name(st);
+		state = c->refused ? "unmanaged" : state_name(st);
 		held = st == POLICY_HOLDING ? ms_since(now, since) : 0;
 		wait = st == POLICY_WAITING ? ms_since(now, since) : 0;
 		grants = (long long)e->lock_grants;

@@ -21,6 +21,12 @@ docs/security.md). Attackers run as the unprivileged tenant
 11 a stopped holder: its memory stays counted on the GPU; the next tenant
    waits (reason memory) instead of failing, and runs once the holder
    resumes.
+12 a client of a known GPU registers one the node does not know: its
+   library runs unmanaged on both and brings back what it had swapped
+   out. The books count all of it (before: nothing, so a newcomer was
+   granted room that was not there), it is never asked to move, and its
+   later requests are ignored (before: queued, granted, and its gate
+   closed for good by the next DROP_LOCK).
 """
 import os
 import select
@@ -33,8 +39,9 @@ from harness import DEFAULT_UUID, GIB, SECOND_UUID, finish, run, wait_for
 from pod_cgroups import pods_for
 from tenant import (as_tenant, in_child, open_to_tenants, popen_as_tenant,
                     tenant_ids)
-from wire import (GPU_ACCEPTED, LOCK_OK, REGISTER_GPU, SET_MANAGED, SWAP_OUT,
-                  Peer, gpu_of, log_has, register_payload, status)
+from wire import (EVICT, GPU_ACCEPTED, LOCK_OK, REGISTER_GPU, SET_MANAGED,
+                  SWAP_OUT, Peer, client_of, gpu_of, log_has,
+                  register_payload, status)
 import struct
 from core_matrix import gpu_share
 
@@ -350,6 +357,72 @@ def check_stopped_holder(env, c):
     holder.wait()
 
 
+def check_refused_beside_known(env, c):
+    """R (the library's messages) holds 10 GiB on the 16 GiB GPU, is
+    evicted for an 8 GiB victim and swaps out, then registers a GPU the
+    node does not know. A 4 GiB newcomer must wait for memory: 8 + 10 GiB
+    are on the GPU (the old books said 8, and granted it at once)."""
+    r = Peer(env.socket, "mixed")
+    r.hello("mixed")
+    r.register(DEFAULT_UUID)
+    r.mem(DEFAULT_UUID, 10 * GIB)
+    r.req(DEFAULT_UUID)
+    r.expect(LOCK_OK, 5.0)
+    r.release(DEFAULT_UUID)
+    v1 = env.gpuload("--mem", "8Gi", "--kernel-ms", 20, "--seconds", 4,
+                     "--verify", "64Mi")
+    r.expect(EVICT, 10.0)
+    r.swap(DEFAULT_UUID, SWAP_OUT, 10 * GIB, 500000000)
+    env.wait_holding(v1.pid)
+    r.send(REGISTER_GPU, register_payload(uuid_n(900), GIB))
+    managed, = struct.unpack_from("=I", r.expect(SET_MANAGED))
+    c.check(managed == 0, "12: the client is told to run unmanaged")
+    st = status(env)
+    mine = [e for e in client_of(st, r.id)["gpus"]
+            if e["uuid"] == DEFAULT_UUID][0]
+    c.check(mine["unmanaged"] and mine["resident_bytes"] == 10 * GIB and
+            mine["swapped_bytes"] == 0,
+            "12: status counts its 10 GiB on the GPU, unmanaged (%s, %d, "
+            "%d)" % (mine["unmanaged"], mine["resident_bytes"],
+                     mine["swapped_bytes"]))
+    rows = [l.split() for l in env.ctl("status").stdout.splitlines()
+            if l.split()[:1] == [str(r.id)]]
+    c.check(any(DEFAULT_UUID in row and "unmanaged" in row for row in rows),
+            "12: the text status says unmanaged (%s)" % rows)
+    g = gpu_of(st, DEFAULT_UUID)
+    c.check(g["resident_bytes"] == 18 * GIB,
+            "12: the GPU's books hold 8 + 10 GiB (%.1f GiB)" %
+            (g["resident_bytes"] / GIB))
+    r.req(DEFAULT_UUID)
+    v2 = env.gpuload("--mem", "4Gi", "--kernel-ms", 20, "--kernels", 10,
+                     "--verify", "16Mi")
+    seen = set()
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and v2.poll() is None:
+        s = env.gpu_state(v2.pid) or {}
+        seen.add((s.get("state"), s.get("wait_reason")))
+        if ("waiting", "memory") in seen:
+            break
+        time.sleep(0.02)
+    c.check(("waiting", "memory") in seen,
+            "12: a 4 GiB newcomer waits for memory (seen %s)" % sorted(
+                seen, key=str))
+    c.check(r.quiet(2.0),
+            "12: the client is sent nothing more: no lock for its later "
+            "request, no EVICT, no DROP_LOCK")
+    mine = [e for e in client_of(status(env), r.id)["gpus"]
+            if e["uuid"] == DEFAULT_UUID][0]
+    c.check(mine["state"] == "idle",
+            "12: its later request is ignored: idle, not queued (%s)" %
+            mine["state"])
+    r.close()
+    for name, v in (("the 8 GiB victim", v1), ("the newcomer", v2)):
+        rc, res, _ = finish(v, timeout=60)
+        c.check(rc == 0 and res and res["error"] is None and res["verified"],
+                "12: %s runs and verifies its bytes (rc %d, %s)" %
+                (name, rc, (res or {}).get("error")))
+
+
 def main(env, c):
     pods = pods_for(env.tmp)
     env.start_scheduler()
@@ -366,6 +439,7 @@ def main(env, c):
         pods.remove()
     check_swaps(env, c)
     check_stopped_holder(env, c)
+    check_refused_beside_known(env, c)
 
 
 run(main, "security_claims", gpus=GPUS)

@@ -70,6 +70,7 @@ struct peer {
 	struct sched_conn *conn; /* the scheduler's side, NULL if none */
 	int fd;                  /* the peer's side of the socket pair */
 	struct nvs_reader in;    /* what the scheduler sent it */
+	int unmanaged;           /* its last SET_MANAGED said 0 */
 };
 
 struct world {
@@ -113,7 +114,9 @@ static void fail(const char *what, const char *detail)
 }
 
 /* Reads and checks what the scheduler sent the peer: every frame must
- * decode. */
+ * decode, and a peer told to run unmanaged (a refused GPU, or scheduling
+ * turned off) is never granted a lock or asked to give one or its
+ * memory up: its library would not answer. */
 static void drain(struct peer *p)
 {
 	struct nvs_msg m;
@@ -137,6 +140,13 @@ static void drain(struct peer *p)
 			    ctl_page_parse(m.text, &next, &body) != 0)
 				fail("a status page nvsharectl cannot read",
 				     m.text);
+			if (m.hdr.type == NVS_MSG_SET_MANAGED)
+				p->unmanaged = !m.u.set_managed.managed;
+			if (p->unmanaged && (m.hdr.type == NVS_MSG_LOCK_OK ||
+			                     m.hdr.type == NVS_MSG_DROP_LOCK ||
+			                     m.hdr.type == NVS_MSG_EVICT))
+				fail("a client told to run unmanaged was sent",
+				     nvs_msg_type_name(m.hdr.type));
 			nvs_msg_release(&m);
 		}
 		if (got == NVS_READ_ERROR)
@@ -207,6 +217,7 @@ static struct peer *peer_open(struct world *w, int i)
 		return NULL;
 	}
 	p->fd = pairs[i][1];
+	p->unmanaged = 0;
 	return p;
 }
 

@@ -11,7 +11,9 @@
  * and evictees that answer late or never, forged and oversized swap
  * reports, incomplete swap-outs, claims, disconnections at any moment
  * (mid-swap too), a host swap budget, ticks at the announced deadlines
- * and at any other time.
+ * and at any other time, and clients told to run unmanaged (another of
+ * their GPUs refused), whose whole footprint is then on the GPU: past
+ * the capacity only by what they brought back, never by a grant.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -82,6 +84,13 @@ static void run_with(struct policy_gpu *g, uint64_t c, uint64_t bytes,
 {
 	CHECK_EQ(policy_set_footprint(g, c, bytes, 0, 0, now, &out), 0);
 	CHECK_EQ(policy_request(g, c, now, &out), 0);
+}
+
+static enum policy_state state(const struct policy_gpu *g, uint64_t c)
+{
+	int64_t since;
+
+	return policy_state_of(g, c, &since);
 }
 
 static uint64_t occupied(const struct policy_gpu *g, uint64_t c)
@@ -214,6 +223,95 @@ static void test_claim_concurrent(void)
 	policy_gpu_destroy(&g);
 }
 
+/* A holder told to run unmanaged (its other GPU was refused) no longer
+ * answers DROP_LOCK: it loses the lock at once, without a REVOKE, and the
+ * waiter behind it is granted beside it. Its later requests are ignored,
+ * and its updates count its whole footprint whatever held_bytes says. */
+static void test_unmanaged_holder(void)
+{
+	struct policy_gpu g;
+
+	init(&g, POLICY_MODE_AUTO);
+	run_with(&g, 1, GIB(6), 0);
+	run_with(&g, 2, GIB(4), MS(1));
+	EXPECT(POLICY_GRANT, 1, POLICY_GRANT, 2);
+	run_with(&g, 3, GIB(8), MS(2));
+	EXPECT(POLICY_WAIT, 3);
+	CHECK_EQ(policy_unmanage(&g, 1, MS(3), &out), 1);
+	EXPECT_NONE(); /* 6 + 4 + 8 > 16: 3 still waits, 1 keeps its 6 */
+	CHECK_EQ(state(&g, 1), POLICY_IDLE);
+	CHECK_EQ(g.nrunning, 1);
+	CHECK_EQ(occupied(&g, 1), GIB(6));
+	CHECK_EQ(policy_request(&g, 1, MS(4), &out), 0);
+	EXPECT_NONE();
+	CHECK_EQ(state(&g, 1), POLICY_IDLE);
+	/* It frees 4 GiB of its 6 (held_bytes 0 is not believed): 3 fits. */
+	CHECK_EQ(policy_set_footprint(&g, 1, GIB(2), 0, 0, MS(5), &out), 0);
+	EXPECT(POLICY_GRANT, 3);
+	CHECK_EQ(occupied(&g, 1), GIB(2));
+	CHECK_EQ(policy_resident_bytes(&g), CAP - GIB(2));
+	/* It grows again: counted at once, and nobody is asked out for it
+	 * (the memory is on the GPU or its allocations fail). */
+	CHECK_EQ(policy_set_footprint(&g, 1, GIB(5), 0, 0, MS(6), &out), 0);
+	EXPECT_NONE();
+	CHECK_EQ(occupied(&g, 1), GIB(5));
+	CHECK_EQ(policy_unmanage(&g, 1, MS(7), &out), 0); /* idempotent */
+	EXPECT_NONE();
+	policy_gpu_destroy(&g);
+}
+
+/* A member swapped out to the host and then told to run unmanaged brings
+ * all of it back: its whole footprint counts from then on, though the
+ * books pass the capacity. Nobody grows into that memory, it is never
+ * sent EVICT (it would not answer) nor believed when it reports a
+ * swap-out, and the room is there again when it leaves. */
+static void test_unmanaged_swapped_out(void)
+{
+	struct policy_gpu g;
+
+	init(&g, POLICY_MODE_AUTO);
+	run_with(&g, 1, GIB(10), 0);
+	EXPECT(POLICY_GRANT, 1);
+	CHECK_EQ(policy_release(&g, 1, MS(1), &out), 1);
+	run_with(&g, 2, GIB(12), MS(2));
+	EXPECT(POLICY_EVICT, 1, POLICY_WAIT, 2);
+	CHECK_EQ(policy_swap_report(&g, 1, POLICY_SWAP_OUT, GIB(10), MS(1000),
+	                            MS(3), &out),
+	         0);
+	EXPECT(POLICY_GRANT, 2);
+	CHECK_EQ(occupied(&g, 1), 0);
+	CHECK_EQ(policy_member_of(&g, 1)->host_bytes, GIB(10));
+	CHECK_EQ(policy_unmanage(&g, 1, MS(4), &out), 0);
+	EXPECT_NONE();
+	CHECK_EQ(occupied(&g, 1), GIB(10));
+	CHECK_EQ(policy_host_bytes(&g), 0);
+	CHECK_EQ(policy_resident_bytes(&g), GIB(22));
+	/* 2 runs on; its growth waits. */
+	CHECK_EQ(policy_set_footprint(&g, 2, GIB(13), 0, 0, MS(5), &out), 0);
+	EXPECT_NONE();
+	CHECK_EQ(occupied(&g, 2), GIB(12));
+	CHECK_EQ(policy_growing(&g, policy_member_of(&g, 2)), 1);
+	/* A forged swap-out is not asked for; a tick long after sends
+	 * nothing to 1. */
+	CHECK_EQ(policy_swap_check(&g, 1, POLICY_SWAP_OUT, GIB(10), MS(1000)),
+	         POLICY_SWAP_UNASKED);
+	CHECK_EQ(policy_swap_report(&g, 1, POLICY_SWAP_OUT, GIB(10), MS(1000),
+	                            MS(7), &out),
+	         0);
+	CHECK_EQ(occupied(&g, 1), GIB(10));
+	policy_tick(&g, MS(5000), &out);
+	for (unsigned i = 0; i < out.n; i++)
+		CHECK(out.act[i].client != 1);
+	out.n = 0;
+	CHECK_EQ(policy_resident_bytes(&g), GIB(22));
+	CHECK_EQ(occupied(&g, 2), GIB(12));
+	/* 1 leaves: 2 grows. */
+	policy_disconnect(&g, 1, MS(5001), &out);
+	EXPECT(POLICY_MEM_GRANT, 2);
+	CHECK_EQ(policy_resident_bytes(&g), GIB(13));
+	policy_gpu_destroy(&g);
+}
+
 /* --- random simulation ------------------------------------------------------
  * Clients 1..SIM_CLIENTS of each GPU send any message at any time, with
  * the checks of lockproto.c in front of the policy: a swap report goes in
@@ -228,10 +326,16 @@ static void test_claim_concurrent(void)
  * The host swap budget is random (or none) at every call, as the other
  * GPUs use it.
  *
- * After every call: outside concurrent mode, policy_resident_bytes() is
- * at most the capacity, and no member occupies more than it (in debug
- * builds the policy's own invariants run after every step as well). The
- * run must reach the capacity and see every transition many times. */
+ * Now and then a client is told to run unmanaged (lockproto.c, when
+ * another of its GPUs is refused) and brings all its memory back.
+ *
+ * After every call, outside concurrent mode: what managed members occupy
+ * is at most the capacity; the sum with the unmanaged members' memory
+ * passes the capacity only by what they brought back: the managed part
+ * never grows while the sum is over it; no member occupies more than the
+ * capacity (in debug builds the policy's own invariants run after every
+ * step as well). The run must reach the capacity and see every
+ * transition many times. */
 
 #define SIM_GPUS 3
 #define SIM_CLIENTS 6
@@ -245,6 +349,8 @@ struct sim {
 	uint64_t grants, revokes, evicts, timeouts, claims, short_claims;
 	uint64_t late_answers, mid_swap_gone, ignored, not_measured;
 	uint64_t incomplete, ticks_due, ticks_random;
+	uint64_t unmanaged, over_by_unmanaged;
+	uint64_t managed_last; /* managed occupancy after the last call */
 };
 
 static uint64_t rng_state = 0x6a09e667f3bcc908ull;
@@ -295,8 +401,8 @@ static int sim_fail(const struct sim *s, int gi, const char *what,
 static int sim_after(struct sim *s, int gi, const char *event)
 {
 	uint64_t cap = s->pol.capacity_bytes;
-	uint64_t res = policy_resident_bytes(&s->pol);
-	int conc = s->pol.mode == POLICY_MODE_CONCURRENT;
+	uint64_t res = policy_resident_bytes(&s->pol), managed = 0;
+	int conc = s->pol.mode == POLICY_MODE_CONCURRENT, grew;
 
 	for (unsigned i = 0; i < out.n; i++) {
 		switch (out.act[i].kind) {
@@ -308,10 +414,22 @@ static int sim_after(struct sim *s, int gi, const char *event)
 		}
 	}
 	out.n = 0;
-	if (res > s->peak)
-		s->peak = res;
-	if (!conc && res > cap)
+	for (size_t i = 0; i < s->pol.nmembers; i++)
+		if (!s->pol.members[i].unmanaged)
+			managed += policy_occupied_bytes(&s->pol.members[i]);
+	grew = managed > s->managed_last;
+	s->managed_last = managed;
+	if (managed > s->peak)
+		s->peak = managed;
+	if (!conc && managed > cap)
 		return sim_fail(s, gi, "resident bytes exceed the GPU", event);
+	if (!conc && res > cap && grew)
+		return sim_fail(s, gi,
+		                "managed memory grew past the capacity beside "
+		                "unmanaged memory",
+		                event);
+	if (res > cap && !conc)
+		s->over_by_unmanaged++;
 	for (size_t i = 0; i < s->pol.nmembers; i++)
 		if (!conc && policy_occupied_bytes(&s->pol.members[i]) > cap)
 			return sim_fail(s, gi,
@@ -408,6 +526,13 @@ static int sim_event(struct sim *s, int gi)
 	}
 	if (r < 70)
 		return sim_footprint(s, gi, c);
+	if (r < 71) {
+		if (m && !m->unmanaged)
+			s->unmanaged++;
+		if (policy_unmanage(&s->pol, c, s->now, &out) < 0)
+			return sim_fail(s, gi, "refused", "unmanaging");
+		return sim_after(s, gi, "running unmanaged");
+	}
 	if (r < 92)
 		return sim_swap(s, gi, c);
 	s->ticks_random++;
@@ -488,13 +613,17 @@ static void test_random_hostile(void)
 			CHECK(s->mid_swap_gone > 100);
 			CHECK(s->not_measured > 1000);
 			CHECK(s->incomplete > 200);
+			CHECK(s->unmanaged > 300);
+			CHECK(s->over_by_unmanaged > 1000);
 		}
 		printf("hostile simulation gpu %d (%s): %llu grants, %llu "
 		       "forced releases, %llu evictions (%llu timed out), "
 		       "%llu claims (%llu beyond the room), %llu late "
 		       "swap-outs, %llu reports ignored, %llu not measured, "
 		       "%llu incomplete, %llu gone mid-swap, %llu ticks due "
-		       "and %llu at random; peak resident %.2f of %.2f GiB\n",
+		       "and %llu at random, %llu told to run unmanaged (books "
+		       "over the GPU by their memory after %llu calls); peak "
+		       "managed resident %.2f of %.2f GiB\n",
 		       i, policy_mode_name(modes[i]),
 		       (unsigned long long)s->grants,
 		       (unsigned long long)s->revokes,
@@ -509,6 +638,8 @@ static void test_random_hostile(void)
 		       (unsigned long long)s->mid_swap_gone,
 		       (unsigned long long)s->ticks_due,
 		       (unsigned long long)s->ticks_random,
+		       (unsigned long long)s->unmanaged,
+		       (unsigned long long)s->over_by_unmanaged,
 		       (double)s->peak / (double)GIB(1),
 		       (double)CAP / (double)GIB(1));
 		policy_gpu_destroy(&s->pol);
@@ -523,6 +654,8 @@ int main(void)
 	test_claim_partly_fits();
 	test_forged_claim_unanswered();
 	test_claim_concurrent();
+	test_unmanaged_holder();
+	test_unmanaged_swapped_out();
 	test_random_hostile();
 	return check_summary("test_policy_hostile");
 }

@@ -135,7 +135,7 @@ static void test_json(void)
 	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
 	    "limit\":true,"
 	    "\"granted_bytes\":1073741824,\"pinned_bytes\":0,"
-	    "\"growing\":false,\"grow_wait_ms\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,\"unmanaged\":false,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":2,\"pid\":200,\"uid\":1001,"
@@ -151,7 +151,7 @@ static void test_json(void)
 	    "\"wait_reason\":\"turn\",\"swap_outs\":0,\"swap_ins\":0,\"over_"
 	    "memory_limit\":false,"
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
-	    "\"growing\":false,\"grow_wait_ms\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,\"unmanaged\":false,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":3,\"pid\":300,\"uid\":0,\"comm\":\"\","
@@ -166,7 +166,7 @@ static void test_json(void)
 	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
 	    "limit\":false,"
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
-	    "\"growing\":false,\"grow_wait_ms\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,\"unmanaged\":false,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]}]}\n";
 
@@ -254,7 +254,7 @@ static void test_json_memory(void)
 	    "\"wait_reason\":null,\"swap_outs\":0,\"swap_ins\":0,\"over_memory_"
 	    "limit\":false,"
 	    "\"granted_bytes\":3221225472,\"pinned_bytes\":0,"
-	    "\"growing\":false,\"grow_wait_ms\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,\"unmanaged\":false,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":2,\"pid\":101,\"uid\":0,\"comm\":\"\","
@@ -270,7 +270,7 @@ static void test_json_memory(void)
 	    "\"wait_reason\":\"memory\",\"swap_outs\":0,\"swap_ins\":0,\"over_"
 	    "memory_limit\":false,"
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
-	    "\"growing\":false,\"grow_wait_ms\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,\"unmanaged\":false,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]},"
 	    "{\"id\":3,\"pid\":102,\"uid\":0,\"comm\":\"\","
@@ -286,7 +286,7 @@ static void test_json_memory(void)
 	    "\"wait_reason\":null,\"swap_outs\":1,\"swap_ins\":0,\"over_memory_"
 	    "limit\":false,"
 	    "\"granted_bytes\":0,\"pinned_bytes\":0,"
-	    "\"growing\":false,\"grow_wait_ms\":0,"
+	    "\"growing\":false,\"grow_wait_ms\":0,\"unmanaged\":false,"
 	    "\"core_share_pct\":0.00,\"billed_gpu_ms\":0.0,"
 	    "\"throttled\":false,\"throttles\":0,\"billed\":true}]}]}\n";
 
