@@ -257,6 +257,16 @@ static uint64_t need_of(const struct policy_gpu *g,
 	                                              : g->capacity_bytes;
 }
 
+/* m's memory is all on the GPU, as its library brings it back (a grant,
+ * or running unmanaged): its whole need is its grant. */
+static void all_resident(const struct policy_gpu *g, struct policy_member *m)
+{
+	m->resident = 1;
+	m->host_bytes = 0;
+	m->granted_bytes = need_of(g, m);
+	m->pinned_held = m->pinned_bytes;
+}
+
 static int occupies(const struct policy_member *m)
 {
 	return m->running || m->resident;
@@ -531,11 +541,8 @@ static void grant_head(struct policy_gpu *g, int64_t now,
 	m->in_due = !m->resident;
 	m->out_asked = 0;
 	m->running = 1;
-	m->resident = 1;
 	m->evicting = 0;
-	m->host_bytes = 0;
-	m->granted_bytes = need_of(g, m);
-	m->pinned_held = m->pinned_bytes;
+	all_resident(g, m);
 	g->lock_grants++;
 	out_push(out, POLICY_GRANT, w.client, now - w.since_ns)->granted_bytes =
 	    m->granted_bytes;
@@ -886,14 +893,11 @@ int policy_unmanage(struct policy_gpu *g, uint64_t client, int64_t now,
 		remove_waiter(g, (size_t)i);
 	m = member(g, client);
 	m->unmanaged = 1;
-	m->resident = 1;
 	m->evicting = 0;
 	m->out_asked = 0;
 	m->in_due = 0;
-	m->host_bytes = 0;
 	m->stuck_until_ns = 0;
-	m->granted_bytes = need_of(g, m);
-	m->pinned_held = m->pinned_bytes;
+	all_resident(g, m);
 	advance(g, now, out);
 	return held;
 }
@@ -1171,11 +1175,8 @@ void policy_set_unmanaged(struct policy_gpu *g, int unmanaged)
 		struct policy_member *m = &g->members[i];
 
 		/* The library brings swapped-out memory back at once. */
-		m->resident = 1;
-		m->host_bytes = 0;
 		m->stuck_until_ns = 0;
-		m->granted_bytes = need_of(g, m);
-		m->pinned_held = m->pinned_bytes;
+		all_resident(g, m);
 	}
 }
 
